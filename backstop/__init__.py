@@ -1,0 +1,1 @@
+"""Python tooling around the Backstop contracts: deployment, margin reports, harnesses."""

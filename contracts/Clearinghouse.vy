@@ -1,0 +1,804 @@
+# pragma version 0.4.3
+# pragma nonreentrancy on
+# pragma evm-version cancun
+"""
+@title Clearinghouse
+@notice The engine: markets, positions, cross-margin math and trading against
+        the LiquidityPool, which is the counterparty of every trade.
+@dev Positions are kept as (size, cost): `cost` is the signed cost basis
+     (size x average entry, WAD USD), so `upnl = size * mark - cost`.
+     The pool's position is never stored: it is the mirror of all traders,
+     (-skew, -total_cost) per market, and every fill moves exactly the
+     trader's realised PnL between the two in the vault. Hence, exactly:
+       - per market, the sum of all sizes (pool included) is zero (I2);
+       - the sum of all cost bases is zero, so the sum of all unrealised
+         PnL is zero up to one wei of flooring per position (I2);
+       - collateral only moves between accounts, never appears (I1).
+     Rounding: fill cost and fees round up (against the trader), unrealised
+     PnL rounds down, margin requirements round up.
+"""
+
+from ethereum.ercs import IERC20
+
+from snekmate.auth import ownable
+from snekmate.auth import ownable_2step
+
+from .interfaces import IVault
+from .interfaces import IPriceOracle
+from .modules import constants
+
+initializes: ownable
+initializes: ownable_2step[ownable := ownable]
+
+exports: (
+    ownable_2step.owner,
+    ownable_2step.pending_owner,
+    ownable_2step.transfer_ownership,
+    ownable_2step.accept_ownership,
+    ownable_2step.renounce_ownership,
+)
+
+
+# ---------------------------------------------------------------- constants
+
+WAD: constant(uint256) = constants.WAD
+IWAD: constant(int256) = 10 ** 18
+MAX_MARKETS: constant(uint256) = constants.MAX_MARKETS
+
+# @dev Longest account list the batch health view takes in one call.
+MAX_HEALTH_BATCH: constant(uint256) = 1000
+
+# @dev Caps on parameters the owner can set, so a typo cannot brick a market.
+MAX_FEE_RATE: constant(uint256) = 10 ** 17  # 10% of notional
+
+
+# ---------------------------------------------------------------- structs
+
+struct MarketParams:
+    # Initial margin fraction (WAD): opening needs equity >= notional * imr.
+    imr: uint256
+    # Maintenance margin fraction (WAD), below imr: under it, liquidatable.
+    mmr: uint256
+    # Taker fee, fraction of the filled notional (WAD).
+    fee_rate: uint256
+    # Price impact scale, base units (WAD): a skew of skew_scale moves the fill price 100%.
+    skew_scale: uint256
+    # Largest |traders' net size| that a risk-adding trade may leave, base units (WAD).
+    max_skew: uint256
+
+struct MarketState:
+    # Traders' net size; the pool holds -skew.
+    skew: int256
+    # Sum of the traders' cost bases; the pool holds -total_cost.
+    total_cost: int256
+
+struct Position:
+    # Base units (WAD), positive long, negative short.
+    size: int256
+    # Signed cost basis, WAD USD: size x average entry price.
+    cost: int256
+
+struct AccountState:
+    equity: int256
+    notional: uint256
+    initial_req: uint256
+    maintenance_req: uint256
+
+struct Health:
+    equity: int256
+    notional: uint256
+    initial_req: uint256
+    maintenance_req: uint256
+    liquidatable: bool
+    # False when a feed the account depends on fails its checks: the figures
+    # then use that market's last good price.
+    prices_valid: bool
+
+struct Fill:
+    exec_price: uint256
+    fee: uint256
+    realized_pnl: int256
+    position: Position
+
+
+# ---------------------------------------------------------------- immutables
+
+# @dev Custody and collateral ledger.
+VAULT: public(immutable(IVault))
+
+# @dev Validated prices and deviation guards, one feed per market.
+ORACLE: public(immutable(IPriceOracle))
+
+# @dev One collateral token unit in WAD (10 ** (18 - decimals)), from the vault.
+SCALE: immutable(uint256)
+
+
+# ---------------------------------------------------------------- storage
+
+# @dev Risk parameters per market id (ids are 0 .. market_count - 1).
+markets: public(HashMap[uint256, MarketParams])
+
+# @dev Aggregate open interest per market: the pool's mirrored position.
+market_state: public(HashMap[uint256, MarketState])
+
+# @dev Number of listed markets.
+market_count: public(uint256)
+
+# @dev Positions per account and market (never the pool's: see `position`).
+positions: HashMap[address, HashMap[uint256, Position]]
+
+# @dev Bit i set when the account has an open position in market i, so margin
+#      math reads only the markets it needs (one word for all of them).
+open_markets: public(HashMap[address, uint256])
+
+# @dev The LiquidityPool: counterparty of every trade. Set once.
+pool: public(address)
+
+# @dev Vault account that receives the fund's share of fees. Set once.
+insurance_fund: public(address)
+
+# @dev Share of each trading fee credited to the pool (WAD); the rest goes to the fund.
+fee_pool_share: public(uint256)
+
+# @dev Smallest notional (WAD USD) an open position may have after a trade, so
+#      no dust position is left that costs a keeper more to liquidate than it pays.
+min_position_notional: public(uint256)
+
+
+# ---------------------------------------------------------------- events
+
+event MarketListed:
+    market: indexed(uint256)
+    imr: uint256
+    mmr: uint256
+    fee_rate: uint256
+    skew_scale: uint256
+    max_skew: uint256
+
+event MarketParamsSet:
+    market: indexed(uint256)
+    imr: uint256
+    mmr: uint256
+    fee_rate: uint256
+    skew_scale: uint256
+    max_skew: uint256
+
+event PoolSet:
+    pool: indexed(address)
+
+event InsuranceFundSet:
+    fund: indexed(address)
+
+event FeePoolShareSet:
+    share: uint256
+
+event MinPositionNotionalSet:
+    notional: uint256
+
+event Trade:
+    account: indexed(address)
+    market: indexed(uint256)
+    size_delta: int256
+    exec_price: uint256
+    mark_price: uint256
+    fee: uint256
+    realized_pnl: int256
+    size: int256
+
+
+# ---------------------------------------------------------------- constructor
+
+@deploy
+def __init__(vault: IVault, oracle: IPriceOracle, fee_pool_share: uint256, min_position_notional: uint256):
+    """
+    @param vault The Vault holding the collateral.
+    @param oracle The PriceOracle with one feed per market.
+    @param fee_pool_share Share of fees paid to the pool (WAD), the rest to the fund.
+    @param min_position_notional Smallest open position notional (WAD USD).
+    """
+    assert fee_pool_share <= WAD, "Clearinghouse: share > 1"
+    VAULT = vault
+    ORACLE = oracle
+    SCALE = staticcall vault.SCALE()
+    self.fee_pool_share = fee_pool_share
+    self.min_position_notional = min_position_notional
+    ownable.__init__()
+    ownable_2step.__init__()
+
+
+# ---------------------------------------------------------------- admin
+
+@external
+def list_market(params: MarketParams) -> uint256:
+    """
+    @notice List a new market; its id is the current `market_count`. The oracle
+            must already have a valid feed for that id.
+    @return The new market's id.
+    """
+    ownable._check_owner()
+    market: uint256 = self.market_count
+    assert market < MAX_MARKETS, "Clearinghouse: too many markets"
+    self._check_params(params)
+    # dev: reverts with the oracle's reason if the feed is missing or failing.
+    listing_price: uint256 = staticcall ORACLE.price(market)
+    self.markets[market] = params
+    self.market_count = market + 1
+    log MarketListed(
+        market=market,
+        imr=params.imr,
+        mmr=params.mmr,
+        fee_rate=params.fee_rate,
+        skew_scale=params.skew_scale,
+        max_skew=params.max_skew,
+    )
+    return market
+
+
+@external
+def set_market_params(market: uint256, params: MarketParams):
+    """
+    @notice Change the risk parameters of a listed market (owner).
+    @dev Raising a margin takes effect at once: accounts may become liquidatable.
+    """
+    ownable._check_owner()
+    assert market < self.market_count, "Clearinghouse: unknown market"
+    self._check_params(params)
+    self.markets[market] = params
+    log MarketParamsSet(
+        market=market,
+        imr=params.imr,
+        mmr=params.mmr,
+        fee_rate=params.fee_rate,
+        skew_scale=params.skew_scale,
+        max_skew=params.max_skew,
+    )
+
+
+@external
+def set_pool(pool: address):
+    """
+    @notice Bind the LiquidityPool (once): it holds every trade's other side.
+    """
+    ownable._check_owner()
+    assert self.pool == empty(address), "Clearinghouse: pool already set"
+    assert pool != empty(address), "Clearinghouse: zero address"
+    self.pool = pool
+    log PoolSet(pool=pool)
+
+
+@external
+def set_insurance_fund(fund: address):
+    """
+    @notice Bind the insurance fund's vault account (once).
+    """
+    ownable._check_owner()
+    assert self.insurance_fund == empty(address), "Clearinghouse: fund already set"
+    assert fund != empty(address), "Clearinghouse: zero address"
+    self.insurance_fund = fund
+    log InsuranceFundSet(fund=fund)
+
+
+@external
+def set_fee_pool_share(share: uint256):
+    """
+    @notice Share of trading fees paid to the pool (WAD); the rest goes to the fund.
+    """
+    ownable._check_owner()
+    assert share <= WAD, "Clearinghouse: share > 1"
+    self.fee_pool_share = share
+    log FeePoolShareSet(share=share)
+
+
+@external
+def set_min_position_notional(notional: uint256):
+    """
+    @notice Smallest notional (WAD USD) an open position may keep after a trade.
+    """
+    ownable._check_owner()
+    self.min_position_notional = notional
+    log MinPositionNotionalSet(notional=notional)
+
+
+# ---------------------------------------------------------------- trading
+
+@external
+def trade(market: uint256, size_delta: int256, acceptable_price: uint256 = 0):
+    """
+    @notice Buy (`size_delta` > 0) or sell base units of `market` against the pool.
+    @dev Fills at `mark * (1 + (skew + size_delta / 2) / skew_scale)` and pays
+         `fee_rate` of the filled notional. A trade that only reduces the
+         position is an exit: it works on a failing feed (at the last good
+         price) and on a guarded market, and only needs the account to stay
+         solvent. Any other trade needs a valid unguarded price, equity >=
+         initial margin afterwards, and the pool within its skew cap and its
+         own initial margin when the pool's exposure grows.
+    @param market Market id.
+    @param size_delta Base units (WAD) to buy (positive) or sell (negative).
+    @param acceptable_price Worst fill price accepted (WAD); 0 for none.
+    """
+    assert size_delta != 0, "Clearinghouse: zero size"
+    assert market < self.market_count, "Clearinghouse: unknown market"
+    pool: address = self.pool
+    assert pool != empty(address) and self.insurance_fund != empty(address), "Clearinghouse: not initialised"
+    assert msg.sender != pool and msg.sender != self.insurance_fund, "Clearinghouse: system account"
+
+    old: Position = self.positions[msg.sender][market]
+    reduce_only: bool = self._is_reduce_only(old.size, size_delta)
+
+    mark: uint256 = 0
+    valid: bool = False
+    guarded: bool = False
+    mark, valid, guarded = extcall ORACLE.refresh(market)
+    if not reduce_only:
+        if not valid:
+            self._require_valid(1 << market, 0)
+        assert not guarded, "Clearinghouse: market guarded"
+
+    skew_before: int256 = self.market_state[market].skew
+    fill: Fill = self._fill(msg.sender, pool, market, old, size_delta, mark, self.markets[market].fee_rate)
+    if acceptable_price != 0:
+        if size_delta > 0:
+            assert fill.exec_price <= acceptable_price, "Clearinghouse: slippage"
+        else:
+            assert fill.exec_price >= acceptable_price, "Clearinghouse: slippage"
+
+    if fill.position.size != 0:
+        assert self._notional(fill.position.size, mark) >= self.min_position_notional, "Clearinghouse: position too small"
+
+    # Margin after the fill, with every other market of the account at its own price.
+    mask: uint256 = self.open_markets[msg.sender]
+    prices: uint256[MAX_MARKETS] = self._prices(mask & ~(1 << market), not reduce_only)
+    prices[market] = mark
+    after: AccountState = self._state(msg.sender, mask, prices)
+    if reduce_only:
+        assert after.equity >= 0, "Clearinghouse: negative equity"
+    else:
+        assert after.equity >= convert(after.initial_req, int256), "Clearinghouse: insufficient margin"
+        skew_after: int256 = skew_before + size_delta
+        if abs(skew_after) > abs(skew_before):
+            assert convert(abs(skew_after), uint256) <= self.markets[market].max_skew, "Clearinghouse: max skew"
+            pool_mask: uint256 = self._pool_mask()
+            pool_prices: uint256[MAX_MARKETS] = self._prices(pool_mask & ~(1 << market), False)
+            pool_prices[market] = mark
+            pool_state: AccountState = self._state(pool, pool_mask, pool_prices)
+            assert pool_state.equity >= convert(pool_state.initial_req, int256), "Clearinghouse: pool margin"
+
+    log Trade(
+        account=msg.sender,
+        market=market,
+        size_delta=size_delta,
+        exec_price=fill.exec_price,
+        mark_price=mark,
+        fee=fill.fee,
+        realized_pnl=fill.realized_pnl,
+        size=fill.position.size,
+    )
+
+
+@external
+def withdraw(amount: uint256, receiver: address = msg.sender):
+    """
+    @notice Withdraw `amount` token units of the caller's collateral to `receiver`.
+    @dev Needs amount <= collateral and equity - amount >= initial margin, at
+         valid prices, with none of the account's markets guarded. An account
+         without positions needs no price at all.
+    """
+    assert amount != 0, "Clearinghouse: zero amount"
+    wad: uint256 = amount * SCALE
+    assert convert(wad, int256) <= staticcall VAULT.collateral(msg.sender), "Clearinghouse: insufficient collateral"
+    mask: uint256 = self._mask(msg.sender)
+    if mask != 0:
+        prices: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
+        valid: uint256 = 0
+        guarded: uint256 = 0
+        prices, valid, guarded = staticcall ORACLE.try_prices(mask)
+        self._require_valid(mask, valid)
+        assert guarded & mask == 0, "Clearinghouse: market guarded"
+        st: AccountState = self._state(msg.sender, mask, prices)
+        assert st.equity - convert(wad, int256) >= convert(st.initial_req, int256), "Clearinghouse: insufficient margin"
+    extcall VAULT.withdraw_for(msg.sender, amount, receiver)
+
+
+# ---------------------------------------------------------------- views
+
+@external
+@view
+def position(account: address, market: uint256) -> Position:
+    """
+    @notice Size and cost basis of `account` in `market` (the pool's is the mirror of all traders).
+    """
+    return self._position(account, market, self.pool)
+
+
+@external
+@view
+def entry_price(account: address, market: uint256) -> uint256:
+    """
+    @notice Average entry price (WAD) of the position; 0 when flat.
+    """
+    pos: Position = self._position(account, market, self.pool)
+    if pos.size == 0:
+        return 0
+    return convert(abs(pos.cost), uint256) * WAD // convert(abs(pos.size), uint256)
+
+
+@external
+@view
+def unrealized_pnl(account: address, market: uint256) -> int256:
+    """
+    @notice size * mark - cost, rounded down (WAD USD).
+    """
+    pos: Position = self._position(account, market, self.pool)
+    if pos.size == 0 and pos.cost == 0:
+        return 0
+    return self._floor_div(pos.size * convert(staticcall ORACLE.price(market), int256), IWAD) - pos.cost
+
+
+@external
+@view
+def equity(account: address) -> int256:
+    """
+    @notice collateral + sum of unrealised PnL (WAD USD).
+    """
+    return self._strict_state(account).equity
+
+
+@external
+@view
+def notional(account: address) -> uint256:
+    """
+    @notice Sum over markets of |size| * mark (WAD USD).
+    """
+    return self._strict_state(account).notional
+
+
+@external
+@view
+def initial_req(account: address) -> uint256:
+    """
+    @notice Sum over markets of notional * imr (WAD USD).
+    """
+    return self._strict_state(account).initial_req
+
+
+@external
+@view
+def maintenance_req(account: address) -> uint256:
+    """
+    @notice Sum over markets of notional * mmr (WAD USD).
+    """
+    return self._strict_state(account).maintenance_req
+
+
+@external
+@view
+def margin_ratio(account: address) -> int256:
+    """
+    @notice equity / notional (WAD); max int256 for an account with no position.
+    """
+    st: AccountState = self._strict_state(account)
+    if st.notional == 0:
+        return max_value(int256)
+    return st.equity * IWAD // convert(st.notional, int256)
+
+
+@external
+@view
+def free_collateral(account: address) -> uint256:
+    """
+    @notice Most WAD that `withdraw` would pay out now: min(collateral, equity - initial margin), at least 0.
+    """
+    collateral: int256 = staticcall VAULT.collateral(account)
+    free: int256 = collateral
+    if self._mask(account) != 0:
+        st: AccountState = self._strict_state(account)
+        free = min(collateral, st.equity - convert(st.initial_req, int256))
+    return convert(max(free, 0), uint256)
+
+
+@external
+@view
+def is_liquidatable(account: address) -> bool:
+    """
+    @notice True when the account has a position and equity < maintenance margin.
+    """
+    st: AccountState = self._strict_state(account)
+    return st.notional != 0 and st.equity < convert(st.maintenance_req, int256)
+
+
+@external
+@view
+def liquidation_price(account: address, market: uint256) -> uint256:
+    """
+    @notice Mark of `market` at which equity = maintenance margin, other marks
+            fixed; 0 when flat or when no positive price gets there.
+    @dev equity(P) = E + s (P - P0) and maint(P) = M + |s| mmr (P - P0), so
+         P = P0 + (M - E) / (s - |s| mmr).
+    """
+    pos: Position = self._position(account, market, self.pool)
+    if pos.size == 0:
+        return 0
+    mask: uint256 = self._mask(account)
+    st: AccountState = self._state(account, mask, self._prices(mask, True))
+    mark: int256 = convert(staticcall ORACLE.price(market), int256)
+    mmr: int256 = convert(self.markets[market].mmr, int256)
+    denominator: int256 = pos.size * IWAD - abs(pos.size) * mmr
+    liq: int256 = mark + (convert(st.maintenance_req, int256) - st.equity) * IWAD * IWAD // denominator
+    return convert(max(liq, 0), uint256)
+
+
+@external
+@view
+def bankruptcy_price(account: address, market: uint256) -> uint256:
+    """
+    @notice Mark of `market` at which equity = 0, other marks fixed; 0 when
+            flat or when no positive price gets there.
+    """
+    pos: Position = self._position(account, market, self.pool)
+    if pos.size == 0:
+        return 0
+    mask: uint256 = self._mask(account)
+    st: AccountState = self._state(account, mask, self._prices(mask, True))
+    mark: int256 = convert(staticcall ORACLE.price(market), int256)
+    bankrupt: int256 = mark - st.equity * IWAD // pos.size
+    return convert(max(bankrupt, 0), uint256)
+
+
+@external
+@view
+def health(accounts: DynArray[address, MAX_HEALTH_BATCH]) -> DynArray[Health, MAX_HEALTH_BATCH]:
+    """
+    @notice Margin state of many accounts in one call, for keepers. Never
+            reverts on a failing feed: it uses that market's last good price
+            and says so in `prices_valid`.
+    """
+    prices: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
+    valid: uint256 = 0
+    guarded: uint256 = 0
+    prices, valid, guarded = staticcall ORACLE.try_prices((1 << self.market_count) - 1)
+    out: DynArray[Health, MAX_HEALTH_BATCH] = []
+    for account: address in accounts:
+        mask: uint256 = self._mask(account)
+        st: AccountState = self._state(account, mask, prices)
+        out.append(
+            Health(
+                equity=st.equity,
+                notional=st.notional,
+                initial_req=st.initial_req,
+                maintenance_req=st.maintenance_req,
+                liquidatable=st.notional != 0 and st.equity < convert(st.maintenance_req, int256),
+                prices_valid=valid & mask == mask,
+            )
+        )
+    return out
+
+
+@external
+@view
+def quote(market: uint256, size_delta: int256) -> (uint256, uint256):
+    """
+    @notice Fill price and fee a trade of `size_delta` would get now.
+    @return (exec_price, fee), WAD.
+    """
+    assert market < self.market_count, "Clearinghouse: unknown market"
+    assert size_delta != 0, "Clearinghouse: zero size"
+    mark: uint256 = staticcall ORACLE.price(market)
+    params: MarketParams = self.markets[market]
+    exec_price: uint256 = self._exec_price(mark, self.market_state[market].skew, size_delta, params.skew_scale)
+    notional: uint256 = self._notional(size_delta, exec_price)
+    return (exec_price, self._ceil_div_u(notional * params.fee_rate, WAD))
+
+
+# ---------------------------------------------------------------- internal: fills
+
+@internal
+def _fill(
+    account: address, pool: address, market: uint256, old: Position, size_delta: int256, mark: uint256, fee_rate: uint256
+) -> Fill:
+    """
+    @dev Fill `size_delta` for `account` against the pool at the impact price,
+         update the position, the market aggregate and the account's market
+         bit, and move the realised PnL and the fee in the vault.
+    """
+    state: MarketState = self.market_state[market]
+    exec_price: uint256 = self._exec_price(mark, state.skew, size_delta, self.markets[market].skew_scale)
+    # dev: the fill's cash amount, rounded up (a buyer pays more, a seller gets less).
+    cash: int256 = self._ceil_div(size_delta * convert(exec_price, int256), IWAD)
+    new: Position = empty(Position)
+    realized: int256 = 0
+    new, realized = self._apply(old, size_delta, cash)
+    fee: uint256 = self._ceil_div_u(convert(abs(cash), uint256) * fee_rate, WAD)
+    fee_to_pool: uint256 = fee * self.fee_pool_share // WAD
+
+    self.positions[account][market] = new
+    if new.size == 0:
+        self.open_markets[account] &= ~(1 << market)
+    else:
+        self.open_markets[account] |= 1 << market
+    state.skew += size_delta
+    state.total_cost += new.cost - old.cost
+    self.market_state[market] = state
+
+    # dev: the pool is the exact mirror, so it pays the trader's realised PnL.
+    extcall VAULT.move(pool, account, realized - convert(fee_to_pool, int256))
+    if fee > fee_to_pool:
+        extcall VAULT.move(account, self.insurance_fund, convert(fee - fee_to_pool, int256))
+    return Fill(exec_price=exec_price, fee=fee, realized_pnl=realized, position=new)
+
+
+@internal
+@pure
+def _apply(old: Position, size_delta: int256, cash: int256) -> (Position, int256):
+    """
+    @dev New position and realised PnL after filling `size_delta` for `cash`.
+         Whatever the case, collateral - cost changes by exactly -cash, which
+         is what keeps the pool's mirror exact.
+    """
+    if old.size == 0 or (old.size > 0) == (size_delta > 0):
+        return Position(size=old.size + size_delta, cost=old.cost + cash), 0
+    closed: int256 = abs(size_delta)
+    held: int256 = abs(old.size)
+    if closed < held:
+        # dev: the closed fraction of the cost basis; truncation only shifts
+        #      value between this account's realised and unrealised PnL.
+        closed_cost: int256 = old.cost * closed // held
+        return Position(size=old.size + size_delta, cost=old.cost - closed_cost), -cash - closed_cost
+    if closed == held:
+        return Position(size=0, cost=0), -cash - old.cost
+    # dev: flip: close all of the old position, open the rest at the same price.
+    close_cash: int256 = cash * held // closed
+    return Position(size=old.size + size_delta, cost=cash - close_cash), -close_cash - old.cost
+
+
+@internal
+@pure
+def _exec_price(mark: uint256, skew: int256, size_delta: int256, skew_scale: uint256) -> uint256:
+    # dev: mark * (1 + (skew + size_delta / 2) / skew_scale), with the halving
+    #      folded into the denominator so it stays exact; rounded against the taker.
+    impact: int256 = convert(mark, int256) * (2 * skew + size_delta)
+    denominator: int256 = 2 * convert(skew_scale, int256)
+    price: int256 = convert(mark, int256)
+    if size_delta > 0:
+        price += self._ceil_div(impact, denominator)
+    else:
+        price += self._floor_div(impact, denominator)
+    assert price > 0, "Clearinghouse: price impact too large"
+    return convert(price, uint256)
+
+
+@internal
+@pure
+def _is_reduce_only(size: int256, size_delta: int256) -> bool:
+    return size != 0 and (size > 0) != (size_delta > 0) and abs(size_delta) <= abs(size)
+
+
+# ---------------------------------------------------------------- internal: margin
+
+@internal
+@view
+def _strict_state(account: address) -> AccountState:
+    mask: uint256 = self._mask(account)
+    return self._state(account, mask, self._prices(mask, True))
+
+
+@internal
+@view
+def _state(account: address, mask: uint256, prices: uint256[MAX_MARKETS]) -> AccountState:
+    """
+    @dev Equity and requirements of `account` over the markets in `mask`.
+    """
+    pool: address = self.pool
+    st: AccountState = empty(AccountState)
+    st.equity = staticcall VAULT.collateral(account)
+    for i: uint256 in range(MAX_MARKETS):
+        if mask >> i == 0:
+            break
+        if mask & (1 << i) == 0:
+            continue
+        pos: Position = self._position(account, i, pool)
+        price: uint256 = prices[i]
+        st.equity += self._floor_div(pos.size * convert(price, int256), IWAD) - pos.cost
+        notional: uint256 = self._notional(pos.size, price)
+        st.notional += notional
+        st.initial_req += self._ceil_div_u(notional * self.markets[i].imr, WAD)
+        st.maintenance_req += self._ceil_div_u(notional * self.markets[i].mmr, WAD)
+    return st
+
+
+@internal
+@view
+def _position(account: address, market: uint256, pool: address) -> Position:
+    if account == pool:
+        state: MarketState = self.market_state[market]
+        return Position(size=-state.skew, cost=-state.total_cost)
+    return self.positions[account][market]
+
+
+@internal
+@view
+def _mask(account: address) -> uint256:
+    if account == self.pool:
+        return self._pool_mask()
+    return self.open_markets[account]
+
+
+@internal
+@view
+def _pool_mask() -> uint256:
+    # dev: markets where the pool's mirrored position is not empty.
+    mask: uint256 = 0
+    for i: uint256 in range(MAX_MARKETS):
+        if i == self.market_count:
+            break
+        if self.market_state[i].skew != 0 or self.market_state[i].total_cost != 0:
+            mask |= 1 << i
+    return mask
+
+
+@internal
+@view
+def _prices(mask: uint256, strict: bool) -> uint256[MAX_MARKETS]:
+    prices: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
+    if mask == 0:
+        return prices
+    valid: uint256 = 0
+    guarded: uint256 = 0
+    prices, valid, guarded = staticcall ORACLE.try_prices(mask)
+    if strict:
+        self._require_valid(mask, valid)
+    return prices
+
+
+@internal
+@view
+def _require_valid(mask: uint256, valid: uint256):
+    if valid & mask == mask:
+        return
+    for i: uint256 in range(MAX_MARKETS):
+        if (mask & ~valid) & (1 << i) != 0:
+            # dev: reverts with the failed check's reason.
+            unreachable: uint256 = staticcall ORACLE.price(i)
+    raise "Clearinghouse: invalid price"
+
+
+@internal
+@view
+def _check_params(params: MarketParams):
+    assert params.mmr != 0 and params.mmr < params.imr and params.imr <= WAD, "Clearinghouse: bad margins"
+    assert params.fee_rate <= MAX_FEE_RATE, "Clearinghouse: fee too high"
+    assert params.skew_scale != 0, "Clearinghouse: zero skew scale"
+    assert params.max_skew != 0 and params.max_skew < params.skew_scale, "Clearinghouse: bad max skew"
+
+
+# ---------------------------------------------------------------- internal: math
+
+@internal
+@pure
+def _notional(size: int256, price: uint256) -> uint256:
+    return self._ceil_div_u(convert(abs(size), uint256) * price, WAD)
+
+
+@internal
+@pure
+def _floor_div(numerator: int256, denominator: int256) -> int256:
+    # dev: denominator > 0 at every call site; Vyper's `//` truncates toward zero.
+    quotient: int256 = numerator // denominator
+    if numerator < 0 and quotient * denominator != numerator:
+        quotient -= 1
+    return quotient
+
+
+@internal
+@pure
+def _ceil_div(numerator: int256, denominator: int256) -> int256:
+    # dev: denominator > 0 at every call site.
+    quotient: int256 = numerator // denominator
+    if numerator > 0 and quotient * denominator != numerator:
+        quotient += 1
+    return quotient
+
+
+@internal
+@pure
+def _ceil_div_u(numerator: uint256, denominator: uint256) -> uint256:
+    return (numerator + denominator - 1) // denominator
