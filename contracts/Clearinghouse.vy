@@ -316,10 +316,10 @@ def trade(market: uint256, size_delta: int256, acceptable_price: uint256 = 0):
     @param size_delta Base units (WAD) to buy (positive) or sell (negative).
     @param acceptable_price Worst fill price accepted (WAD); 0 for none.
     """
-    assert size_delta != 0, "Clearinghouse: zero size"
-    assert market < self.market_count, "Clearinghouse: unknown market"
     pool: address = self.pool
     assert pool != empty(address) and self.insurance_fund != empty(address), "Clearinghouse: not initialised"
+    assert size_delta != 0, "Clearinghouse: zero size"
+    assert market < self.market_count, "Clearinghouse: unknown market"
     assert msg.sender != pool and msg.sender != self.insurance_fund, "Clearinghouse: system account"
 
     old: Position = self.positions[msg.sender][market]
