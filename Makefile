@@ -1,0 +1,45 @@
+# Backstop: every target installs what it needs from the pinned files first.
+#   make demo   deploy to a local anvil chain, open positions, print margin state
+#   make test   the whole test suite (what CI runs)
+
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+# ape-foundry starts the anvil shipped by the npm package @foundry-rs/anvil.
+export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
+NETWORK ?= ethereum:local:foundry
+PYTEST_ARGS ?=
+
+.PHONY: install demo test bench fuzz clean
+
+install: $(VENV)/.installed node_modules/.installed
+
+# The lock file pins every package (resolved once from pyproject.toml's pins);
+# installing from it skips dependency resolution and is reproducible.
+$(VENV)/.installed: requirements.lock pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade "pip>=24"
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+demo: install
+	ape run demo --network $(NETWORK)
+
+test: install
+	pytest $(PYTEST_ARGS)
+
+bench: install
+	python -m backstop.bench
+
+fuzz: install
+	HYPOTHESIS_PROFILE=deep pytest tests/stateful $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) node_modules .build .pytest_cache .hypothesis
