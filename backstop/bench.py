@@ -1,0 +1,114 @@
+"""`make bench`: contract sizes, gas per operation and harness throughput.
+
+Gas is measured on titanoboa with storage and accounts cold at the start of
+each transaction (as on a real chain), plus the intrinsic cost a node charges
+(21,000 + calldata). Writes bench/results.json and prints a table.
+Later issues add liquidation, ADL, keeper latency and simulator figures.
+"""
+
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import boa
+
+from backstop import harness
+from backstop.harness import ETH, BTC
+from backstop.units import wad
+
+CODE_SIZE_LIMIT = 24_576
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results.json"
+
+
+def contract_sizes() -> dict:
+    sizes = {}
+    for name, path in harness.DEPLOYABLES.items():
+        out = subprocess.run(
+            [sys.executable, "-m", "vyper", "-f", "bytecode_runtime", str(harness.CONTRACTS / path)],
+            capture_output=True, text=True, check=True, cwd=ROOT,
+        )
+        sizes[name] = len(bytes.fromhex(out.stdout.strip().removeprefix("0x")))
+    return sizes
+
+
+def _intrinsic(calldata: bytes) -> int:
+    return 21_000 + sum(16 if b else 4 for b in calldata)
+
+
+def measure(sender, contract, fn: str, *args) -> int:
+    """Gas of one transaction `contract.fn(*args)` from `sender`, cold start."""
+    method = getattr(contract, fn)
+    calldata = method.prepare_calldata(*args)
+    boa.env.reset_gas_used()
+    with boa.env.prank(sender):
+        method(*args)
+    return boa.env.get_gas_used() + _intrinsic(calldata)
+
+
+def gas_table() -> dict:
+    owner, fund = boa.env.generate_address("owner"), boa.env.generate_address("fund")
+    lp, trader = boa.env.generate_address("lp"), boa.env.generate_address("trader")
+    p = harness.deploy(owner, fund, decimals=6)
+    p.fund_pool(lp, 1_000_000)
+    p.token.mint(trader, p.units(100_000))
+    with boa.env.prank(trader):
+        p.token.approve(p.vault.address, 2**256 - 1)
+    gas = {}
+    gas["deposit (first)"] = measure(trader, p.vault, "deposit", p.units(50_000))
+    gas["deposit (again)"] = measure(trader, p.vault, "deposit", p.units(1_000))
+    gas["open position (1 market)"] = measure(trader, p.engine, "trade", 0, wad(5), 0)
+    gas["increase position"] = measure(trader, p.engine, "trade", 0, wad(1), 0)
+    gas["open second market"] = measure(trader, p.engine, "trade", 1, -wad("0.1"), 0)
+    gas["reduce position (2 markets open)"] = measure(trader, p.engine, "trade", 0, -wad(2), 0)
+    gas["withdraw (2 markets open)"] = measure(trader, p.engine, "withdraw", p.units(100))
+    gas["close position"] = measure(trader, p.engine, "trade", 0, -wad(4), 0)
+    gas["oracle refresh"] = measure(trader, p.oracle, "refresh", 0)
+    with boa.env.prank(lp):
+        p.token.mint(lp, p.units(1_000))
+        p.token.approve(p.pool.address, 2**256 - 1)
+    gas["LP deposit"] = measure(lp, p.pool, "deposit", p.units(1_000))
+    gas["LP redeem"] = measure(lp, p.pool, "redeem", p.pool.balanceOf(lp) // 10)
+    return gas
+
+
+def harness_rate(calls: int = 300) -> float:
+    """Titanoboa trades per second (open then close, repeated)."""
+    owner, fund = boa.env.generate_address("owner"), boa.env.generate_address("fund")
+    p = harness.deploy(owner, fund, decimals=6)
+    p.fund_pool(boa.env.generate_address("lp"), 1_000_000)
+    trader = boa.env.generate_address("rate-trader")
+    p.fund_trader(trader, 100_000)
+    samples = []
+    for _ in range(3):
+        start = time.perf_counter()
+        with boa.env.prank(trader):
+            for i in range(calls // 2):
+                p.engine.trade(0, wad(1))
+                p.engine.trade(0, -wad(1))
+        samples.append(calls / (time.perf_counter() - start))
+    return statistics.median(samples)
+
+
+def main():
+    sizes = contract_sizes()
+    gas = gas_table()
+    rate = harness_rate()
+    results = {"code_size_bytes": sizes, "code_size_limit": CODE_SIZE_LIMIT, "gas": gas, "boa_trades_per_second": rate}
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"{'contract':<20}{'bytes':>8}{'of limit':>10}")
+    for name, size in sizes.items():
+        print(f"{name:<20}{size:>8}{size / CODE_SIZE_LIMIT:>10.0%}")
+    print(f"\n{'operation':<36}{'gas':>10}")
+    for op, g in gas.items():
+        print(f"{op:<36}{g:>10,}")
+    print(f"\ntitanoboa harness: {rate:,.0f} trades/s (median of 3 runs of 300)")
+    print(f"wrote {RESULTS.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
