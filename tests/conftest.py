@@ -5,8 +5,11 @@ README's harness table); titanoboa's pytest plugin snapshots the chain around
 every fixture and test, so each test starts from the fixtures' state.
 """
 
+import os
+
 import boa
 import pytest
+from hypothesis import settings
 
 from backstop import harness
 from backstop.harness import FEED_DECIMALS, HEARTBEAT, Protocol, feed_answer  # noqa: F401  (re-exported for tests)
@@ -72,3 +75,10 @@ def protocol(deploy, decimals):
     p.fund_pool(boa.env.generate_address("lp"), 1_000_000)
     return p
 
+
+
+# Hypothesis profiles: `quick` locally, `ci` in CI (CI=true), `deep` for `make fuzz`.
+settings.register_profile("quick", max_examples=10, stateful_step_count=20, deadline=None)
+settings.register_profile("ci", max_examples=40, stateful_step_count=30, deadline=None, print_blob=True)
+settings.register_profile("deep", max_examples=1_000, stateful_step_count=50, deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "quick"))
