@@ -519,8 +519,9 @@ def liquidation_price(account: address, market: uint256) -> uint256:
     if pos.size == 0:
         return 0
     mask: uint256 = self._mask(account)
-    st: AccountState = self._state(account, mask, self._prices(mask, True))
-    mark: int256 = convert(staticcall ORACLE.price(market), int256)
+    prices: uint256[MAX_MARKETS] = self._prices(mask, True)
+    st: AccountState = self._state(account, mask, prices)
+    mark: int256 = convert(prices[market], int256)
     mmr: int256 = convert(self.markets[market].mmr, int256)
     denominator: int256 = pos.size * IWAD - abs(pos.size) * mmr
     liq: int256 = mark + (convert(st.maintenance_req, int256) - st.equity) * IWAD * IWAD // denominator
@@ -538,9 +539,9 @@ def bankruptcy_price(account: address, market: uint256) -> uint256:
     if pos.size == 0:
         return 0
     mask: uint256 = self._mask(account)
-    st: AccountState = self._state(account, mask, self._prices(mask, True))
-    mark: int256 = convert(staticcall ORACLE.price(market), int256)
-    bankrupt: int256 = mark - st.equity * IWAD // pos.size
+    prices: uint256[MAX_MARKETS] = self._prices(mask, True)
+    st: AccountState = self._state(account, mask, prices)
+    bankrupt: int256 = convert(prices[market], int256) - st.equity * IWAD // pos.size
     return convert(max(bankrupt, 0), uint256)
 
 

@@ -134,13 +134,19 @@ def convertToAssets(shares: uint256) -> uint256:
 @external
 @view
 def maxDeposit(receiver: address) -> uint256:
-    return max_value(uint256)
+    """
+    @notice No cap, except 0 while the pool is insolvent (deposits refused).
+    """
+    return 0 if self._insolvent() else max_value(uint256)
 
 
 @external
 @view
 def maxMint(receiver: address) -> uint256:
-    return max_value(uint256)
+    """
+    @notice No cap, except 0 while the pool is insolvent (deposits refused).
+    """
+    return 0 if self._insolvent() else max_value(uint256)
 
 
 @external
@@ -276,6 +282,12 @@ def _checked_total_assets() -> uint256:
     total: uint256 = self._total_assets()
     assert total != 0 or erc20.totalSupply == 0, "Pool: insolvent"
     return total
+
+
+@internal
+@view
+def _insolvent() -> bool:
+    return erc20.totalSupply != 0 and self._total_assets() == 0
 
 
 @internal
