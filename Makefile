@@ -25,8 +25,11 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
+# `npm install` rather than `npm ci`: npm 11 writes a lock without the other
+# platforms' optional anvil binaries, which `npm ci` then rejects. The version
+# is pinned exactly in package.json and the lock is left unchanged.
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund
+	npm install --no-audit --no-fund
 	touch $@
 
 demo: install
