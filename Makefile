@@ -33,7 +33,7 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 demo: install
-	ape run demo --network $(NETWORK)
+	PYTHONWARNINGS=ignore ape run demo --network $(NETWORK)
 
 test: install
 	pytest $(PYTEST_ARGS)

@@ -1,0 +1,53 @@
+"""Protocol invariants from SPEC section 8, computed from the chain.
+
+One implementation for every caller: tests assert that each list is empty,
+the demo and the simulator print them. `p` is anything with the protocol's
+contracts as attributes (`harness.Protocol`, `deployment.Deployment`) and
+`accounts` the traders the caller knows; the pool and the fund are added here.
+I2 only holds when `accounts` contains every trader with a position.
+"""
+
+from backstop.units import WAD
+
+
+def everyone(p, accounts) -> list:
+    return list(dict.fromkeys([*accounts, p.pool.address, p.fund]))
+
+
+def custody_violations(p, accounts) -> list[str]:
+    """I1: the vault's tokens (in WAD) equal the sum of every collateral balance."""
+    held = p.token.balanceOf(p.vault.address) * p.vault.SCALE()
+    total = p.vault.total_collateral()
+    out = []
+    if held != total:
+        out.append(f"vault holds {held}, ledger total is {total}")
+    ledger = sum(p.vault.collateral(a) for a in everyone(p, accounts))
+    if ledger != total:
+        out.append(f"known accounts sum to {ledger}, ledger total is {total}")
+    return out
+
+
+def zero_sum_violations(p, accounts) -> list[str]:
+    """I2: per market, sizes and cost bases sum to zero (the pool holds the mirror),
+    and unrealised PnL sums to zero up to one wei of flooring per open position."""
+    out = []
+    accounts = everyone(p, accounts)
+    for m in range(p.engine.market_count()):
+        positions = [p.engine.position(a, m) for a in accounts]
+        sizes = sum(pos.size for pos in positions)
+        costs = sum(pos.cost for pos in positions)
+        if sizes:
+            out.append(f"market {m}: sizes sum to {sizes}")
+        if costs:
+            out.append(f"market {m}: cost bases sum to {costs}")
+        price = p.oracle.last(m).price
+        upnl = sum(pos.size * price // WAD - pos.cost for pos in positions)
+        open_positions = sum(1 for pos in positions if pos.size != 0)
+        if not -open_positions <= upnl <= 0:
+            out.append(f"market {m}: unrealised PnL sums to {upnl} wei")
+    return out
+
+
+def check(p, accounts) -> list[tuple[str, list[str]]]:
+    """Every invariant implemented so far: (name, violations) pairs."""
+    return [("I1 custody", custody_violations(p, accounts)), ("I2 zero-sum", zero_sum_violations(p, accounts))]

@@ -1,0 +1,136 @@
+"""`ape run deploy` and `ape run demo` end to end, each on its own anvil node.
+
+pytest runs with `-p no:ape_test` (pyproject.toml): the unit tests use titanoboa
+directly. So ape is driven the way a user drives it, in a subprocess. Each run
+gets a free port through APE_FOUNDRY_HOST, which ape-foundry reads before its
+configured host: the tests neither clash with each other nor attach to an
+anvil already serving ape-config.yaml's port 8545 (a keeper's, a developer's).
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from backstop.deployment import CONTRACTS, load_params
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+ANVIL_BIN = ROOT / "node_modules" / ".bin"
+NETWORK = "ethereum:local:foundry"
+
+pytestmark = pytest.mark.anvil
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now (the OS picks it)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _env(host: str) -> dict:
+    # anvil for ape-foundry; the venv's bin for ape itself and the vyper that ape-vyper looks up.
+    path = os.pathsep.join([str(ANVIL_BIN), str(VENV_BIN), os.environ.get("PATH", "")])
+    return {**os.environ, "PATH": path, "APE_FOUNDRY_HOST": host}
+
+
+def ape_run(*args: str, host: str | None = None) -> subprocess.CompletedProcess:
+    """`ape run ARGS` from the project root, on the node at `host` (default: a fresh anvil on a free port)."""
+    if not (ANVIL_BIN / "anvil").exists():
+        pytest.fail(f"no anvil at {ANVIL_BIN}: run `make install`")
+    result = subprocess.run(
+        [str(VENV_BIN / "ape"), "run", *args, "--network", NETWORK],
+        cwd=ROOT, env=_env(host or f"http://127.0.0.1:{free_port()}"), capture_output=True, text=True, timeout=600,
+    )
+    command = " ".join(args)
+    assert result.returncode == 0, f"ape run {command} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+@pytest.fixture
+def anvil():
+    """Factory: start an anvil node on a free port (stopped after the test); returns its URL."""
+    nodes = []
+
+    def _start() -> str:
+        port = free_port()
+        nodes.append(subprocess.Popen(
+            [str(ANVIL_BIN / "anvil"), "--port", str(port), "--hardfork", "cancun"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        ))
+        for _ in range(100):
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    return f"http://127.0.0.1:{port}"
+            time.sleep(0.1)
+        pytest.fail(f"anvil did not listen on port {port}")
+
+    yield _start
+    for node in nodes:
+        node.terminate()
+        node.wait(timeout=10)
+
+
+# Attach to a recorded deployment the way a keeper or the simulator will.
+LOAD = """
+import sys
+from ape import networks
+from backstop.deployment import load_deployment
+with networks.parse_network_choice("ethereum:local:foundry"):
+    d = load_deployment(sys.argv[1])
+    print("markets", d.engine.market_count(), "owner", d.vault.owner())
+"""
+
+
+def test_deploy__local_anvil__writes_every_address(tmp_path):
+    out = tmp_path / "deployment.json"
+    ape_run("deploy", "--out", str(out))
+    record = json.loads(out.read_text())
+    params = load_params(ROOT / "config" / "local.yaml")
+
+    assert record["network"] == NETWORK
+    assert record["chain_id"] == 31337  # anvil's default
+    assert record["block_number"] > 0
+    addresses = record["addresses"]
+    contracts = [addresses[role] for role in CONTRACTS]
+    feeds = [addresses["feeds"][m.name] for m in params.markets]
+    assert len(set(contracts + feeds)) == len(CONTRACTS) + len(params.markets), "addresses must be distinct"
+    for address in contracts + feeds + [addresses["insurance_fund"], addresses["owner"]]:
+        assert address.startswith("0x") and len(address) == 42
+    # The record says which parameters built this deployment.
+    assert record["params"] == params.to_dict()
+
+
+def test_demo__eth_drops_12_percent__prints_margin_report_and_invariants_hold():
+    out = ape_run("demo").stdout
+    # Before and after the price move.
+    assert out.count("I1 custody: ok") == 2, out
+    assert out.count("I2 zero-sum: ok") == 2, out
+    assert "FAILED" not in out
+    # The 8x long is liquidatable after the drop; nobody was before it.
+    before, after = out.split("=== after ETH moves", 1)
+    assert " YES" not in before
+    assert any(line.startswith("trader-2") and line.rstrip().endswith("YES") for line in after.splitlines())
+
+
+def test_load_deployment__same_node__attaches_and_a_fresh_node__refuses(tmp_path, anvil):
+    node, out = anvil(), tmp_path / "deployment.json"
+    ape_run("deploy", "--out", str(out), host=node)  # ape attaches to the running node
+    owner = json.loads(out.read_text())["addresses"]["owner"]
+
+    loaded = subprocess.run([sys.executable, "-c", LOAD, str(out)], cwd=ROOT, env=_env(node),
+                            capture_output=True, text=True, timeout=300)
+    assert loaded.returncode == 0, loaded.stderr
+    assert f"markets 2 owner {owner}" in loaded.stdout
+
+    # Same chain id, but the contracts died with the node that held them.
+    stale = subprocess.run([sys.executable, "-c", LOAD, str(out)], cwd=ROOT, env=_env(anvil()),
+                           capture_output=True, text=True, timeout=300)
+    assert stale.returncode != 0
+    assert "DeploymentError" in stale.stderr and "no MockERC20 code" in stale.stderr
