@@ -40,6 +40,12 @@ exports: (
 WAD: constant(uint256) = constants.WAD
 MAX_MARKETS: constant(uint256) = constants.MAX_MARKETS
 
+# @dev Highest WAD price a band may admit (10**18 USD). Bounding the band keeps
+#      every in-band answer convertible to WAD and every product the engine
+#      forms with it (size x price, change x WAD) far from overflow, so a wild
+#      answer is a rejected read, never a revert that would brick exits.
+MAX_PRICE: constant(uint256) = 10 ** 36
+
 # Why a read failed; `price` turns each into its revert reason.
 OK: constant(uint8) = 0
 CALL_FAILED: constant(uint8) = 1
@@ -127,7 +133,8 @@ def set_feed(
     @param aggregator Chainlink-shaped feed (`latestRoundData`, `decimals`).
     @param heartbeat Longest accepted age of an answer, seconds.
     @param min_answer Answers at or below this (feed units) are rejected.
-    @param max_answer Answers at or above this (feed units) are rejected.
+    @param max_answer Answers at or above this (feed units) are rejected;
+           at most 10**18 USD in WAD ("Oracle: band too wide").
     @param max_deviation Largest accepted move between rounds, WAD fraction
            (0.2e18 = 20%); a larger jump guards the market.
     """
@@ -139,12 +146,14 @@ def set_feed(
     assert max_deviation != 0 and max_deviation <= WAD, "Oracle: bad deviation"
     decimals: uint8 = staticcall AggregatorV3(aggregator).decimals()
     assert decimals <= 18, "Oracle: feed decimals > 18"
+    scale: uint256 = 10 ** convert(18 - decimals, uint256)
+    assert convert(max_answer, uint256) <= MAX_PRICE // scale, "Oracle: band too wide"
     self.feeds[market] = Feed(
         aggregator=aggregator,
         heartbeat=heartbeat,
         min_answer=min_answer,
         max_answer=max_answer,
-        scale=10 ** convert(18 - decimals, uint256),
+        scale=scale,
         max_deviation=max_deviation,
     )
     r: Read = self._read(market)
@@ -165,6 +174,8 @@ def set_feed(
 def set_guard(market: uint256, guarded: bool):
     """
     @notice Raise or lift the guard of `market` by hand (owner).
+    @dev A guard raised by hand follows the same rule as an automatic one: the
+         next round within the deviation of the last good price lifts it.
     """
     ownable._check_owner()
     assert self.feeds[market].aggregator != empty(address), "Oracle: unknown market"
@@ -188,8 +199,9 @@ def refresh(market: uint256) -> (uint256, bool, bool):
     last: LastPrice = self.last[market]
     if r.status != OK:
         return (last.price, False, guarded)
-    if r.round_id != last.round_id or r.updated_at != last.updated_at:
-        # dev: a new round; compare it with the previous good one.
+    if r.updated_at > last.updated_at or (r.updated_at == last.updated_at and r.round_id != last.round_id):
+        # dev: a newer round; compare it with the previous good one. An older
+        #      round (a feed going backwards) is used but never recorded.
         deviation: uint256 = self._deviation(last.price, r.price)
         if deviation > self.feeds[market].max_deviation:
             if not guarded:
