@@ -1,0 +1,32 @@
+"""backstop.invariants: what counts as a violation of I1 and I2."""
+
+import boa
+
+from backstop import invariants
+from backstop.units import wad
+
+ETH = 0
+
+
+def test_custody__donated_tokens__surplus_is_not_a_violation(protocol, trader):
+    protocol.fund_trader(trader, 100)
+    protocol.token.mint(trader, protocol.units(5))
+    with boa.env.prank(trader):
+        protocol.token.transfer(protocol.vault.address, protocol.units(5))
+    assert invariants.custody_violations(protocol, [trader]) == []
+
+
+def test_custody__unknown_account_holding_collateral__reported(protocol, trader, other_trader):
+    protocol.fund_trader(trader, 100)
+    protocol.fund_trader(other_trader, 100)
+    (violation,) = invariants.custody_violations(protocol, [trader])
+    assert "known accounts sum to" in violation
+
+
+def test_zero_sum__trader_left_out__reported(protocol, trader):
+    protocol.fund_trader(trader, 10_000)
+    with boa.env.prank(trader):
+        protocol.engine.trade(ETH, wad(1))
+    assert invariants.zero_sum_violations(protocol, [trader]) == []
+    violations = invariants.zero_sum_violations(protocol, [])
+    assert any("sizes sum to" in v for v in violations)
