@@ -30,3 +30,17 @@ def test_zero_sum__trader_left_out__reported(protocol, trader):
     assert invariants.zero_sum_violations(protocol, [trader]) == []
     violations = invariants.zero_sum_violations(protocol, [])
     assert any("sizes sum to" in v for v in violations)
+
+
+def test_custody__vault_short_of_its_ledger__reported():
+    """A vault holding less than it owes (as a broken build would) is a violation."""
+    from types import SimpleNamespace as NS
+
+    p = NS(
+        token=NS(balanceOf=lambda a: 99),
+        vault=NS(address="vault", SCALE=lambda: 1, total_collateral=lambda: 100, collateral=lambda a: 100 if a == "t" else 0),
+        pool=NS(address="pool"),
+        fund="fund",
+    )
+    (violation,) = invariants.custody_violations(p, ["t"])
+    assert "less than the ledger total" in violation
