@@ -24,6 +24,7 @@ from pathlib import Path
 
 import yaml
 
+from backstop.protocol import ProtocolContracts
 from backstop.units import wad
 
 # Limits the contracts enforce, checked here first so a bad file fails with the
@@ -245,26 +246,14 @@ def _number(obj, key, at, places=18) -> Decimal:
 
 
 @dataclass
-class Deployment:
+class Deployment(ProtocolContracts):
     """A deployed protocol: ape contract instances, named as in backstop/harness.Protocol."""
 
-    token: object
-    vault: object
-    oracle: object
-    engine: object
-    pool: object
-    feeds: list
-    fund: str
-    owner: str
     params: Params
 
     @property
     def decimals(self) -> int:
         return self.params.collateral.decimals
-
-    def units(self, usd) -> int:
-        """A USD amount in collateral token units."""
-        return int(Decimal(str(usd)) * 10**self.decimals)
 
     def addresses(self) -> dict:
         """Every address of the deployment, by role."""

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import boa
 
+from backstop.protocol import ProtocolContracts
 from backstop.units import wad
 
 CONTRACTS = Path(__file__).resolve().parents[1] / "contracts"
@@ -62,21 +63,9 @@ def deployers() -> dict:
 
 
 @dataclass
-class Protocol:
-    token: object
-    vault: object
-    oracle: object
-    engine: object
-    pool: object
-    feeds: list
-    fund: str
-    owner: str
+class Protocol(ProtocolContracts):
     decimals: int
     markets: list = field(default_factory=list)
-
-    def units(self, usd) -> int:
-        """A USD amount in collateral token units."""
-        return int(Decimal(str(usd)) * 10**self.decimals)
 
     def fund_trader(self, account, usd) -> int:
         """Mint `usd` of collateral to `account` and deposit it as margin; return token units."""
