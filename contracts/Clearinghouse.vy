@@ -486,12 +486,21 @@ def margin_ratio(account: address) -> int256:
 @view
 def free_collateral(account: address) -> uint256:
     """
-    @notice Most WAD that `withdraw` would pay out now: min(collateral, equity - initial margin), at least 0.
+    @notice Most WAD that `withdraw` would pay out now: min(collateral, equity -
+            initial margin), at least 0; 0 while a price the account depends
+            on fails its checks or its market is guarded. Never reverts.
     """
     collateral: int256 = staticcall VAULT.collateral(account)
     free: int256 = collateral
-    if self._mask(account) != 0:
-        st: AccountState = self._strict_state(account)
+    mask: uint256 = self._mask(account)
+    if mask != 0:
+        prices: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
+        valid: uint256 = 0
+        guarded: uint256 = 0
+        prices, valid, guarded = staticcall ORACLE.try_prices(mask)
+        if valid & mask != mask or guarded & mask != 0:
+            return 0
+        st: AccountState = self._state(account, mask, prices)
         free = min(collateral, st.equity - convert(st.initial_req, int256))
     return convert(max(free, 0), uint256)
 
@@ -559,19 +568,23 @@ def health(accounts: DynArray[address, MAX_HEALTH_BATCH]) -> DynArray[Health, MA
     prices, valid, guarded = staticcall ORACLE.try_prices((1 << self.market_count) - 1)
     out: DynArray[Health, MAX_HEALTH_BATCH] = []
     for account: address in accounts:
-        mask: uint256 = self._mask(account)
-        st: AccountState = self._state(account, mask, prices)
-        out.append(
-            Health(
-                equity=st.equity,
-                notional=st.notional,
-                initial_req=st.initial_req,
-                maintenance_req=st.maintenance_req,
-                liquidatable=st.notional != 0 and st.equity < convert(st.maintenance_req, int256),
-                prices_valid=valid & mask == mask,
-            )
-        )
+        out.append(self._health(account, prices, valid))
     return out
+
+
+@external
+@view
+def account_health(account: address) -> Health:
+    """
+    @notice `health` of one account; never reverts on a failing feed.
+    """
+    mask: uint256 = self._mask(account)
+    prices: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
+    valid: uint256 = 0
+    guarded: uint256 = 0
+    if mask != 0:
+        prices, valid, guarded = staticcall ORACLE.try_prices(mask)
+    return self._health(account, prices, valid)
 
 
 @external
@@ -704,6 +717,21 @@ def _state(account: address, mask: uint256, prices: uint256[MAX_MARKETS]) -> Acc
         st.initial_req += self._ceil_div_u(notional * self.markets[i].imr, WAD)
         st.maintenance_req += self._ceil_div_u(notional * self.markets[i].mmr, WAD)
     return st
+
+
+@internal
+@view
+def _health(account: address, prices: uint256[MAX_MARKETS], valid: uint256) -> Health:
+    mask: uint256 = self._mask(account)
+    st: AccountState = self._state(account, mask, prices)
+    return Health(
+        equity=st.equity,
+        notional=st.notional,
+        initial_req=st.initial_req,
+        maintenance_req=st.maintenance_req,
+        liquidatable=st.notional != 0 and st.equity < convert(st.maintenance_req, int256),
+        prices_valid=valid & mask == mask,
+    )
 
 
 @internal

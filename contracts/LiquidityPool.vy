@@ -115,6 +115,8 @@ def asset() -> address:
 def totalAssets() -> uint256:
     """
     @notice The pool's equity in token units (0 if negative), rounded down.
+    @dev Never reverts (ERC-4626): a market whose feed fails is valued at its
+         last good price. Deposits and withdrawals price shares strictly.
     """
     return self._total_assets()
 
@@ -135,18 +137,19 @@ def convertToAssets(shares: uint256) -> uint256:
 @view
 def maxDeposit(receiver: address) -> uint256:
     """
-    @notice No cap, except 0 while the pool is insolvent (deposits refused).
+    @notice No cap, except 0 while deposits are refused: the pool is insolvent,
+            or a price it depends on fails its checks.
     """
-    return 0 if self._insolvent() else max_value(uint256)
+    return 0 if self._deposits_refused() else max_value(uint256)
 
 
 @external
 @view
 def maxMint(receiver: address) -> uint256:
     """
-    @notice No cap, except 0 while the pool is insolvent (deposits refused).
+    @notice No cap, except 0 while deposits are refused (see `maxDeposit`).
     """
-    return 0 if self._insolvent() else max_value(uint256)
+    return 0 if self._deposits_refused() else max_value(uint256)
 
 
 @external
@@ -169,28 +172,31 @@ def maxRedeem(owner: address) -> uint256:
     return min(erc20.balanceOf[owner], self._to_shares(self._free_assets(), total, False))
 
 
+# dev: previews price shares exactly as the actions do, so they revert when
+#      the action would (a failing price), as ERC-4626 allows.
+
 @external
 @view
 def previewDeposit(assets: uint256) -> uint256:
-    return self._to_shares(assets, self._total_assets(), False)
+    return self._to_shares(assets, self._priced_total_assets(), False)
 
 
 @external
 @view
 def previewMint(shares: uint256) -> uint256:
-    return self._to_assets(shares, self._total_assets(), True)
+    return self._to_assets(shares, self._priced_total_assets(), True)
 
 
 @external
 @view
 def previewWithdraw(assets: uint256) -> uint256:
-    return self._to_shares(assets, self._total_assets(), True)
+    return self._to_shares(assets, self._priced_total_assets(), True)
 
 
 @external
 @view
 def previewRedeem(shares: uint256) -> uint256:
-    return self._to_assets(shares, self._total_assets(), False)
+    return self._to_assets(shares, self._priced_total_assets(), False)
 
 
 # ---------------------------------------------------------------- ERC-4626 actions
@@ -223,7 +229,7 @@ def withdraw(assets: uint256, receiver: address = msg.sender, owner: address = m
     @notice Burn the shares worth `assets` from `owner`; pay `assets` to `receiver`.
     @return Shares burned.
     """
-    shares: uint256 = self._to_shares(assets, self._total_assets(), True)
+    shares: uint256 = self._to_shares(assets, self._priced_total_assets(), True)
     self._withdraw(assets, shares, receiver, owner)
     return shares
 
@@ -234,7 +240,7 @@ def redeem(shares: uint256, receiver: address = msg.sender, owner: address = msg
     @notice Burn `shares` from `owner`; pay what they are worth to `receiver`.
     @return Assets paid.
     """
-    assets: uint256 = self._to_assets(shares, self._total_assets(), False)
+    assets: uint256 = self._to_assets(shares, self._priced_total_assets(), False)
     self._withdraw(assets, shares, receiver, owner)
     return assets
 
@@ -268,10 +274,15 @@ def _withdraw(assets: uint256, shares: uint256, receiver: address, owner: addres
 @internal
 @view
 def _total_assets() -> uint256:
-    equity: int256 = staticcall ENGINE.equity(self)
-    if equity <= 0:
-        return 0
-    return convert(equity, uint256) // SCALE
+    # dev: for views that must not revert: last good prices where a feed fails.
+    return self._to_units((staticcall ENGINE.account_health(self)).equity)
+
+
+@internal
+@view
+def _priced_total_assets() -> uint256:
+    # dev: for actions: reverts with the oracle's reason on a failing price.
+    return self._to_units(staticcall ENGINE.equity(self))
 
 
 @internal
@@ -279,20 +290,34 @@ def _total_assets() -> uint256:
 def _checked_total_assets() -> uint256:
     # dev: a pool whose equity is gone would hand new depositors' money to
     #      the traders it owes; refuse deposits until it is recapitalised.
-    total: uint256 = self._total_assets()
+    total: uint256 = self._priced_total_assets()
     assert total != 0 or erc20.totalSupply == 0, "Pool: insolvent"
     return total
 
 
 @internal
 @view
-def _insolvent() -> bool:
-    return erc20.totalSupply != 0 and self._total_assets() == 0
+def _deposits_refused() -> bool:
+    health: IClearinghouse.Health = staticcall ENGINE.account_health(self)
+    if not health.prices_valid:
+        return True
+    return erc20.totalSupply != 0 and self._to_units(health.equity) == 0
+
+
+@internal
+@view
+def _to_units(equity: int256) -> uint256:
+    # dev: negative equity is worth nothing to shareholders; round down.
+    if equity <= 0:
+        return 0
+    return convert(equity, uint256) // SCALE
 
 
 @internal
 @view
 def _free_assets() -> uint256:
+    # dev: 0 while the engine would refuse the pool's withdrawal (failing
+    #      price, guarded market): never reverts.
     return staticcall ENGINE.free_collateral(self) // SCALE
 
 

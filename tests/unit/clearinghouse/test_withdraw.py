@@ -92,3 +92,27 @@ def test_withdraw__to_zero_address__reverts(protocol, trader):
     protocol.fund_trader(trader, 1_000)
     with boa.env.prank(trader), boa.reverts("Vault: zero address"):
         protocol.engine.withdraw(protocol.units(1), "0x0000000000000000000000000000000000000000")
+
+
+def test_free_collateral__failing_price_or_guard__zero_without_revert(protocol, trader, owner):
+    """free_collateral says what withdraw would pay now: nothing while withdraw would revert."""
+    protocol.fund_trader(trader, 10_000)
+    with boa.env.prank(trader):
+        protocol.engine.trade(ETH, wad(1))
+    assert protocol.engine.free_collateral(trader) > 0
+    with boa.env.prank(owner):
+        protocol.oracle.set_guard(ETH, True)
+    assert protocol.engine.free_collateral(trader) == 0
+    with boa.env.prank(owner):
+        protocol.oracle.set_guard(ETH, False)
+    protocol.feeds[ETH].set_reverting(True)
+    assert protocol.engine.free_collateral(trader) == 0
+
+
+def test_account_health__matches_batch_view(protocol, trader):
+    protocol.fund_trader(trader, 10_000)
+    with boa.env.prank(trader):
+        protocol.engine.trade(ETH, wad(1))
+    assert protocol.engine.account_health(trader) == protocol.engine.health([trader])[0]
+    protocol.feeds[ETH].set_reverting(True)
+    assert protocol.engine.account_health(trader).prices_valid is False
