@@ -279,3 +279,19 @@ def test_trade__close_into_negative_equity__reverts(protocol, funded_trader, tra
     with boa.reverts("Clearinghouse: negative equity"):
         trade(funded_trader, ETH, -5)
     assert protocol.engine.position(funded_trader, ETH).size == wad(10)
+
+
+def test_trade__beyond_128_bit_storage__reverts_position_too_large(protocol, funded_trader, trade):
+    """Positions are packed as two int128 halves; an absurd size is refused, not truncated."""
+    with boa.reverts("Clearinghouse: position too large"):
+        trade(funded_trader, ETH, 10**17)
+
+
+def test_trade__short_position__round_trips_through_packed_storage(protocol, funded_trader, trade):
+    trade(funded_trader, ETH, -3)
+    pos = protocol.engine.position(funded_trader, ETH)
+    assert pos.size == -wad(3) and pos.cost < 0
+    state = protocol.engine.market_state(ETH)
+    assert (state.skew, state.total_cost) == (pos.size, pos.cost)
+    trade(funded_trader, ETH, 3)
+    assert tuple(protocol.engine.market_state(ETH)) == (0, 0)
