@@ -16,7 +16,7 @@ from pathlib import Path
 import boa
 
 from backstop import harness
-from backstop.harness import ETH, BTC
+from backstop.harness import BTC, ETH, actor
 from backstop.units import wad
 
 CODE_SIZE_LIMIT = 24_576
@@ -50,8 +50,8 @@ def measure(sender, contract, fn: str, *args) -> int:
 
 
 def gas_table() -> dict:
-    owner, fund = boa.env.generate_address("owner"), boa.env.generate_address("fund")
-    lp, trader = boa.env.generate_address("lp"), boa.env.generate_address("trader")
+    owner, fund = actor("owner"), actor("fund")
+    lp, trader = actor("lp"), actor("trader")
     p = harness.deploy(owner, fund, decimals=6)
     p.fund_pool(lp, 1_000_000)
     p.token.mint(trader, p.units(100_000))
@@ -77,10 +77,10 @@ def gas_table() -> dict:
 
 def harness_rate(calls: int = 300) -> float:
     """Titanoboa trades per second (open then close, repeated)."""
-    owner, fund = boa.env.generate_address("owner"), boa.env.generate_address("fund")
+    owner, fund = actor("owner"), actor("fund")
     p = harness.deploy(owner, fund, decimals=6)
-    p.fund_pool(boa.env.generate_address("lp"), 1_000_000)
-    trader = boa.env.generate_address("rate-trader")
+    p.fund_pool(actor("lp"), 1_000_000)
+    trader = actor("rate-trader")
     p.fund_trader(trader, 100_000)
     samples = []
     for _ in range(3):

@@ -11,6 +11,8 @@ from functools import cache
 from pathlib import Path
 
 import boa
+from boa.util.abi import Address
+from eth_utils import keccak
 
 from backstop.protocol import ProtocolContracts
 from backstop.units import wad
@@ -49,6 +51,21 @@ class MarketSpec:
 
 ETH = MarketSpec("ETH / USD", Decimal(2_000), imr="0.10", mmr="0.05", fee="0.001", skew_scale=100_000, max_skew=10_000)
 BTC = MarketSpec("BTC / USD", Decimal(50_000), imr="0.20", mmr="0.10", fee="0.002", skew_scale=10_000, max_skew=1_000)
+
+
+# (liq_fee, keeper_share, min_reward, max_reward, buffer): 1% penalty, a fifth of
+# it to the keeper within 5..1,000 USD, partial liquidations to maintenance + 10%.
+LIQUIDATION = (wad("0.01"), wad("0.2"), wad(5), wad(1_000), wad("0.1"))
+
+
+def actor(name: str) -> str:
+    """The address of the actor called `name`: the same name always gives the
+    same address, different names never collide. (titanoboa's generate_address
+    draws from a random stream that its snapshots rewind, so two fixtures made
+    in different scopes could get the same address.)"""
+    address = Address("0x" + keccak(f"backstop actor: {name}".encode())[:20].hex())
+    boa.env.alias(address, name)
+    return address
 
 
 def feed_answer(price) -> int:
@@ -116,4 +133,5 @@ def deploy(
         engine.set_insurance_fund(fund)
         for m in markets:
             engine.list_market(m.params())
+        engine.set_liquidation_params(LIQUIDATION)
     return Protocol(token, vault, oracle, engine, pool, feeds, fund, owner, decimals, list(markets))

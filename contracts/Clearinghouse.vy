@@ -48,6 +48,17 @@ MAX_MARKETS: constant(uint256) = constants.MAX_MARKETS
 # @dev Longest account list the batch health view takes in one call.
 MAX_HEALTH_BATCH: constant(uint256) = 1000
 
+# @dev Longest account list one liquidation batch takes (bounded gas per call).
+MAX_LIQUIDATION_BATCH: constant(uint256) = 200
+
+# @dev Wei of rounding a full close may differ from its exact preview by.
+ROUNDING_SLACK: constant(int256) = 16
+
+# Outcomes of `_liquidate`.
+LIQUIDATED: constant(uint8) = 0
+HEALTHY: constant(uint8) = 1
+FUND_SHORT: constant(uint8) = 2
+
 # @dev Caps on parameters the owner can set, so a typo cannot brick a market.
 MAX_FEE_RATE: constant(uint256) = 10 ** 17  # 10% of notional
 
@@ -105,6 +116,17 @@ struct Fill:
     realized_pnl: int256
     position: Position
 
+struct LiquidationParams:
+    # Penalty: fraction of the closed notional (WAD), paid from what the account has left.
+    liq_fee: uint256
+    # Share of the penalty paid to the keeper (WAD); the rest goes to the insurance fund.
+    keeper_share: uint256
+    # Keeper reward bounds (WAD USD): the fund tops a small penalty up to min_reward.
+    min_reward: uint256
+    max_reward: uint256
+    # A partial liquidation restores equity >= maintenance * (1 + buffer) (WAD).
+    buffer: uint256
+
 
 # ---------------------------------------------------------------- immutables
 
@@ -151,6 +173,9 @@ fee_pool_share: public(uint256)
 #      no dust position is left that costs a keeper more to liquidate than it pays.
 min_position_notional: public(uint256)
 
+# @dev Penalty, keeper reward and partial-liquidation target.
+liquidation_params: public(LiquidationParams)
+
 
 # ---------------------------------------------------------------- events
 
@@ -181,6 +206,39 @@ event FeePoolShareSet:
 
 event MinPositionNotionalSet:
     notional: uint256
+
+event LiquidationParamsSet:
+    liq_fee: uint256
+    keeper_share: uint256
+    min_reward: uint256
+    max_reward: uint256
+    buffer: uint256
+
+event Liquidation:
+    account: indexed(address)
+    keeper: indexed(address)
+    market: indexed(uint256)
+    size_closed: int256
+    exec_price: uint256
+    mark_price: uint256
+    # Penalty assessed on this market's closed notional (what is paid: LiquidationSettled).
+    penalty: uint256
+
+event LiquidationSettled:
+    account: indexed(address)
+    keeper: indexed(address)
+    closed_notional: uint256
+    penalty: uint256
+    keeper_reward: uint256
+    # penalty - keeper_reward: what the fund gained (negative: it topped up a min reward).
+    fund_share: int256
+    bad_debt: uint256
+    fully_closed: bool
+
+event BadDebtCovered:
+    account: indexed(address)
+    amount: uint256
+    fund_balance: int256
 
 event Trade:
     account: indexed(address)
@@ -306,6 +364,26 @@ def set_min_position_notional(notional: uint256):
     log MinPositionNotionalSet(notional=notional)
 
 
+@external
+def set_liquidation_params(params: LiquidationParams):
+    """
+    @notice Penalty, keeper reward bounds and partial-liquidation buffer (owner).
+    """
+    ownable._check_owner()
+    assert params.liq_fee <= MAX_FEE_RATE, "Clearinghouse: fee too high"
+    assert params.keeper_share <= WAD, "Clearinghouse: share > 1"
+    assert params.min_reward <= params.max_reward, "Clearinghouse: bad reward bounds"
+    assert params.buffer <= WAD, "Clearinghouse: bad buffer"
+    self.liquidation_params = params
+    log LiquidationParamsSet(
+        liq_fee=params.liq_fee,
+        keeper_share=params.keeper_share,
+        min_reward=params.min_reward,
+        max_reward=params.max_reward,
+        buffer=params.buffer,
+    )
+
+
 # ---------------------------------------------------------------- trading
 
 @external
@@ -380,6 +458,54 @@ def trade(market: uint256, size_delta: int256, acceptable_price: uint256 = 0):
         realized_pnl=fill.realized_pnl,
         size=fill.position.size,
     )
+
+
+# ---------------------------------------------------------------- liquidation
+
+@external
+def liquidate(account: address):
+    """
+    @notice Liquidate `account`: close the least fraction of its positions that
+            restores equity >= maintenance * (1 + buffer) after the penalty, or
+            all of them when it is near bankruptcy, the rest would be dust, or
+            the partial close falls short. The caller's reward is credited in
+            the vault. Permissionless.
+    @dev Reverts on a healthy account, on a price that fails its checks, and
+         when a full close would leave bad debt the insurance fund cannot
+         cover (that account is for auto-deleveraging).
+    """
+    mask: uint256 = self.open_markets[account]
+    prices: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
+    valid: uint256 = 0
+    guarded: uint256 = 0
+    if mask != 0:
+        prices, valid, guarded = staticcall ORACLE.try_prices(mask)
+        self._require_valid(mask, valid)
+    status: uint8 = self._liquidate(account, msg.sender, prices)
+    assert status != HEALTHY, "Clearinghouse: account healthy"
+    assert status != FUND_SHORT, "Clearinghouse: insurance fund short"
+
+
+@external
+def liquidate_batch(accounts: DynArray[address, MAX_LIQUIDATION_BATCH]) -> uint256:
+    """
+    @notice Liquidate every liquidatable account of `accounts`; healthy ones,
+            ones with a failing price and ones the fund cannot cover are
+            skipped, not reverted, so a keeper racing another never wastes a batch.
+    @return How many accounts were liquidated.
+    """
+    market_mask: uint256 = (1 << self.market_count) - 1
+    prices: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
+    valid: uint256 = 0
+    guarded: uint256 = 0
+    prices, valid, guarded = staticcall ORACLE.try_prices(market_mask)
+    liquidated: uint256 = 0
+    for account: address in accounts:
+        if self.open_markets[account] & ~valid != 0:
+            continue
+        if self._liquidate(account, msg.sender, prices) == LIQUIDATED:
+            liquidated += 1
+    return liquidated
 
 
 @external
@@ -700,6 +826,163 @@ def _exec_price(mark: uint256, skew: int256, size_delta: int256, skew_scale: uin
 @pure
 def _is_reduce_only(size: int256, size_delta: int256) -> bool:
     return size != 0 and (size > 0) != (size_delta > 0) and abs(size_delta) <= abs(size)
+
+
+# ---------------------------------------------------------------- internal: liquidation
+
+@internal
+def _liquidate(account: address, keeper: address, prices: uint256[MAX_MARKETS]) -> uint8:
+    """
+    @dev The whole liquidation of one account, at `prices` (valid for its markets).
+         The loss waterfall's first three stages: the account's collateral
+         absorbs its loss, its remaining margin pays the penalty, the
+         insurance fund covers any bad debt.
+    """
+    mask: uint256 = self.open_markets[account]
+    if mask == 0:
+        return HEALTHY
+    st: AccountState = self._state(account, mask, prices)
+    if st.equity >= convert(st.maintenance_req, int256):
+        return HEALTHY
+    pool: address = self.pool
+    fund: address = self.insurance_fund
+    lp: LiquidationParams = self.liquidation_params
+
+    # dev: no bad debt the fund cannot cover: that account waits for ADL. The
+    #      full-close equity is exact up to a wei of rounding per fill (impact
+    #      cost does not depend on how a close is split), hence the slack.
+    fund_balance: int256 = max(staticcall VAULT.collateral(fund), 0)
+    shortfall: int256 = max(ROUNDING_SLACK - self._full_close_equity(account, mask, prices, st.equity), 0)
+    if shortfall > fund_balance:
+        return FUND_SHORT
+
+    # Fraction f (WAD) of every position to close, at mark: after it,
+    # E - f * full_penalty >= (1 - f) * target  =>  f >= (target - E) / (target - full_penalty).
+    target: int256 = convert(self._ceil_div_u(st.maintenance_req * (WAD + lp.buffer), WAD), int256)
+    full_penalty: int256 = convert(self._ceil_div_u(st.notional * lp.liq_fee, WAD), int256)
+    fraction: uint256 = WAD
+    if st.equity > full_penalty and target > full_penalty:
+        fraction = min(convert(self._ceil_div(
+            (target - st.equity) * IWAD, target - full_penalty), uint256), WAD)
+
+    closed: uint256 = 0
+    penalty: uint256 = 0
+    closed, penalty = self._close_fraction(account, keeper, pool, mask, prices, fraction, lp.liq_fee)
+    mask = self.open_markets[account]
+    after: AccountState = self._state(account, mask, prices)
+    if mask != 0:
+        # dev: price impact can leave a partial close short of the target: close the rest.
+        short_target: int256 = convert(self._ceil_div_u(after.maintenance_req * (WAD + lp.buffer), WAD), int256)
+        if after.equity - convert(penalty, int256) < short_target:
+            more_closed: uint256 = 0
+            more_penalty: uint256 = 0
+            more_closed, more_penalty = self._close_fraction(account, keeper, pool, mask, prices, WAD, lp.liq_fee)
+            closed += more_closed
+            penalty += more_penalty
+            after = self._state(account, 0, prices)
+            mask = 0
+
+    # Stage 2: the penalty, from what the account has left.
+    paid: uint256 = min(penalty, convert(max(after.equity, 0), uint256))
+    reward: uint256 = min(max(paid * lp.keeper_share // WAD, lp.min_reward), lp.max_reward)
+    # dev: the fund tops up a small penalty to min_reward, but never with what
+    #      it needs for this account's bad debt.
+    reward = min(reward, paid + convert(fund_balance - shortfall, uint256))
+    if paid != 0:
+        extcall VAULT.move(account, fund, convert(paid, int256))
+    if reward != 0:
+        extcall VAULT.move(fund, keeper, convert(reward, int256))
+
+    # Stage 3: bad debt after a full close is covered by the insurance fund.
+    bad_debt: uint256 = 0
+    if mask == 0 and after.equity < 0:
+        bad_debt = convert(-after.equity, uint256)
+        remaining: int256 = staticcall VAULT.collateral(fund) + after.equity
+        # dev: guaranteed by the shortfall check above; the fund never goes negative.
+        assert remaining >= 0, "Clearinghouse: insurance fund short"
+        extcall VAULT.move(fund, account, -after.equity)
+        log BadDebtCovered(account=account, amount=bad_debt, fund_balance=remaining)
+
+    log LiquidationSettled(
+        account=account,
+        keeper=keeper,
+        closed_notional=closed,
+        penalty=paid,
+        keeper_reward=reward,
+        fund_share=convert(paid, int256) - convert(reward, int256),
+        bad_debt=bad_debt,
+        fully_closed=mask == 0,
+    )
+    return LIQUIDATED
+
+
+@internal
+def _close_fraction(
+    account: address,
+    keeper: address,
+    pool: address,
+    mask: uint256,
+    prices: uint256[MAX_MARKETS],
+    fraction: uint256,
+    liq_fee: uint256,
+) -> (uint256, uint256):
+    """
+    @dev Close `fraction` (WAD) of every position in `mask` against the pool
+         at the impact price, without trading fee (the penalty replaces it).
+         A remainder below the minimum notional is closed too.
+    @return (closed notional at mark, penalty assessed), WAD.
+    """
+    closed: uint256 = 0
+    penalty: uint256 = 0
+    min_notional: uint256 = self.min_position_notional
+    for i: uint256 in range(MAX_MARKETS):
+        if mask >> i == 0:
+            break
+        if mask & (1 << i) == 0:
+            continue
+        pos: Position = self._load_position(account, i)
+        # dev: round the closed size up in magnitude (in favour of safety).
+        amount: int256 = self._ceil_div(abs(pos.size) * convert(fraction, int256), IWAD)
+        if fraction >= WAD or self._notional(abs(pos.size) - amount, prices[i]) < min_notional:
+            amount = abs(pos.size)
+        size_delta: int256 = -amount if pos.size > 0 else amount
+        fill: Fill = self._fill(account, pool, i, pos, size_delta, prices[i], 0)
+        notional: uint256 = self._notional(amount, prices[i])
+        market_penalty: uint256 = self._ceil_div_u(notional * liq_fee, WAD)
+        closed += notional
+        penalty += market_penalty
+        log Liquidation(
+            account=account,
+            keeper=keeper,
+            market=i,
+            size_closed=size_delta,
+            exec_price=fill.exec_price,
+            mark_price=prices[i],
+            penalty=market_penalty,
+        )
+    return (closed, penalty)
+
+
+@internal
+@view
+def _full_close_equity(account: address, mask: uint256, prices: uint256[MAX_MARKETS], equity: int256) -> int256:
+    """
+    @dev Equity left after closing every position at its impact price, exactly
+         as `_fill` would: each fill changes equity by size_delta * mark - cash.
+    """
+    out: int256 = equity
+    for i: uint256 in range(MAX_MARKETS):
+        if mask >> i == 0:
+            break
+        if mask & (1 << i) == 0:
+            continue
+        pos: Position = self._load_position(account, i)
+        exec_price: uint256 = self._exec_price(prices[i], self._load_state(i).skew, -pos.size, self.markets[i].skew_scale)
+        cash: int256 = self._ceil_div(-pos.size * convert(exec_price, int256), IWAD)
+        # dev: equity counted this position as floor(size * mark) - cost; after
+        #      the close it is collateral + realised = ... - cash - cost.
+        out += -cash - self._floor_div(pos.size * convert(prices[i], int256), IWAD)
+    return out
 
 
 # ---------------------------------------------------------------- internal: margin

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import settings
 
 from backstop import harness
-from backstop.harness import FEED_DECIMALS, HEARTBEAT, Protocol, feed_answer  # noqa: F401  (re-exported for tests)
+from backstop.harness import FEED_DECIMALS, HEARTBEAT, Protocol, actor, feed_answer  # noqa: F401  (re-exported for tests)
 from backstop.units import WAD, wad  # noqa: F401
 
 
@@ -24,33 +24,33 @@ def contracts():
 
 @pytest.fixture(scope="session")
 def owner():
-    return boa.env.generate_address("owner")
+    return actor("owner")
 
 
 @pytest.fixture(scope="session")
 def trader():
-    return boa.env.generate_address("trader")
+    return actor("trader")
 
 
 @pytest.fixture(scope="session")
 def other_trader():
-    return boa.env.generate_address("other_trader")
+    return actor("other_trader")
 
 
 @pytest.fixture(scope="session")
 def lp():
-    return boa.env.generate_address("lp")
+    return actor("lp")
 
 
 @pytest.fixture(scope="session")
 def attacker():
-    return boa.env.generate_address("attacker")
+    return actor("attacker")
 
 
 @pytest.fixture(scope="session")
 def fund_account():
     """Vault account that receives the insurance fund's share of fees."""
-    return boa.env.generate_address("insurance_fund")
+    return actor("insurance_fund")
 
 
 @pytest.fixture(scope="session")
@@ -72,7 +72,7 @@ def decimals(request):
 def protocol(deploy, decimals):
     """The protocol for both token decimals (6 and 18), pool funded with 1M USD."""
     p = deploy(decimals)
-    p.fund_pool(boa.env.generate_address("lp"), 1_000_000)
+    p.fund_pool(actor("seed_lp"), 1_000_000)
     return p
 
 

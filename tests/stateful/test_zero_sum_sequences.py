@@ -17,6 +17,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from backstop import harness
 from backstop.units import WAD
 from tests.invariants import assert_invariants
+from backstop.harness import actor
 
 N_TRADERS = 3
 EXPECTED_REVERTS = (
@@ -38,11 +39,11 @@ class ZeroSumMachine(RuleBasedStateMachine):
 
     @initialize(decimals=st.sampled_from([6, 18]))
     def deploy(self, decimals):
-        owner, fund = boa.env.generate_address("owner"), boa.env.generate_address("fund")
+        owner, fund = actor("owner"), actor("fund")
         self.p = harness.deploy(owner, fund, decimals)
-        self.lp = boa.env.generate_address("lp")
+        self.lp = actor("lp")
         self.p.fund_pool(self.lp, 1_000_000)
-        self.traders = [boa.env.generate_address(f"trader{i}") for i in range(N_TRADERS)]
+        self.traders = [actor(f"trader{i}") for i in range(N_TRADERS)]
         for t in self.traders:
             self.p.fund_trader(t, 20_000)
         ZeroSumMachine.started = ZeroSumMachine.started or time.perf_counter()

@@ -16,6 +16,7 @@ import pytest
 
 from backstop.harness import FEED_DECIMALS, HEARTBEAT, feed_answer
 from backstop.units import wad
+from backstop.harness import actor
 
 ETH = 0
 ETH_PRICE = 2_000
@@ -85,7 +86,7 @@ def oracle(contracts, owner, feed):
     (owner, nonce) address by another test module breaks that decoding.
     """
     with boa.env.prank(owner):
-        oracle = contracts["PriceOracle"].deploy(override_address=boa.env.generate_address("price_oracle"))
+        oracle = contracts["PriceOracle"].deploy(override_address=actor("price_oracle"))
         oracle.set_feed(ETH, feed.address, HEARTBEAT, feed_answer(1), feed_answer(1_000_000), wad("0.25"))
     return oracle
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import boa
 import pytest
+from backstop.harness import actor
 
 HERE = Path(__file__).parent
 
@@ -16,7 +17,7 @@ HERE = Path(__file__).parent
 @pytest.fixture(scope="session")
 def engine():
     """A plain address standing in for the clearinghouse."""
-    return boa.env.generate_address("engine")
+    return actor("engine")
 
 
 @pytest.fixture(scope="session")

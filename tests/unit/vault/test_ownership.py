@@ -2,6 +2,7 @@
 
 import boa
 import pytest
+from backstop.harness import actor
 
 ZERO = "0x0000000000000000000000000000000000000000"
 
@@ -14,7 +15,7 @@ def unwired(protocol, vault_for):
 
 @pytest.fixture(scope="session")
 def new_owner():
-    return boa.env.generate_address("new_owner")
+    return actor("new_owner")
 
 
 def test_transfer_ownership__by_owner__sets_pending_owner_only(unwired, owner, new_owner, emitted):
