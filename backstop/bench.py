@@ -75,6 +75,35 @@ def gas_table() -> dict:
     return gas
 
 
+def liquidation_gas() -> dict:
+    """Single liquidation, and the marginal gas per account of a batch (10 and 100)."""
+    owner, fund = actor("owner"), actor("fund")
+    keeper = actor("keeper")
+    out = {}
+    for n in (2, 10, 100):
+        # dev: a fresh deployment each time (no snapshot: boa's anchor and its
+        #      cold-access reset do not mix).
+        p = harness.deploy(owner, fund, decimals=6)
+        p.fund_pool(actor("lp"), 10_000_000)
+        accounts = [actor(f"liquidatable-{i}") for i in range(n)]
+        for a in accounts:
+            p.fund_trader(a, 2_000)
+            with boa.env.prank(a):
+                p.engine.trade(0, wad(5))  # 5x long ETH
+        p.set_price(0, 1650)  # every one below maintenance: partial liquidations
+        if n == 2:
+            # dev: the first reward creates the keeper's vault slot (22k of the
+            #      figure); a working keeper already has one.
+            out["liquidate (single, partial, new keeper)"] = measure(keeper, p.engine, "liquidate", accounts[0])
+            out["liquidate (single, partial)"] = measure(keeper, p.engine, "liquidate", accounts[1])
+        else:
+            out[f"liquidate_batch ({n})"] = measure(keeper, p.engine, "liquidate_batch", accounts)
+    out["liquidate_batch marginal per account (10 -> 100)"] = (
+        out["liquidate_batch (100)"] - out["liquidate_batch (10)"]
+    ) // 90
+    return out
+
+
 def harness_rate(calls: int = 300) -> float:
     """Titanoboa trades per second (open then close, repeated)."""
     owner, fund = actor("owner"), actor("fund")
@@ -96,6 +125,7 @@ def harness_rate(calls: int = 300) -> float:
 def main():
     sizes = contract_sizes()
     gas = gas_table()
+    gas.update(liquidation_gas())
     rate = harness_rate()
     results = {"code_size_bytes": sizes, "code_size_limit": CODE_SIZE_LIMIT, "gas": gas, "boa_trades_per_second": rate}
     RESULTS.parent.mkdir(exist_ok=True)

@@ -96,11 +96,27 @@ class MarketParams:
 
 
 @dataclass(frozen=True)
+class LiquidationParams:
+    """Penalty and keeper reward (SPEC 5), in human units."""
+
+    liq_fee: Decimal
+    keeper_share: Decimal
+    min_reward: Decimal
+    max_reward: Decimal
+    buffer: Decimal
+
+    def as_struct(self) -> tuple:
+        """The Clearinghouse LiquidationParams struct in WAD."""
+        return tuple(wad(v) for v in (self.liq_fee, self.keeper_share, self.min_reward, self.max_reward, self.buffer))
+
+
+@dataclass(frozen=True)
 class Params:
     collateral: CollateralParams
     fee_pool_share: Decimal
     min_position_notional: Decimal
     markets: tuple
+    liquidation: LiquidationParams
 
     def to_dict(self) -> dict:
         """The parameters as the file would write them (decimals as strings); `parse_params` reads it back."""
@@ -113,6 +129,7 @@ class Params:
             "fee_pool_share": str(self.fee_pool_share),
             "min_position_notional": str(self.min_position_notional),
             "markets": [plain(m) for m in self.markets],
+            "liquidation": plain(self.liquidation),
         }
 
 
@@ -143,7 +160,7 @@ def load_params(path) -> Params:
 
 def parse_params(data) -> Params:
     """Validate a parameter mapping (a loaded file, or `Params.to_dict()` from a record)."""
-    _keys(data, "", {"collateral", "fee_pool_share", "min_position_notional", "markets"})
+    _keys(data, "", {"collateral", "fee_pool_share", "min_position_notional", "markets", "liquidation"})
     c = data["collateral"]
     _keys(c, "collateral", {"name", "symbol", "decimals"})
     collateral = CollateralParams(
@@ -163,7 +180,19 @@ def parse_params(data) -> Params:
     names = [m.name for m in parsed]
     for i, name in enumerate(names):
         _check(name not in names[:i], f"markets[{i}].name", f"duplicate market {name!r}")
-    return Params(collateral, share, min_notional, parsed)
+    return Params(collateral, share, min_notional, parsed, _liquidation(data["liquidation"]))
+
+
+def _liquidation(lq) -> LiquidationParams:
+    _keys(lq, "liquidation", set(LiquidationParams.__dataclass_fields__))
+    out = LiquidationParams(**{k: _number(lq, k, "liquidation") for k in LiquidationParams.__dataclass_fields__})
+    # dev: the same bounds the contract enforces, so a bad file fails before any gas is spent.
+    _check(out.liq_fee <= Decimal("0.1"), "liquidation.liq_fee", f"must be at most 0.1, got {out.liq_fee}")
+    _check(out.keeper_share <= 1, "liquidation.keeper_share", f"must be at most 1, got {out.keeper_share}")
+    _check(out.min_reward <= out.max_reward, "liquidation.min_reward",
+           f"must not exceed max_reward ({out.min_reward} > {out.max_reward})")
+    _check(out.buffer <= 1, "liquidation.buffer", f"must be at most 1, got {out.buffer}")
+    return out
 
 
 def _market(m, at: str) -> MarketParams:
@@ -311,6 +340,7 @@ def deploy_protocol(params: Params, deployer, fund_address=None) -> Deployment:
     engine.set_insurance_fund(fund, **tx)
     for m in params.markets:
         engine.list_market(m.risk_params(), **tx)
+    engine.set_liquidation_params(params.liquidation.as_struct(), **tx)
     return Deployment(token, vault, oracle, engine, pool, feeds, str(fund), str(deployer.address), params)
 
 

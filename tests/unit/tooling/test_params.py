@@ -41,6 +41,7 @@ def test_load_params__local_file__matches_the_test_harness_markets():
     # The ape deployment and the titanoboa tests run the same risk parameters.
     assert params.markets[0].risk_params() == harness.ETH.params()
     assert params.markets[1].risk_params() == harness.BTC.params()
+    assert params.liquidation.as_struct() == harness.LIQUIDATION
     assert params.markets[0].feed_units(params.markets[0].price) == harness.feed_answer(2_000)
 
 
@@ -104,6 +105,13 @@ BAD = [
     ("markets.0.name", "x" * 65, "markets[0].name", "1 to 64 characters"),
     ("markets", [], "markets", "1 to 16 markets"),
     ("markets.0", "ETH", "markets[0]", "must be a mapping"),
+    ("liquidation", ..., "liquidation", "missing"),
+    ("liquidation.penalty", "0.01", "liquidation.penalty", "unknown key"),
+    ("liquidation.liq_fee", "0.2", "liquidation.liq_fee", "at most 0.1"),
+    ("liquidation.keeper_share", "1.5", "liquidation.keeper_share", "at most 1"),
+    ("liquidation.min_reward", "2000", "liquidation.min_reward", "must not exceed max_reward"),
+    ("liquidation.buffer", "2", "liquidation.buffer", "at most 1"),
+    ("liquidation.max_reward", "-1", "liquidation.max_reward", "must be at least 0"),
 ]
 
 
