@@ -157,7 +157,7 @@ def format_system(p) -> str:
     return "\n".join([
         f"{'pool equity':<24}{usd(p.engine.equity(p.pool.address), 16)} USD",
         f"{'pool share price':<24}{share_price:>16,.6f} USD",
-        f"{'insurance fund (fees)':<24}{usd(p.vault.collateral(p.fund), 16)} USD",
+        f"{'insurance fund':<24}{usd(p.vault.collateral(p.fund), 16)} USD",
     ])
 
 

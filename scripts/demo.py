@@ -17,7 +17,7 @@ from ape.cli import ConnectedProviderCommand, account_option
 from ape.logging import logger
 
 from backstop.deployment import ParamsError, deploy_protocol, load_params
-from backstop.report import report
+from backstop.report import report, usd
 from backstop.units import wad
 
 LP_USD = 1_000_000
@@ -55,7 +55,7 @@ def cli(network, params_path, account):
     deployer = account or accounts.test_accounts[0]
     # Every role gets its own test account, never the deployer's.
     others = [a for a in accounts.test_accounts if a.address != deployer.address]
-    lp, traders = others[0], dict(zip(TRADERS, others[1:]))
+    lp, keeper, traders = others[0], others[1], dict(zip(TRADERS, others[2:]))
 
     # The per-transaction INFO lines would bury the tables; warnings and errors still show.
     with logger.at_level("WARNING"):
@@ -80,5 +80,19 @@ def cli(network, params_path, account):
         after, ok_after = report(d, addresses, f"after ETH moves {ETH_MOVE:+.0%} to {new_price:,.2f}")
         click.echo("\n" + after)
 
-    if not (ok_before and ok_after):
+        # A keeper sweeps every trader in one batch: healthy ones are skipped.
+        receipt = d.engine.liquidate_batch(list(addresses.values()), sender=keeper)
+        click.echo(f"\n=== keeper {keeper.address[:10]}… liquidates in one batch ({receipt.gas_used:,} gas) ===")
+        label = {a: name for name, a in addresses.items()}
+        for event in receipt.decode_logs(d.engine.LiquidationSettled):
+            click.echo(
+                f"{label.get(event.account, event.account)}: closed {usd(event.closed_notional)} USD notional"
+                f"{' (fully)' if event.fully_closed else ''}, penalty {usd(event.penalty)}, keeper reward"
+                f" {usd(event.keeper_reward)}, fund share {usd(event.fund_share)}, bad debt {usd(event.bad_debt)}"
+            )
+        # The keeper's reward sits in its vault account (pull), so it is an account now.
+        final, ok_final = report(d, {**addresses, "keeper": keeper.address}, "after the liquidations")
+        click.echo("\n" + final)
+
+    if not (ok_before and ok_after and ok_final):
         raise click.ClickException("an invariant failed")

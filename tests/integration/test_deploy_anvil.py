@@ -107,16 +107,21 @@ def test_deploy__local_anvil__writes_every_address(tmp_path):
     assert record["params"] == params.to_dict()
 
 
-def test_demo__eth_drops_12_percent__prints_margin_report_and_invariants_hold():
+def test_demo__eth_drops_12_percent__keeper_liquidates_and_invariants_hold():
     out = ape_run("demo").stdout
-    # Before and after the price move.
-    assert out.count("I1 custody: ok") == 2, out
-    assert out.count("I2 zero-sum: ok") == 2, out
+    # Before and after the price move, and after the liquidations.
+    assert out.count("I1 custody: ok") == 3, out
+    assert out.count("I2 zero-sum: ok") == 3, out
     assert "FAILED" not in out
     # The 8x long is liquidatable after the drop; nobody was before it.
     before, after = out.split("=== after ETH moves", 1)
+    after, final = after.split("liquidates in one batch", 1)
     assert " YES" not in before
     assert any(line.startswith("trader-2") and line.rstrip().endswith("YES") for line in after.splitlines())
+    # The keeper's batch liquidated exactly that account, and nobody is left liquidatable.
+    settled = [line for line in final.splitlines() if line.startswith("trader-") and "closed" in line]
+    assert len(settled) == 1 and settled[0].startswith("trader-2"), final
+    assert " YES" not in final
 
 
 def test_load_deployment__same_node__attaches_and_a_fresh_node__refuses(tmp_path, anvil):
