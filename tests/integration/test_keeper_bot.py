@@ -1,0 +1,115 @@
+"""The silverback keeper bot, started as a process against anvil.
+
+A deployment and six 5x longs are set up with `ape run deploy` and `ape run
+populate`; the bot (or two racing bots) runs as `silverback run
+bots.keeper:bot`; `ape run set_price` drops ETH below every long's liquidation
+price. The chain is then read with web3 directly: every account must be
+liquidated exactly once, within a few blocks of the price update.
+"""
+
+import json
+import signal
+import subprocess
+import time
+
+import pytest
+from web3 import Web3
+
+from tests.integration.conftest import NETWORK, ROOT, VENV_BIN, _env, ape_run
+
+pytestmark = pytest.mark.anvil
+
+TRADERS = 6
+BLOCK_BOUND = 3  # the last liquidation lands at most this many blocks after the price update
+ENGINE_ABI = json.loads("""[
+ {"type":"function","name":"is_liquidatable","stateMutability":"view",
+  "inputs":[{"name":"account","type":"address"}],"outputs":[{"name":"","type":"bool"}]},
+ {"type":"function","name":"open_markets","stateMutability":"view",
+  "inputs":[{"name":"arg0","type":"address"}],"outputs":[{"name":"","type":"uint256"}]},
+ {"type":"event","name":"LiquidationSettled","anonymous":false,"inputs":[
+  {"name":"account","type":"address","indexed":true},{"name":"keeper","type":"address","indexed":true},
+  {"name":"closed_notional","type":"uint256","indexed":false},{"name":"penalty","type":"uint256","indexed":false},
+  {"name":"keeper_reward","type":"uint256","indexed":false},{"name":"fund_share","type":"int256","indexed":false},
+  {"name":"bad_debt","type":"uint256","indexed":false},{"name":"fully_closed","type":"bool","indexed":false}]}
+]""")
+
+
+@pytest.fixture
+def market(anvil, tmp_path):
+    """A deployment with six 5x ETH longs on a fresh node: (node url, record path, trader addresses)."""
+    node, record = anvil(), tmp_path / "deployment.json"
+    ape_run("deploy", "--out", str(record), host=node)
+    out = ape_run("populate", "--deployment", str(record), "--traders", str(TRADERS), host=node).stdout
+    traders = [line.split()[0] for line in out.splitlines() if line.startswith("0x")]
+    assert len(traders) == TRADERS, out
+    return node, record, traders
+
+
+@pytest.fixture
+def start_bot():
+    """Factory: start a keeper bot process with signer `alias` (stopped after the test)."""
+    bots = []
+
+    def _start(node, record, alias, log_path):
+        env = {**_env(node), "BACKSTOP_DEPLOYMENT": str(record), "SILVERBACK_SIGNER_ALIAS": alias,
+               "PYTHONWARNINGS": "ignore"}
+        log = open(log_path, "w")
+        bots.append((subprocess.Popen(
+            [str(VENV_BIN / "silverback"), "run", "bots.keeper:bot", "--network", NETWORK],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        ), log))
+        deadline = time.time() + 120
+        while "Startup complete" not in log_path.read_text():
+            assert bots[-1][0].poll() is None, f"bot exited:\n{log_path.read_text()}"
+            assert time.time() < deadline, f"bot did not start:\n{log_path.read_text()}"
+            time.sleep(0.5)
+        return bots[-1][0]
+
+    yield _start
+    for process, log in bots:
+        # dev: silverback shuts down cleanly on Ctrl-C; SIGTERM it ignores for a while.
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def _settlements(node, record, traders, timeout=60):
+    """Wait until no trader holds a position; return (LiquidationSettled logs, the engine)."""
+    w3 = Web3(Web3.HTTPProvider(node))
+    engine = w3.eth.contract(address=json.loads(record.read_text())["addresses"]["engine"], abi=ENGINE_ABI)
+    deadline = time.time() + timeout
+    while any(engine.functions.is_liquidatable(t).call() for t in traders):
+        assert time.time() < deadline, "the bot did not liquidate every account in time"
+        time.sleep(0.5)
+    return engine.events.LiquidationSettled.get_logs(from_block=0), w3
+
+
+def _drop_price(node, record) -> int:
+    out = ape_run("set_price", "--deployment", str(record), "--market", "0", "--price", "1650", host=node).stdout
+    return int(out.split("in block")[1])
+
+
+def test_keeper_bot__price_drop__liquidates_every_account_within_bounded_blocks(market, start_bot, tmp_path):
+    node, record, traders = market
+    bot = start_bot(node, record, "TEST::9", tmp_path / "keeper.log")
+    price_block = _drop_price(node, record)
+    logs, _ = _settlements(node, record, traders)
+    assert sorted(log.args.account for log in logs) == sorted(traders)
+    assert max(log.blockNumber for log in logs) - price_block <= BLOCK_BOUND
+    assert bot.poll() is None, "the bot must keep running"
+
+
+def test_keeper_bots__two_racing__each_account_once_and_both_survive(market, start_bot, tmp_path):
+    node, record, traders = market
+    first = start_bot(node, record, "TEST::8", tmp_path / "keeper-8.log")
+    second = start_bot(node, record, "TEST::9", tmp_path / "keeper-9.log")
+    _drop_price(node, record)
+    logs, _ = _settlements(node, record, traders)
+    accounts = [log.args.account for log in logs]
+    assert sorted(accounts) == sorted(traders), "every account liquidated exactly once"
+    time.sleep(3)  # a few more blocks of both bots racing over nothing
+    assert first.poll() is None and second.poll() is None, "a lost race must not stop a bot"
