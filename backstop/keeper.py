@@ -85,42 +85,36 @@ class Keeper:
             return report
 
 
-class ApeChain:
-    """The keeper's view of a live node through ape contract instances."""
+class EngineChain:
+    """What the keeper needs of a chain: the engine's batch health view, and a
+    sender for `liquidate_batch` (None: dry run)."""
 
-    def __init__(self, engine, signer=None):
+    def __init__(self, engine, sender=None):
         self.engine = engine
-        self.signer = signer
+        self.sender = sender
 
     @property
     def can_send(self) -> bool:
-        return self.signer is not None
+        return self.sender is not None
 
     def health(self, accounts):
         return self.engine.health(accounts)
 
+
+class ApeChain(EngineChain):
+    """A live node through ape contract instances; `sender` is an ape account."""
+
     def liquidate_batch(self, accounts) -> list[str]:
-        receipt = self.engine.liquidate_batch(accounts, sender=self.signer)
+        receipt = self.engine.liquidate_batch(accounts, sender=self.sender)
         return [str(e.account) for e in receipt.decode_logs(self.engine.LiquidationSettled)]
 
 
-class BoaChain:
-    """The keeper's view of an in-process titanoboa chain (tests, the simulator)."""
-
-    def __init__(self, engine, keeper_address=None):
-        self.engine = engine
-        self.keeper_address = keeper_address
-
-    @property
-    def can_send(self) -> bool:
-        return self.keeper_address is not None
-
-    def health(self, accounts):
-        return self.engine.health(accounts)
+class BoaChain(EngineChain):
+    """An in-process titanoboa chain (tests, the simulator); `sender` is an address."""
 
     def liquidate_batch(self, accounts) -> list[str]:
         import boa
 
-        with boa.env.prank(self.keeper_address):
+        with boa.env.prank(self.sender):
             self.engine.liquidate_batch(accounts)
         return [str(e.account) for e in self.engine.get_logs() if type(e).__name__ == "LiquidationSettled"]

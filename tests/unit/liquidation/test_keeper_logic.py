@@ -92,7 +92,7 @@ def test_run_round__failed_transaction__logged_and_next_round_recovers(protocol,
 def test_run_round__no_signer__dry_run_sends_nothing(protocol):
     risky = _open_longs(protocol, 2)
     protocol.set_price(ETH, 1650)
-    bot = Keeper(BoaChain(protocol.engine, keeper_address=None))
+    bot = Keeper(BoaChain(protocol.engine, sender=None))
     for a in risky:
         bot.track(a)
     report = bot.run_round()
