@@ -180,7 +180,11 @@ def parse_params(data) -> Params:
     names = [m.name for m in parsed]
     for i, name in enumerate(names):
         _check(name not in names[:i], f"markets[{i}].name", f"duplicate market {name!r}")
-    return Params(collateral, share, min_notional, parsed, _liquidation(data["liquidation"]))
+    liquidation = _liquidation(data["liquidation"])
+    _check(liquidation.min_reward <= liquidation.liq_fee * min_notional, "liquidation.min_reward",
+           f"must not exceed liq_fee x min_position_notional ({liquidation.liq_fee * min_notional}): "
+           "a larger top-up lets dust positions farm the insurance fund")
+    return Params(collateral, share, min_notional, parsed, liquidation)
 
 
 def _liquidation(lq) -> LiquidationParams:

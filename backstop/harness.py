@@ -54,8 +54,9 @@ BTC = MarketSpec("BTC / USD", Decimal(50_000), imr="0.20", mmr="0.10", fee="0.00
 
 
 # (liq_fee, keeper_share, min_reward, max_reward, buffer): 1% penalty, a fifth of
-# it to the keeper within 5..1,000 USD, partial liquidations to maintenance + 10%.
-LIQUIDATION = (wad("0.01"), wad("0.2"), wad(5), wad(1_000), wad("0.1"))
+# it to the keeper within 0.10..1,000 USD, partial liquidations to maintenance +
+# 10%. min_reward may not exceed the penalty on the smallest position (10 USD).
+LIQUIDATION = (wad("0.01"), wad("0.2"), wad("0.1"), wad(1_000), wad("0.1"))
 
 
 def actor(name: str) -> str:

@@ -360,6 +360,7 @@ def set_min_position_notional(notional: uint256):
     @notice Smallest notional (WAD USD) an open position may keep after a trade.
     """
     ownable._check_owner()
+    self._check_dust_reward(self.liquidation_params, notional)
     self.min_position_notional = notional
     log MinPositionNotionalSet(notional=notional)
 
@@ -374,6 +375,7 @@ def set_liquidation_params(params: LiquidationParams):
     assert params.keeper_share <= WAD, "Clearinghouse: share > 1"
     assert params.min_reward <= params.max_reward, "Clearinghouse: bad reward bounds"
     assert params.buffer <= WAD, "Clearinghouse: bad buffer"
+    self._check_dust_reward(params, self.min_position_notional)
     self.liquidation_params = params
     log LiquidationParamsSet(
         liq_fee=params.liq_fee,
@@ -1131,6 +1133,15 @@ def _require_valid(mask: uint256, valid: uint256):
             # dev: reverts with the failed check's reason.
             unreachable: uint256 = staticcall ORACLE.price(i)
     raise "Clearinghouse: invalid price"
+
+
+@internal
+@pure
+def _check_dust_reward(params: LiquidationParams, min_notional: uint256):
+    # dev: the fund tops a small penalty up to min_reward. If the penalty on the
+    #      smallest position allowed were below it, opening dust positions and
+    #      liquidating them oneself would farm the insurance fund.
+    assert params.min_reward * WAD <= params.liq_fee * min_notional, "Clearinghouse: min reward above dust penalty"
 
 
 @internal

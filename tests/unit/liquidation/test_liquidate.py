@@ -2,7 +2,7 @@
 bankruptcy, penalty split keeper / fund, bad debt covered by the fund.
 
 Parameters (backstop.harness.LIQUIDATION): penalty 1% of closed notional, keeper
-20% of it clamped to 5..1,000 USD, buffer 10%. ETH mmr 5%, skew_scale 100,000.
+20% of it clamped to 0.10..1,000 USD, buffer 10%. ETH mmr 5%, skew_scale 100,000.
 """
 
 import boa
@@ -63,9 +63,10 @@ def test_liquidate__partial__penalty_split_between_keeper_and_fund(protocol, lon
     assert settled.fund_share == settled.penalty - settled.keeper_reward
 
 
-def test_liquidate__near_bankruptcy__closes_fully_and_keeper_gets_min_reward(protocol, long_10_eth, keeper, events):
+def test_liquidate__near_bankruptcy__closes_fully_and_penalty_is_what_is_left(protocol, long_10_eth, keeper, events):
     # At 1003: equity 8.999 < the 100.30 penalty of a full close -> full close.
-    # Fill 1003 * (1 + 5 / 100000) = 1003.05015; collateral left 9.5005; reward 20% = 1.90 -> min 5.
+    # Fill 1003 * (1 + 5 / 100000) = 1003.05015; collateral left 9.5005, all of it the
+    # penalty; the keeper gets 20% of that, 1.9001.
     protocol.set_price(ETH, 1003)
     fund_before = protocol.vault.collateral(protocol.fund)
     with boa.env.prank(keeper):
@@ -75,9 +76,9 @@ def test_liquidate__near_bankruptcy__closes_fully_and_keeper_gets_min_reward(pro
     assert protocol.engine.position(long_10_eth, ETH).size == 0
     assert protocol.engine.open_markets(long_10_eth) == 0
     assert settled.penalty == wad("9.5005")
-    assert settled.keeper_reward == wad(5)
+    assert settled.keeper_reward == wad("1.9001")
     assert protocol.vault.collateral(long_10_eth) == 0
-    assert protocol.vault.collateral(protocol.fund) == fund_before + wad("4.5005")
+    assert protocol.vault.collateral(protocol.fund) == fund_before + wad("7.6004")
     assert_invariants(protocol, [long_10_eth, keeper])
 
 
@@ -92,9 +93,10 @@ def test_liquidate__bad_debt__fund_covers_it_exactly(protocol, long_10_eth, keep
     (settled,) = events(protocol.engine, "LiquidationSettled")
     assert covered.account == long_10_eth
     assert covered.amount == settled.bad_debt == wad("1020.551")
-    assert settled.penalty == 0 and settled.keeper_reward == wad(5)  # the fund pays the min reward
+    assert settled.penalty == 0 and settled.keeper_reward == wad("0.1")  # the fund pays the min reward
+    assert settled.fund_share == -wad("0.1")
     assert protocol.vault.collateral(long_10_eth) == 0
-    assert protocol.vault.collateral(protocol.fund) == fund_before - wad("1020.551") - wad(5)
+    assert protocol.vault.collateral(protocol.fund) == fund_before - wad("1020.551") - wad("0.1")
     assert covered.fund_balance == protocol.vault.collateral(protocol.fund)
     assert protocol.engine.equity(long_10_eth) == 0
     assert_invariants(protocol, [long_10_eth, keeper])

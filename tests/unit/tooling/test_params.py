@@ -112,6 +112,7 @@ BAD = [
     ("liquidation.min_reward", "2000", "liquidation.min_reward", "must not exceed max_reward"),
     ("liquidation.buffer", "2", "liquidation.buffer", "at most 1"),
     ("liquidation.max_reward", "-1", "liquidation.max_reward", "must be at least 0"),
+    ("liquidation.min_reward", "0.2", "liquidation.min_reward", "farm the insurance fund"),
 ]
 
 
