@@ -656,7 +656,7 @@ def is_liquidatable(account: address) -> bool:
     @notice True when the account has a position and equity < maintenance margin.
     """
     st: AccountState = self._strict_state(account)
-    return st.notional != 0 and st.equity < convert(st.maintenance_req, int256)
+    return self._is_liquidatable(st)
 
 
 @external
@@ -844,7 +844,7 @@ def _liquidate(account: address, keeper: address, prices: uint256[MAX_MARKETS]) 
     if mask == 0:
         return HEALTHY
     st: AccountState = self._state(account, mask, prices)
-    if st.equity >= convert(st.maintenance_req, int256):
+    if not self._is_liquidatable(st):
         return HEALTHY
     pool: address = self.pool
     fund: address = self.insurance_fund
@@ -860,7 +860,7 @@ def _liquidate(account: address, keeper: address, prices: uint256[MAX_MARKETS]) 
 
     # Fraction f (WAD) of every position to close, at mark: after it,
     # E - f * full_penalty >= (1 - f) * target  =>  f >= (target - E) / (target - full_penalty).
-    target: int256 = convert(self._ceil_div_u(st.maintenance_req * (WAD + lp.buffer), WAD), int256)
+    target: int256 = self._liquidation_target(st.maintenance_req, lp.buffer)
     full_penalty: int256 = convert(self._ceil_div_u(st.notional * lp.liq_fee, WAD), int256)
     fraction: uint256 = WAD
     if st.equity > full_penalty and target > full_penalty:
@@ -874,8 +874,7 @@ def _liquidate(account: address, keeper: address, prices: uint256[MAX_MARKETS]) 
     after: AccountState = self._state(account, mask, prices)
     if mask != 0:
         # dev: price impact can leave a partial close short of the target: close the rest.
-        short_target: int256 = convert(self._ceil_div_u(after.maintenance_req * (WAD + lp.buffer), WAD), int256)
-        if after.equity - convert(penalty, int256) < short_target:
+        if after.equity - convert(penalty, int256) < self._liquidation_target(after.maintenance_req, lp.buffer):
             more_closed: uint256 = 0
             more_penalty: uint256 = 0
             more_closed, more_penalty = self._close_fraction(account, keeper, pool, mask, prices, WAD, lp.liq_fee)
@@ -916,6 +915,13 @@ def _liquidate(account: address, keeper: address, prices: uint256[MAX_MARKETS]) 
         fully_closed=mask == 0,
     )
     return LIQUIDATED
+
+
+@internal
+@pure
+def _liquidation_target(maintenance_req: uint256, buffer: uint256) -> int256:
+    # dev: the equity a partial liquidation restores: maintenance * (1 + buffer), rounded up.
+    return convert(self._ceil_div_u(maintenance_req * (WAD + buffer), WAD), int256)
 
 
 @internal
@@ -1021,6 +1027,13 @@ def _state(account: address, mask: uint256, prices: uint256[MAX_MARKETS]) -> Acc
 
 
 @internal
+@pure
+def _is_liquidatable(st: AccountState) -> bool:
+    # dev: SPEC 3: has a position and equity < maintenance requirement.
+    return st.notional != 0 and st.equity < convert(st.maintenance_req, int256)
+
+
+@internal
 @view
 def _health(account: address, prices: uint256[MAX_MARKETS], valid: uint256) -> Health:
     mask: uint256 = self._mask(account)
@@ -1030,7 +1043,7 @@ def _health(account: address, prices: uint256[MAX_MARKETS], valid: uint256) -> H
         notional=st.notional,
         initial_req=st.initial_req,
         maintenance_req=st.maintenance_req,
-        liquidatable=st.notional != 0 and st.equity < convert(st.maintenance_req, int256),
+        liquidatable=self._is_liquidatable(st),
         prices_valid=valid & mask == mask,
     )
 
