@@ -50,9 +50,9 @@ def measure(sender, contract, fn: str, *args) -> int:
 
 
 def gas_table() -> dict:
-    owner, fund = actor("owner"), actor("fund")
+    owner = actor("owner")
     lp, trader = actor("lp"), actor("trader")
-    p = harness.deploy(owner, fund, decimals=6)
+    p = harness.deploy(owner, decimals=6)
     p.fund_pool(lp, 1_000_000)
     p.token.mint(trader, p.units(100_000))
     with boa.env.prank(trader):
@@ -77,13 +77,13 @@ def gas_table() -> dict:
 
 def liquidation_gas() -> dict:
     """Single liquidation, and the marginal gas per account of a batch (10 and 100)."""
-    owner, fund = actor("owner"), actor("fund")
+    owner = actor("owner")
     keeper = actor("keeper")
     out = {}
     for n in (2, 10, 100):
         # dev: a fresh deployment each time (no snapshot: boa's anchor and its
         #      cold-access reset do not mix).
-        p = harness.deploy(owner, fund, decimals=6)
+        p = harness.deploy(owner, decimals=6)
         p.fund_pool(actor("lp"), 10_000_000)
         accounts = [actor(f"liquidatable-{i}") for i in range(n)]
         for a in accounts:
@@ -106,8 +106,8 @@ def liquidation_gas() -> dict:
 
 def harness_rate(calls: int = 300) -> float:
     """Titanoboa trades per second (open then close, repeated)."""
-    owner, fund = actor("owner"), actor("fund")
-    p = harness.deploy(owner, fund, decimals=6)
+    owner = actor("owner")
+    p = harness.deploy(owner, decimals=6)
     p.fund_pool(actor("lp"), 1_000_000)
     trader = actor("rate-trader")
     p.fund_trader(trader, 100_000)

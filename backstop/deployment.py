@@ -4,7 +4,7 @@ Three steps, each usable on its own:
   - `load_params(path)`: read and validate the parameter file (config/local.yaml).
     Plain Python, no chain: a bad file fails here, naming the field, before any
     gas is spent on a half-wired protocol.
-  - `deploy_protocol(params, deployer, fund_address)`: deploy and wire every
+  - `deploy_protocol(params, deployer)`: deploy and wire every
     contract in the order the contracts require (the titanoboa tests do the same
     through backstop/harness.py).
   - `write_addresses(path, deployment)` / `load_deployment(path)`: the JSON record
@@ -32,6 +32,7 @@ from backstop.units import wad
 MAX_MARKETS = 16  # constants.MAX_MARKETS
 MAX_FEE_RATE = Decimal("0.1")  # Clearinghouse.MAX_FEE_RATE
 TOKEN_NAME_MAX, TOKEN_SYMBOL_MAX, FEED_NAME_MAX = 25, 5, 64  # String[...] sizes
+MAX_COOLDOWN, MIN_WINDOW, MAX_WINDOW = 90 * 86400, 3600, 90 * 86400  # InsuranceFund bounds, seconds
 # dev: larger is a typo for any price, size or scale here; the bound also keeps
 #      every number within 28 significant digits at 18 decimals, where `wad()`
 #      (Decimal arithmetic at the default precision) is exact.
@@ -44,6 +45,8 @@ CONTRACTS = {
     "oracle": "PriceOracle",
     "engine": "Clearinghouse",
     "pool": "LiquidityPool",
+    "insurance": "InsuranceFund",
+    "lens": "ClearinghouseLens",
 }
 
 
@@ -111,12 +114,21 @@ class LiquidationParams:
 
 
 @dataclass(frozen=True)
+class InsuranceFundParams:
+    """Withdrawal timing of the InsuranceFund (SPEC 7), seconds."""
+
+    cooldown: int
+    withdraw_window: int
+
+
+@dataclass(frozen=True)
 class Params:
     collateral: CollateralParams
     fee_pool_share: Decimal
     min_position_notional: Decimal
     markets: tuple
     liquidation: LiquidationParams
+    insurance_fund: InsuranceFundParams
 
     def to_dict(self) -> dict:
         """The parameters as the file would write them (decimals as strings); `parse_params` reads it back."""
@@ -130,6 +142,7 @@ class Params:
             "min_position_notional": str(self.min_position_notional),
             "markets": [plain(m) for m in self.markets],
             "liquidation": plain(self.liquidation),
+            "insurance_fund": plain(self.insurance_fund),
         }
 
 
@@ -160,7 +173,7 @@ def load_params(path) -> Params:
 
 def parse_params(data) -> Params:
     """Validate a parameter mapping (a loaded file, or `Params.to_dict()` from a record)."""
-    _keys(data, "", {"collateral", "fee_pool_share", "min_position_notional", "markets", "liquidation"})
+    _keys(data, "", {"collateral", "fee_pool_share", "min_position_notional", "markets", "liquidation", "insurance_fund"})
     c = data["collateral"]
     _keys(c, "collateral", {"name", "symbol", "decimals"})
     collateral = CollateralParams(
@@ -184,7 +197,13 @@ def parse_params(data) -> Params:
     _check(liquidation.min_reward <= liquidation.liq_fee * min_notional, "liquidation.min_reward",
            f"must not exceed liq_fee x min_position_notional ({liquidation.liq_fee * min_notional}): "
            "a larger top-up lets dust positions farm the insurance fund")
-    return Params(collateral, share, min_notional, parsed, liquidation)
+    f = data["insurance_fund"]
+    _keys(f, "insurance_fund", {"cooldown", "withdraw_window"})
+    fund = InsuranceFundParams(
+        cooldown=_int(f, "cooldown", "insurance_fund", 0, MAX_COOLDOWN),
+        withdraw_window=_int(f, "withdraw_window", "insurance_fund", MIN_WINDOW, MAX_WINDOW),
+    )
+    return Params(collateral, share, min_notional, parsed, liquidation, fund)
 
 
 def _liquidation(lq) -> LiquidationParams:
@@ -293,7 +312,6 @@ class Deployment(ProtocolContracts):
         return {
             **{role: str(getattr(self, role).address) for role in CONTRACTS},
             "feeds": {m.name: str(f.address) for m, f in zip(self.params.markets, self.feeds)},
-            "insurance_fund": str(self.fund),
             "owner": str(self.owner),
         }
 
@@ -311,17 +329,16 @@ def _project():
     return project
 
 
-def deploy_protocol(params: Params, deployer, fund_address=None) -> Deployment:
+def deploy_protocol(params: Params, deployer) -> Deployment:
     """Deploy and wire a full protocol from `deployer` (which owns every contract).
 
     Order: token -> vault -> oracle + one feed per market (oracle.set_feed) ->
-    clearinghouse -> vault.set_engine -> pool -> engine.set_pool ->
-    engine.set_insurance_fund -> engine.list_market per market. A market can only
-    be listed once its feed answers, and the pool needs the engine's address.
-    `fund_address` is the insurance fund's vault account (default: the deployer).
+    clearinghouse -> vault.set_engine -> pool -> engine.set_pool -> insurance
+    fund -> engine.set_insurance_fund -> lens -> engine.list_market per market.
+    A market can only be listed once its feed answers, and the pool and the
+    fund need the engine's address.
     """
     project = _project()
-    fund = fund_address or deployer.address
     tx = {"sender": deployer}
     c = params.collateral
     token = project.MockERC20.deploy(c.name, c.symbol, c.decimals, **tx)
@@ -341,11 +358,18 @@ def deploy_protocol(params: Params, deployer, fund_address=None) -> Deployment:
     vault.set_engine(engine, **tx)
     pool = project.LiquidityPool.deploy(token, vault, engine, "Backstop LP", "bLP", **tx)
     engine.set_pool(pool, **tx)
-    engine.set_insurance_fund(fund, **tx)
+    f = params.insurance_fund
+    insurance = project.InsuranceFund.deploy(
+        token, vault, engine, f.cooldown, f.withdraw_window, "Backstop Insurance", "bINS", **tx
+    )
+    engine.set_insurance_fund(insurance, **tx)
+    lens = project.ClearinghouseLens.deploy(engine, **tx)
     for m in params.markets:
         engine.list_market(m.risk_params(), **tx)
     engine.set_liquidation_params(params.liquidation.as_struct(), **tx)
-    return Deployment(token, vault, oracle, engine, pool, feeds, str(fund), str(deployer.address), params)
+    return Deployment(
+        token, vault, oracle, engine, pool, feeds, str(insurance.address), str(deployer.address), insurance, lens, params
+    )
 
 
 def write_addresses(path, deployment: Deployment) -> Path:
@@ -392,4 +416,4 @@ def load_deployment(path) -> Deployment:
 
     contracts = {role: attach(name, a[role]) for role, name in CONTRACTS.items()}
     feeds = [attach("MockAggregator", a["feeds"][m.name]) for m in params.markets]
-    return Deployment(**contracts, feeds=feeds, fund=a["insurance_fund"], owner=a["owner"], params=params)
+    return Deployment(**contracts, feeds=feeds, fund=a["insurance"], owner=a["owner"], params=params)

@@ -23,12 +23,17 @@ DEPLOYABLES = {
     "PriceOracle": "PriceOracle.vy",
     "Clearinghouse": "Clearinghouse.vy",
     "LiquidityPool": "LiquidityPool.vy",
+    "InsuranceFund": "InsuranceFund.vy",
+    "ClearinghouseLens": "ClearinghouseLens.vy",
     "MockERC20": "mocks/MockERC20.vy",
     "MockAggregator": "mocks/MockAggregator.vy",
 }
 
 FEED_DECIMALS = 8
 HEARTBEAT = 3600
+# Insurance fund withdrawals: a week's cooldown, then two days to withdraw.
+FUND_COOLDOWN = 7 * 86400
+FUND_WINDOW = 2 * 86400
 
 
 @dataclass(frozen=True)
@@ -103,6 +108,14 @@ class Protocol(ProtocolContracts):
             self.pool.deposit(amount)
         return amount
 
+    def stake(self, account, usd) -> int:
+        """Mint `usd` to `account` and stake it in the InsuranceFund; return shares minted."""
+        amount = self.units(usd)
+        self.token.mint(account, amount)
+        with boa.env.prank(account):
+            self.token.approve(self.insurance.address, amount)
+            return self.insurance.stake(amount)
+
     def set_price(self, market, price):
         """Publish a new feed round for `market` at `price` USD."""
         self.feeds[market].set_answer(feed_answer(price))
@@ -110,13 +123,13 @@ class Protocol(ProtocolContracts):
 
 def deploy(
     owner,
-    fund,
     decimals: int = 18,
     markets=(ETH, BTC),
     fee_pool_share=wad("0.5"),
     min_notional=wad(10),
 ) -> Protocol:
-    """Deploy and wire a full protocol: token, vault, oracle and feeds, engine, pool, markets."""
+    """Deploy and wire a full protocol: token, vault, oracle and feeds, engine,
+    pool, insurance fund, lens, markets."""
     c = deployers()
     with boa.env.prank(owner):
         token = c["MockERC20"].deploy("Test USD", "tUSD", decimals)
@@ -131,8 +144,14 @@ def deploy(
         vault.set_engine(engine.address)
         pool = c["LiquidityPool"].deploy(token.address, vault.address, engine.address, "Backstop LP", "bLP")
         engine.set_pool(pool.address)
-        engine.set_insurance_fund(fund)
+        insurance = c["InsuranceFund"].deploy(
+            token.address, vault.address, engine.address, FUND_COOLDOWN, FUND_WINDOW, "Backstop Insurance", "bINS"
+        )
+        engine.set_insurance_fund(insurance.address)
+        lens = c["ClearinghouseLens"].deploy(engine.address)
         for m in markets:
             engine.list_market(m.params())
         engine.set_liquidation_params(LIQUIDATION)
-    return Protocol(token, vault, oracle, engine, pool, feeds, fund, owner, decimals, list(markets))
+    return Protocol(
+        token, vault, oracle, engine, pool, feeds, str(insurance.address), owner, insurance, lens, decimals, list(markets)
+    )

@@ -1,11 +1,21 @@
 """The keeper's logic, independent of how it reaches the chain.
 
-`Keeper` tracks accounts, finds the liquidatable ones with the engine's batch
+`Keeper` tracks accounts, finds the liquidatable ones with the lens's batch
 health view, and liquidates them in batches sized to the block gas limit. It
 survives a lost race (the engine skips accounts already liquidated, so the
 batch simply settles fewer) and a failed transaction (logged, the next round
-tries again). Two adapters reach a chain: `ApeChain` (the silverback bot,
-bots/keeper.py) and `BoaChain` (in-process, for tests and the simulator).
+tries again).
+
+When a batch reports `AdlRequired` (the insurance fund cannot cover the
+account's bad debt, or the pool cannot take its positions), the keeper runs the
+last stage of the waterfall: it ranks the opposite side's profitable positions
+by `adl_score` from the lens's batch view, best first, and calls `deleverage`
+with as many of them as the bankrupt position needs. Each round it can also
+publish every position's ADL quantile (1 lowest .. 5 first to be deleveraged),
+as BitMEX's ADL lights do.
+
+Two adapters reach a chain: `ApeChain` (the silverback bot, bots/keeper.py) and
+`BoaChain` (in-process, for tests and the simulator).
 """
 
 import logging
@@ -17,7 +27,21 @@ from dataclasses import dataclass, field
 GAS_PER_ACCOUNT = 60_000
 GAS_BASE = 120_000
 MAX_BATCH = 200  # the engine's MAX_LIQUIDATION_BATCH
-HEALTH_CHUNK = 1_000  # the engine's MAX_HEALTH_BATCH
+HEALTH_CHUNK = 1_000  # the lens's MAX_BATCH
+MAX_COUNTERPARTIES = 50  # the engine's MAX_ADL_COUNTERPARTIES
+ADL_QUANTILES = 5
+
+
+@dataclass(frozen=True)
+class AdlFill:
+    """One `Deleverage` event: the bankrupt's size change against one counterparty."""
+
+    account: str
+    counterparty: str
+    market: int
+    size_closed: int
+    price: int
+    score: int
 
 
 @dataclass
@@ -29,7 +53,42 @@ class RoundReport:
     liquidated: list = field(default_factory=list)
     skipped: int = 0  # in a sent batch but settled by someone else first (a lost race)
     failed_batches: int = 0
+    adl_required: list = field(default_factory=list)
+    adl_fills: list = field(default_factory=list)
+    failed_adl: int = 0
     dry_run: bool = False
+
+
+def rank_counterparties(entries: dict, bankrupt_size: int) -> list[str]:
+    """Accounts to pass to `deleverage` against a position of `bankrupt_size`:
+    the opposite side's positions in profit, highest score first (ties by
+    address, so the order is deterministic), as many as cover the position.
+    `entries` maps account -> the lens's AdlEntry (size, upnl, score, prices_valid)."""
+    eligible = [
+        (account, e) for account, e in entries.items()
+        if e.size != 0 and (e.size > 0) != (bankrupt_size > 0) and e.upnl > 0 and e.prices_valid
+    ]
+    eligible.sort(key=lambda item: (-item[1].score, item[0].lower()))
+    chosen, covered = [], 0
+    for account, e in eligible[:MAX_COUNTERPARTIES]:
+        if covered >= abs(bankrupt_size):
+            break
+        chosen.append(account)
+        covered += abs(e.size)
+    return chosen
+
+
+def adl_quantiles(entries: dict) -> dict[str, int]:
+    """ADL quantile (1..5) of every position in profit, within its side of
+    one market: 5 is the top fifth by score, deleveraged first."""
+    out = {}
+    for long_side in (True, False):
+        side = sorted(
+            (e.score, account) for account, e in entries.items() if e.size != 0 and (e.size > 0) == long_side and e.score > 0
+        )
+        for rank, (_, account) in enumerate(side):
+            out[account] = 1 + rank * ADL_QUANTILES // len(side)
+    return out
 
 
 class Keeper:
@@ -58,8 +117,18 @@ class Keeper:
                     out.append(account)
         return out
 
+    def adl_entries(self, market: int) -> dict:
+        """account -> AdlEntry in `market` for every tracked account and the pool."""
+        accounts = sorted(self.accounts | {self.chain.pool})
+        entries = {}
+        for start in range(0, len(accounts), HEALTH_CHUNK):
+            chunk = accounts[start : start + HEALTH_CHUNK]
+            entries.update(zip(chunk, self.chain.adl_ranking(chunk, market)))
+        return entries
+
     def run_round(self) -> RoundReport:
-        """Find and liquidate every liquidatable account; never raises on a failed batch."""
+        """Liquidate every liquidatable account, then deleverage those the
+        waterfall sends to ADL; never raises on a failed transaction."""
         with self._lock:
             report = RoundReport(tracked=len(self.accounts), dry_run=not self.chain.can_send)
             report.liquidatable = self.liquidatable()
@@ -71,26 +140,70 @@ class Keeper:
             for start in range(0, len(report.liquidatable), self.batch_size):
                 batch = report.liquidatable[start : start + self.batch_size]
                 try:
-                    settled = self.chain.liquidate_batch(batch)
+                    settled, adl_required = self.chain.liquidate_batch(batch)
                 except Exception as e:  # noqa: BLE001  (a keeper must outlive any failed transaction)
                     report.failed_batches += 1
                     self.log.warning("batch of %d failed: %s", len(batch), e)
                     continue
                 report.liquidated += settled
-                report.skipped += len(batch) - len(settled)
+                report.adl_required += adl_required
+                report.skipped += len(batch) - len(settled) - len(adl_required)
             self.log.info(
-                "liquidated %d of %d liquidatable (%d lost to other keepers, %d failed batches)",
+                "liquidated %d of %d liquidatable (%d lost to other keepers, %d failed batches, %d for ADL)",
                 len(report.liquidated), len(report.liquidatable), report.skipped, report.failed_batches,
+                len(report.adl_required),
             )
+            for account in report.adl_required:
+                self._deleverage(account, report)
+            if report.adl_fills:
+                self.publish_adl_quantiles()
             return report
+
+    def _deleverage(self, account: str, report: RoundReport):
+        """Close each of `account`'s positions against the best-ranked counterparties."""
+        for market in range(self.chain.market_count()):
+            entries = self.adl_entries(market)
+            size = self.chain.adl_ranking([account], market)[0].size
+            if size == 0:
+                continue
+            counterparties = rank_counterparties({a: e for a, e in entries.items() if a != account}, size)
+            if not counterparties:
+                self.log.warning("ADL %s market %d: no counterparty in profit on the other side", account, market)
+                continue
+            try:
+                fills = self.chain.deleverage(account, market, counterparties)
+            except Exception as e:  # noqa: BLE001
+                # dev: typically "ADL not required": an earlier market's ADL left
+                #      little enough that the fund or the pool can take the rest.
+                report.failed_adl += 1
+                self.log.warning("ADL %s market %d failed: %s", account, market, e)
+                continue
+            report.adl_fills += fills
+            for fill in fills:
+                self.log.info(
+                    "ADL %s market %d: %d against %s at %d (score %d)",
+                    account, market, fill.size_closed, fill.counterparty, fill.price, fill.score,
+                )
+
+    def publish_adl_quantiles(self) -> dict:
+        """Log every profitable position's ADL quantile; return {market: {account: quantile}}."""
+        out = {}
+        for market in range(self.chain.market_count()):
+            out[market] = adl_quantiles(self.adl_entries(market))
+            for account, quantile in sorted(out[market].items()):
+                self.log.info("ADL quantile market %d %s: %d/%d", market, account, quantile, ADL_QUANTILES)
+        return out
 
 
 class EngineChain:
-    """What the keeper needs of a chain: the engine's batch health view, and a
-    sender for `liquidate_batch` (None: dry run)."""
+    """What the keeper needs of a chain: the lens's batch views, and a sender
+    for `liquidate_batch` and `deleverage` (None: dry run). `contracts` is a
+    deployed protocol (harness.Protocol or deployment.Deployment)."""
 
-    def __init__(self, engine, sender=None):
-        self.engine = engine
+    def __init__(self, contracts, sender=None):
+        self.engine = contracts.engine
+        self.lens = contracts.lens
+        self.pool = str(contracts.pool.address)
         self.sender = sender
 
     @property
@@ -98,23 +211,50 @@ class EngineChain:
         return self.sender is not None
 
     def health(self, accounts):
-        return self.engine.health(accounts)
+        return self.lens.health(accounts)
+
+    def adl_ranking(self, accounts, market: int):
+        return self.lens.adl_ranking(accounts, market)
+
+    def market_count(self) -> int:
+        return self.engine.market_count()
+
+
+def _fill(event) -> AdlFill:
+    return AdlFill(
+        str(event.account), str(event.counterparty), int(event.market), int(event.size_closed), int(event.price),
+        int(event.score),
+    )
 
 
 class ApeChain(EngineChain):
     """A live node through ape contract instances; `sender` is an ape account."""
 
-    def liquidate_batch(self, accounts) -> list[str]:
+    def liquidate_batch(self, accounts) -> tuple[list[str], list[str]]:
         receipt = self.engine.liquidate_batch(accounts, sender=self.sender)
-        return [str(e.account) for e in receipt.decode_logs(self.engine.LiquidationSettled)]
+        settled = [str(e.account) for e in receipt.decode_logs(self.engine.LiquidationSettled)]
+        return settled, [str(e.account) for e in receipt.decode_logs(self.engine.AdlRequired)]
+
+    def deleverage(self, account, market, counterparties) -> list[AdlFill]:
+        receipt = self.engine.deleverage(account, market, counterparties, sender=self.sender)
+        return [_fill(e) for e in receipt.decode_logs(self.engine.Deleverage)]
 
 
 class BoaChain(EngineChain):
     """An in-process titanoboa chain (tests, the simulator); `sender` is an address."""
 
-    def liquidate_batch(self, accounts) -> list[str]:
+    def _send(self, name, *args) -> list:
         import boa
 
         with boa.env.prank(self.sender):
-            self.engine.liquidate_batch(accounts)
-        return [str(e.account) for e in self.engine.get_logs() if type(e).__name__ == "LiquidationSettled"]
+            getattr(self.engine, name)(*args)
+        return self.engine.get_logs()
+
+    def liquidate_batch(self, accounts) -> tuple[list[str], list[str]]:
+        logs = self._send("liquidate_batch", accounts)
+        settled = [str(e.account) for e in logs if type(e).__name__ == "LiquidationSettled"]
+        return settled, [str(e.account) for e in logs if type(e).__name__ == "AdlRequired"]
+
+    def deleverage(self, account, market, counterparties) -> list[AdlFill]:
+        logs = self._send("deleverage", account, market, counterparties)
+        return [_fill(e) for e in logs if type(e).__name__ == "Deleverage"]

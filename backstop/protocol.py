@@ -13,9 +13,12 @@ class ProtocolContracts:
     engine: object
     pool: object
     feeds: list
-    # The insurance fund's vault account.
+    # The insurance fund's vault account: the InsuranceFund contract's address.
     fund: str
     owner: str
+    # The InsuranceFund (staking, withdrawal requests) and the read-only lens.
+    insurance: object
+    lens: object
 
     def units(self, usd) -> int:
         """A USD amount in collateral token units (the subclass says `decimals`)."""

@@ -86,7 +86,7 @@ def _try(view, *args):
 def account_rows(p, accounts: dict) -> list:
     """Margin state of each `label -> address`: batch `health` calls plus two views each."""
     addresses = list(accounts.values())
-    health = [h for i in range(0, len(addresses), HEALTH_BATCH) for h in p.engine.health(addresses[i:i + HEALTH_BATCH])]
+    health = [h for i in range(0, len(addresses), HEALTH_BATCH) for h in p.lens.health(addresses[i:i + HEALTH_BATCH])]
     rows = []
     for (label, address), h in zip(accounts.items(), health):
         rows.append(AccountRow(

@@ -26,7 +26,7 @@ from backstop.keeper import ApeChain, Keeper
 
 bot = SilverbackBot()
 deployment = load_deployment(os.environ.get("BACKSTOP_DEPLOYMENT", "deployments/ethereum.local.json"))
-keeper = Keeper(ApeChain(deployment.engine, bot.signer), block_gas_limit=chain.blocks.head.gas_limit)
+keeper = Keeper(ApeChain(deployment, bot.signer), block_gas_limit=chain.blocks.head.gas_limit)
 
 
 @bot.on_startup()

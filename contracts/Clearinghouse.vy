@@ -26,6 +26,7 @@ from snekmate.auth import ownable_2step
 from .interfaces import IVault
 from .interfaces import IPriceOracle
 from .modules import constants
+from .modules import margin_math
 
 initializes: ownable
 initializes: ownable_2step[ownable := ownable]
@@ -45,19 +46,19 @@ WAD: constant(uint256) = constants.WAD
 IWAD: constant(int256) = 10 ** 18
 MAX_MARKETS: constant(uint256) = constants.MAX_MARKETS
 
-# @dev Longest account list the batch health view takes in one call.
-MAX_HEALTH_BATCH: constant(uint256) = 1000
-
 # @dev Longest account list one liquidation batch takes (bounded gas per call).
 MAX_LIQUIDATION_BATCH: constant(uint256) = 200
+
+# @dev Longest counterparty list one `deleverage` call takes.
+MAX_ADL_COUNTERPARTIES: constant(uint256) = 50
 
 # @dev Wei of rounding a full close may differ from its exact preview by.
 ROUNDING_SLACK: constant(int256) = 16
 
-# Outcomes of `_liquidate`.
+# Outcomes of `_liquidate`; NEEDS_ADL: the account is for `deleverage`.
 LIQUIDATED: constant(uint8) = 0
 HEALTHY: constant(uint8) = 1
-FUND_SHORT: constant(uint8) = 2
+NEEDS_ADL: constant(uint8) = 2
 
 # @dev Caps on parameters the owner can set, so a typo cannot brick a market.
 MAX_FEE_RATE: constant(uint256) = 10 ** 17  # 10% of notional
@@ -239,6 +240,24 @@ event BadDebtCovered:
     account: indexed(address)
     amount: uint256
     fund_balance: int256
+
+event AdlRequired:
+    account: indexed(address)
+    # Bad debt a full close against the pool would leave (WAD), and what the fund holds.
+    shortfall: uint256
+    fund_balance: uint256
+
+event Deleverage:
+    account: indexed(address)
+    counterparty: indexed(address)
+    market: indexed(uint256)
+    # The bankrupt account's size change (the counterparty's is the opposite).
+    size_closed: int256
+    # Fill price: the account's bankruptcy price, to the wei of rounding (WAD).
+    price: uint256
+    mark_price: uint256
+    # The counterparty's `adl_score` before the fill (WAD).
+    score: uint256
 
 event Trade:
     account: indexed(address)
@@ -430,7 +449,7 @@ def trade(market: uint256, size_delta: int256, acceptable_price: uint256 = 0):
             assert fill.exec_price >= acceptable_price, "Clearinghouse: slippage"
 
     if fill.position.size != 0:
-        assert self._notional(fill.position.size, mark) >= self.min_position_notional, "Clearinghouse: position too small"
+        assert margin_math._notional(fill.position.size, mark) >= self.min_position_notional, "Clearinghouse: position too small"
 
     # Margin after the fill, with every other market of the account at its own price.
     mask: uint256 = self.open_markets[msg.sender]
@@ -473,19 +492,20 @@ def liquidate(account: address):
             the partial close falls short. The caller's reward is credited in
             the vault. Permissionless.
     @dev Reverts on a healthy account, on a price that fails its checks, and
-         when a full close would leave bad debt the insurance fund cannot
-         cover (that account is for auto-deleveraging).
+         when the account needs auto-deleveraging instead: a full close would
+         leave bad debt the insurance fund cannot cover, or the pool could not
+         take the position within its maintenance margin (see `deleverage`).
     """
     mask: uint256 = self.open_markets[account]
     prices: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
     valid: uint256 = 0
-    guarded: uint256 = 0
     if mask != 0:
-        prices, valid, guarded = staticcall ORACLE.try_prices(mask)
+        # dev: every market's price: the ADL gate values the pool's whole book.
+        prices, valid = self._all_prices()
         self._require_valid(mask, valid)
     status: uint8 = self._liquidate(account, msg.sender, prices)
     assert status != HEALTHY, "Clearinghouse: account healthy"
-    assert status != FUND_SHORT, "Clearinghouse: insurance fund short"
+    assert status != NEEDS_ADL, "Clearinghouse: ADL required"
 
 
 @external
@@ -493,14 +513,14 @@ def liquidate_batch(accounts: DynArray[address, MAX_LIQUIDATION_BATCH]) -> uint2
     """
     @notice Liquidate every liquidatable account of `accounts`; healthy ones,
             ones with a failing price and ones the fund cannot cover are
-            skipped, not reverted, so a keeper racing another never wastes a batch.
+            skipped, not reverted, so a keeper racing another never wastes a
+            batch. An account that needs auto-deleveraging is skipped with an
+            `AdlRequired` event.
     @return How many accounts were liquidated.
     """
-    market_mask: uint256 = (1 << self.market_count) - 1
     prices: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
     valid: uint256 = 0
-    guarded: uint256 = 0
-    prices, valid, guarded = staticcall ORACLE.try_prices(market_mask)
+    prices, valid = self._all_prices()
     liquidated: uint256 = 0
     for account: address in accounts:
         if self.open_markets[account] & ~valid != 0:
@@ -508,6 +528,105 @@ def liquidate_batch(accounts: DynArray[address, MAX_LIQUIDATION_BATCH]) -> uint2
         if self._liquidate(account, msg.sender, prices) == LIQUIDATED:
             liquidated += 1
     return liquidated
+
+
+@external
+def deleverage(account: address, market: uint256, counterparties: DynArray[address, MAX_ADL_COUNTERPARTIES]) -> uint256:
+    """
+    @notice Auto-deleveraging, the last stage of the loss waterfall: close
+            `account`'s position in `market` at its bankruptcy price against
+            profitable opposite positions, best-ranked first, so the loss the
+            insurance fund cannot cover is taken from their unrealised profit.
+            Permissionless; the keeper ranks the counterparties off-chain.
+    @dev Allowed only when the account is liquidatable and `liquidate` would
+         refuse it for ADL (see `_adl_gate`). The fund first gives everything
+         it has towards the account's negative equity (`BadDebtCovered`). Each
+         counterparty must be on the other side with positive unrealised PnL
+         in `market`, and the scores (`adl_score`) must not increase along the
+         list; the pool counts as an account. Counterparties are filled in
+         order, each up to its whole position, until the position is closed;
+         the rest of the list is ignored, and what is left of the position
+         waits for another call. The account's equity moves to 0 in proportion
+         to the size closed, rounded in its favour, and is exactly 0 once the
+         position is closed: never below. No fee, no penalty.
+    @param account The bankrupt account.
+    @param market The market to deleverage.
+    @param counterparties Accounts to close against, by non-increasing score.
+    @return Base units of the account's position closed (WAD).
+    """
+    pool: address = self.pool
+    assert account != pool, "Clearinghouse: system account"
+    assert len(counterparties) != 0, "Clearinghouse: no counterparties"
+    mask: uint256 = self.open_markets[account]
+    assert mask & (1 << market) != 0, "Clearinghouse: no position"
+    prices: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
+    valid: uint256 = 0
+    prices, valid = self._all_prices()
+    self._require_valid(mask, valid)
+    st: AccountState = self._state(account, mask, prices)
+    assert self._is_liquidatable(st), "Clearinghouse: account healthy"
+    shortfall: int256 = 0
+    fund_balance: int256 = 0
+    needs_adl: bool = False
+    shortfall, fund_balance, needs_adl = self._adl_gate(account, pool, mask, prices, st.equity)
+    assert needs_adl, "Clearinghouse: ADL not required"
+
+    # Stage 3 before 4: the fund covers what it can of the negative equity.
+    equity: int256 = st.equity
+    if equity < 0 and fund_balance > 0:
+        draw: int256 = min(fund_balance, -equity)
+        extcall VAULT.move(self.insurance_fund, account, draw)
+        equity += draw
+        log BadDebtCovered(account=account, amount=convert(draw, uint256), fund_balance=fund_balance - draw)
+
+    # Stage 4: at the bankruptcy price, every unit closed moves the account's
+    # equity by the same amount: -equity / |size|.
+    mark: uint256 = prices[market]
+    pos: Position = self._load_position(account, market)
+    held: int256 = abs(pos.size)
+    remaining: int256 = held
+    last_score: uint256 = max_value(uint256)
+    for counterparty: address in counterparties:
+        if remaining == 0:
+            break
+        other: Position = self._position(counterparty, market, pool)
+        assert other.size != 0, "Clearinghouse: counterparty flat"
+        assert (other.size > 0) != (pos.size > 0), "Clearinghouse: counterparty same side"
+        upnl: int256 = margin_math._upnl(other.size, other.cost, mark)
+        assert upnl > 0, "Clearinghouse: counterparty not in profit"
+        other_mask: uint256 = self._mask(counterparty)
+        self._require_valid(other_mask, valid)
+        other_st: AccountState = self._state(counterparty, other_mask, prices)
+        score: uint256 = margin_math._adl_score(upnl, other.cost, other_st.notional, other_st.equity)
+        assert score <= last_score, "Clearinghouse: scores not ordered"
+        last_score = score
+
+        amount: int256 = min(remaining, abs(other.size))
+        size_delta: int256 = -amount if pos.size > 0 else amount
+        # dev: the account's equity change for `amount`, rounded up (in its
+        #      favour: it never ends below 0), exact when closing all that is left.
+        gain: int256 = margin_math._ceil_div(-equity * amount, remaining)
+        # dev: cash such that the account's equity moves by exactly `gain`:
+        #      equity changes by -cash + floor(new_size * mark) - floor(size * mark).
+        cash: int256 = margin_math._upnl(pos.size + size_delta, 0, mark) - margin_math._upnl(pos.size, 0, mark) - gain
+        unused: int256 = 0
+        pos, unused = self._settle(account, pool, market, pos, size_delta, cash, 0)
+        if counterparty != pool:
+            # dev: the counterparty takes the other side for the same cash; the
+            #      pool, which intermediates both legs, ends where it started.
+            other, unused = self._settle(counterparty, pool, market, other, -size_delta, -cash, 0)
+        equity += gain
+        remaining -= amount
+        log Deleverage(
+            account=account,
+            counterparty=counterparty,
+            market=market,
+            size_closed=size_delta,
+            price=convert(abs(cash), uint256) * WAD // convert(amount, uint256),
+            mark_price=mark,
+            score=score,
+        )
+    return convert(held - remaining, uint256)
 
 
 @external
@@ -556,74 +675,11 @@ def position(account: address, market: uint256) -> Position:
 
 @external
 @view
-def entry_price(account: address, market: uint256) -> uint256:
-    """
-    @notice Average entry price (WAD) of the position; 0 when flat.
-    """
-    pos: Position = self._position(account, market, self.pool)
-    if pos.size == 0:
-        return 0
-    return convert(abs(pos.cost), uint256) * WAD // convert(abs(pos.size), uint256)
-
-
-@external
-@view
-def unrealized_pnl(account: address, market: uint256) -> int256:
-    """
-    @notice size * mark - cost, rounded down (WAD USD).
-    """
-    pos: Position = self._position(account, market, self.pool)
-    if pos.size == 0 and pos.cost == 0:
-        return 0
-    return self._floor_div(pos.size * convert(staticcall ORACLE.price(market), int256), IWAD) - pos.cost
-
-
-@external
-@view
 def equity(account: address) -> int256:
     """
     @notice collateral + sum of unrealised PnL (WAD USD).
     """
     return self._strict_state(account).equity
-
-
-@external
-@view
-def notional(account: address) -> uint256:
-    """
-    @notice Sum over markets of |size| * mark (WAD USD).
-    """
-    return self._strict_state(account).notional
-
-
-@external
-@view
-def initial_req(account: address) -> uint256:
-    """
-    @notice Sum over markets of notional * imr (WAD USD).
-    """
-    return self._strict_state(account).initial_req
-
-
-@external
-@view
-def maintenance_req(account: address) -> uint256:
-    """
-    @notice Sum over markets of notional * mmr (WAD USD).
-    """
-    return self._strict_state(account).maintenance_req
-
-
-@external
-@view
-def margin_ratio(account: address) -> int256:
-    """
-    @notice equity / notional (WAD); max int256 for an account with no position.
-    """
-    st: AccountState = self._strict_state(account)
-    if st.notional == 0:
-        return max_value(int256)
-    return st.equity * IWAD // convert(st.notional, int256)
 
 
 @external
@@ -651,73 +707,6 @@ def free_collateral(account: address) -> uint256:
 
 @external
 @view
-def is_liquidatable(account: address) -> bool:
-    """
-    @notice True when the account has a position and equity < maintenance margin.
-    """
-    st: AccountState = self._strict_state(account)
-    return self._is_liquidatable(st)
-
-
-@external
-@view
-def liquidation_price(account: address, market: uint256) -> uint256:
-    """
-    @notice Mark of `market` at which equity = maintenance margin, other marks
-            fixed; 0 when flat or when no positive price gets there.
-    @dev equity(P) = E + s (P - P0) and maint(P) = M + |s| mmr (P - P0), so
-         P = P0 + (M - E) / (s - |s| mmr).
-    """
-    pos: Position = self._position(account, market, self.pool)
-    if pos.size == 0:
-        return 0
-    mask: uint256 = self._mask(account)
-    prices: uint256[MAX_MARKETS] = self._prices(mask, True)
-    st: AccountState = self._state(account, mask, prices)
-    mark: int256 = convert(prices[market], int256)
-    mmr: int256 = convert(self.markets[market].mmr, int256)
-    denominator: int256 = pos.size * IWAD - abs(pos.size) * mmr
-    liq: int256 = mark + (convert(st.maintenance_req, int256) - st.equity) * IWAD * IWAD // denominator
-    return convert(max(liq, 0), uint256)
-
-
-@external
-@view
-def bankruptcy_price(account: address, market: uint256) -> uint256:
-    """
-    @notice Mark of `market` at which equity = 0, other marks fixed; 0 when
-            flat or when no positive price gets there.
-    """
-    pos: Position = self._position(account, market, self.pool)
-    if pos.size == 0:
-        return 0
-    mask: uint256 = self._mask(account)
-    prices: uint256[MAX_MARKETS] = self._prices(mask, True)
-    st: AccountState = self._state(account, mask, prices)
-    bankrupt: int256 = convert(prices[market], int256) - st.equity * IWAD // pos.size
-    return convert(max(bankrupt, 0), uint256)
-
-
-@external
-@view
-def health(accounts: DynArray[address, MAX_HEALTH_BATCH]) -> DynArray[Health, MAX_HEALTH_BATCH]:
-    """
-    @notice Margin state of many accounts in one call, for keepers. Never
-            reverts on a failing feed: it uses that market's last good price
-            and says so in `prices_valid`.
-    """
-    prices: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
-    valid: uint256 = 0
-    guarded: uint256 = 0
-    prices, valid, guarded = staticcall ORACLE.try_prices((1 << self.market_count) - 1)
-    out: DynArray[Health, MAX_HEALTH_BATCH] = []
-    for account: address in accounts:
-        out.append(self._health(account, prices, valid))
-    return out
-
-
-@external
-@view
 def account_health(account: address) -> Health:
     """
     @notice `health` of one account; never reverts on a failing feed.
@@ -731,22 +720,6 @@ def account_health(account: address) -> Health:
     return self._health(account, prices, valid)
 
 
-@external
-@view
-def quote(market: uint256, size_delta: int256) -> (uint256, uint256):
-    """
-    @notice Fill price and fee a trade of `size_delta` would get now.
-    @return (exec_price, fee), WAD.
-    """
-    assert market < self.market_count, "Clearinghouse: unknown market"
-    assert size_delta != 0, "Clearinghouse: zero size"
-    mark: uint256 = staticcall ORACLE.price(market)
-    params: MarketParams = self.markets[market]
-    exec_price: uint256 = self._exec_price(mark, self._load_state(market).skew, size_delta, params.skew_scale)
-    notional: uint256 = self._notional(size_delta, exec_price)
-    return (exec_price, self._ceil_div_u(notional * params.fee_rate, WAD))
-
-
 # ---------------------------------------------------------------- internal: fills
 
 @internal
@@ -754,18 +727,33 @@ def _fill(
     account: address, pool: address, market: uint256, old: Position, size_delta: int256, mark: uint256, fee_rate: uint256
 ) -> Fill:
     """
-    @dev Fill `size_delta` for `account` against the pool at the impact price,
-         update the position, the market aggregate and the account's market
-         bit, and move the realised PnL and the fee in the vault.
+    @dev Fill `size_delta` for `account` against the pool at the impact price.
     """
-    state: MarketState = self._load_state(market)
-    exec_price: uint256 = self._exec_price(mark, state.skew, size_delta, self.markets[market].skew_scale)
+    exec_price: uint256 = margin_math._exec_price(mark, self._load_state(market).skew, size_delta, self.markets[market].skew_scale)
     # dev: the fill's cash amount, rounded up (a buyer pays more, a seller gets less).
-    cash: int256 = self._ceil_div(size_delta * convert(exec_price, int256), IWAD)
+    cash: int256 = margin_math._ceil_div(size_delta * convert(exec_price, int256), IWAD)
+    fee: uint256 = margin_math._ceil_div_u(convert(abs(cash), uint256) * fee_rate, WAD)
+    new: Position = empty(Position)
+    realized: int256 = 0
+    new, realized = self._settle(account, pool, market, old, size_delta, cash, fee)
+    return Fill(exec_price=exec_price, fee=fee, realized_pnl=realized, position=new)
+
+
+@internal
+def _settle(
+    account: address, pool: address, market: uint256, old: Position, size_delta: int256, cash: int256, fee: uint256
+) -> (Position, int256):
+    """
+    @dev Book a fill of `size_delta` for `cash` (what the account pays, signed)
+         against the pool: update the position, the market aggregate and the
+         account's market bit, and move the realised PnL and the fee in the
+         vault. Whatever `cash` is, the pool's mirror stays exact: the account's
+         collateral - cost changes by -cash and the pool's by +cash.
+    @return (new position, realised PnL).
+    """
     new: Position = empty(Position)
     realized: int256 = 0
     new, realized = self._apply(old, size_delta, cash)
-    fee: uint256 = self._ceil_div_u(convert(abs(cash), uint256) * fee_rate, WAD)
     fee_to_pool: uint256 = fee * self.fee_pool_share // WAD
 
     self.packed_positions[account][market] = self._pack(new.size, new.cost)
@@ -773,6 +761,7 @@ def _fill(
         self.open_markets[account] &= ~(1 << market)
     else:
         self.open_markets[account] |= 1 << market
+    state: MarketState = self._load_state(market)
     state.skew += size_delta
     state.total_cost += new.cost - old.cost
     self.packed_market_state[market] = self._pack(state.skew, state.total_cost)
@@ -781,7 +770,7 @@ def _fill(
     extcall VAULT.move(pool, account, realized - convert(fee_to_pool, int256))
     if fee > fee_to_pool:
         extcall VAULT.move(account, self.insurance_fund, convert(fee - fee_to_pool, int256))
-    return Fill(exec_price=exec_price, fee=fee, realized_pnl=realized, position=new)
+    return new, realized
 
 
 @internal
@@ -810,22 +799,6 @@ def _apply(old: Position, size_delta: int256, cash: int256) -> (Position, int256
 
 @internal
 @pure
-def _exec_price(mark: uint256, skew: int256, size_delta: int256, skew_scale: uint256) -> uint256:
-    # dev: mark * (1 + (skew + size_delta / 2) / skew_scale), with the halving
-    #      folded into the denominator so it stays exact; rounded against the taker.
-    impact: int256 = convert(mark, int256) * (2 * skew + size_delta)
-    denominator: int256 = 2 * convert(skew_scale, int256)
-    price: int256 = convert(mark, int256)
-    if size_delta > 0:
-        price += self._ceil_div(impact, denominator)
-    else:
-        price += self._floor_div(impact, denominator)
-    assert price > 0, "Clearinghouse: price impact too large"
-    return convert(price, uint256)
-
-
-@internal
-@pure
 def _is_reduce_only(size: int256, size_delta: int256) -> bool:
     return size != 0 and (size > 0) != (size_delta > 0) and abs(size_delta) <= abs(size)
 
@@ -850,21 +823,24 @@ def _liquidate(account: address, keeper: address, prices: uint256[MAX_MARKETS]) 
     fund: address = self.insurance_fund
     lp: LiquidationParams = self.liquidation_params
 
-    # dev: no bad debt the fund cannot cover: that account waits for ADL. The
-    #      full-close equity is exact up to a wei of rounding per fill (impact
-    #      cost does not depend on how a close is split), hence the slack.
-    fund_balance: int256 = max(staticcall VAULT.collateral(fund), 0)
-    shortfall: int256 = max(ROUNDING_SLACK - self._full_close_equity(account, mask, prices, st.equity), 0)
-    if shortfall > fund_balance:
-        return FUND_SHORT
+    # Stage 4 gate: bad debt the fund cannot cover, or a position the pool
+    # cannot take within its margin, is not closed against the pool: that
+    # account is for `deleverage`.
+    shortfall: int256 = 0
+    fund_balance: int256 = 0
+    needs_adl: bool = False
+    shortfall, fund_balance, needs_adl = self._adl_gate(account, pool, mask, prices, st.equity)
+    if needs_adl:
+        log AdlRequired(account=account, shortfall=convert(shortfall, uint256), fund_balance=convert(fund_balance, uint256))
+        return NEEDS_ADL
 
     # Fraction f (WAD) of every position to close, at mark: after it,
     # E - f * full_penalty >= (1 - f) * target  =>  f >= (target - E) / (target - full_penalty).
     target: int256 = self._liquidation_target(st.maintenance_req, lp.buffer)
-    full_penalty: int256 = convert(self._ceil_div_u(st.notional * lp.liq_fee, WAD), int256)
+    full_penalty: int256 = convert(margin_math._ceil_div_u(st.notional * lp.liq_fee, WAD), int256)
     fraction: uint256 = WAD
     if st.equity > full_penalty and target > full_penalty:
-        fraction = min(convert(self._ceil_div(
+        fraction = min(convert(margin_math._ceil_div(
             (target - st.equity) * IWAD, target - full_penalty), uint256), WAD)
 
     closed: uint256 = 0
@@ -899,7 +875,7 @@ def _liquidate(account: address, keeper: address, prices: uint256[MAX_MARKETS]) 
     if mask == 0 and after.equity < 0:
         bad_debt = convert(-after.equity, uint256)
         remaining: int256 = staticcall VAULT.collateral(fund) + after.equity
-        # dev: guaranteed by the shortfall check above; the fund never goes negative.
+        # dev: guaranteed by the ADL gate above; the fund never goes negative.
         assert remaining >= 0, "Clearinghouse: insurance fund short"
         extcall VAULT.move(fund, account, -after.equity)
         log BadDebtCovered(account=account, amount=bad_debt, fund_balance=remaining)
@@ -918,10 +894,62 @@ def _liquidate(account: address, keeper: address, prices: uint256[MAX_MARKETS]) 
 
 
 @internal
+@view
+def _adl_gate(
+    account: address, pool: address, mask: uint256, prices: uint256[MAX_MARKETS], equity: int256
+) -> (int256, int256, bool):
+    """
+    @dev Stage 4's condition, shared by `liquidate` and `deleverage`: a full
+         close against the pool would leave bad debt the insurance fund cannot
+         cover, or would push the pool below its maintenance margin. The
+         full-close equity is exact up to a wei of rounding per fill (impact
+         cost does not depend on how a close is split), hence the slack.
+    @return (shortfall, fund balance, whether the account needs ADL), WAD.
+    """
+    fund_balance: int256 = max(staticcall VAULT.collateral(self.insurance_fund), 0)
+    full_close: int256 = self._full_close_equity(account, mask, prices, equity)
+    shortfall: int256 = max(ROUNDING_SLACK - full_close, 0)
+    if shortfall > fund_balance:
+        return shortfall, fund_balance, True
+    return shortfall, fund_balance, not self._pool_absorbs(account, pool, mask, prices, equity - full_close)
+
+
+@internal
+@view
+def _pool_absorbs(
+    account: address, pool: address, mask: uint256, prices: uint256[MAX_MARKETS], impact_gain: int256
+) -> bool:
+    """
+    @dev Whether the pool, taking over every position of `account` (and the
+         impact cost it pays), stays at or above its maintenance margin. Only
+         a market where the close leaves the pool more exposed can lower it,
+         so the pool's book is valued only then.
+    """
+    grows: bool = False
+    extra: int256 = 0
+    for i: uint256 in range(MAX_MARKETS):
+        if mask >> i == 0:
+            break
+        if mask & (1 << i) == 0:
+            continue
+        skew: int256 = self._load_state(i).skew
+        after: int256 = skew - self._load_position(account, i).size
+        grows = grows or abs(after) > abs(skew)
+        mmr: uint256 = self.markets[i].mmr
+        # dev: the pool holds -skew now and -after then; same rounding as `_state`.
+        extra += convert(margin_math._ceil_div_u(margin_math._notional(after, prices[i]) * mmr, WAD), int256)
+        extra -= convert(margin_math._ceil_div_u(margin_math._notional(skew, prices[i]) * mmr, WAD), int256)
+    if not grows:
+        return True
+    pool_st: AccountState = self._state(pool, self._pool_mask() | mask, prices)
+    return pool_st.equity + impact_gain >= convert(pool_st.maintenance_req, int256) + extra
+
+
+@internal
 @pure
 def _liquidation_target(maintenance_req: uint256, buffer: uint256) -> int256:
     # dev: the equity a partial liquidation restores: maintenance * (1 + buffer), rounded up.
-    return convert(self._ceil_div_u(maintenance_req * (WAD + buffer), WAD), int256)
+    return convert(margin_math._ceil_div_u(maintenance_req * (WAD + buffer), WAD), int256)
 
 
 @internal
@@ -950,13 +978,13 @@ def _close_fraction(
             continue
         pos: Position = self._load_position(account, i)
         # dev: round the closed size up in magnitude (in favour of safety).
-        amount: int256 = self._ceil_div(abs(pos.size) * convert(fraction, int256), IWAD)
-        if fraction >= WAD or self._notional(abs(pos.size) - amount, prices[i]) < min_notional:
+        amount: int256 = margin_math._ceil_div(abs(pos.size) * convert(fraction, int256), IWAD)
+        if fraction >= WAD or margin_math._notional(abs(pos.size) - amount, prices[i]) < min_notional:
             amount = abs(pos.size)
         size_delta: int256 = -amount if pos.size > 0 else amount
         fill: Fill = self._fill(account, pool, i, pos, size_delta, prices[i], 0)
-        notional: uint256 = self._notional(amount, prices[i])
-        market_penalty: uint256 = self._ceil_div_u(notional * liq_fee, WAD)
+        notional: uint256 = margin_math._notional(amount, prices[i])
+        market_penalty: uint256 = margin_math._ceil_div_u(notional * liq_fee, WAD)
         closed += notional
         penalty += market_penalty
         log Liquidation(
@@ -985,11 +1013,11 @@ def _full_close_equity(account: address, mask: uint256, prices: uint256[MAX_MARK
         if mask & (1 << i) == 0:
             continue
         pos: Position = self._load_position(account, i)
-        exec_price: uint256 = self._exec_price(prices[i], self._load_state(i).skew, -pos.size, self.markets[i].skew_scale)
-        cash: int256 = self._ceil_div(-pos.size * convert(exec_price, int256), IWAD)
+        exec_price: uint256 = margin_math._exec_price(prices[i], self._load_state(i).skew, -pos.size, self.markets[i].skew_scale)
+        cash: int256 = margin_math._ceil_div(-pos.size * convert(exec_price, int256), IWAD)
         # dev: equity counted this position as floor(size * mark) - cost; after
         #      the close it is collateral + realised = ... - cash - cost.
-        out += -cash - self._floor_div(pos.size * convert(prices[i], int256), IWAD)
+        out += -cash - margin_math._floor_div(pos.size * convert(prices[i], int256), IWAD)
     return out
 
 
@@ -1018,11 +1046,11 @@ def _state(account: address, mask: uint256, prices: uint256[MAX_MARKETS]) -> Acc
             continue
         pos: Position = self._position(account, i, pool)
         price: uint256 = prices[i]
-        st.equity += self._floor_div(pos.size * convert(price, int256), IWAD) - pos.cost
-        notional: uint256 = self._notional(pos.size, price)
+        st.equity += margin_math._upnl(pos.size, pos.cost, price)
+        notional: uint256 = margin_math._notional(pos.size, price)
         st.notional += notional
-        st.initial_req += self._ceil_div_u(notional * self.markets[i].imr, WAD)
-        st.maintenance_req += self._ceil_div_u(notional * self.markets[i].mmr, WAD)
+        st.initial_req += margin_math._ceil_div_u(notional * self.markets[i].imr, WAD)
+        st.maintenance_req += margin_math._ceil_div_u(notional * self.markets[i].mmr, WAD)
     return st
 
 
@@ -1138,6 +1166,17 @@ def _prices(mask: uint256, strict: bool) -> uint256[MAX_MARKETS]:
 
 @internal
 @view
+def _all_prices() -> (uint256[MAX_MARKETS], uint256):
+    # dev: every listed market's price (last good one where a feed fails) and the valid mask.
+    prices: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
+    valid: uint256 = 0
+    guarded: uint256 = 0
+    prices, valid, guarded = staticcall ORACLE.try_prices((1 << self.market_count) - 1)
+    return prices, valid
+
+
+@internal
+@view
 def _require_valid(mask: uint256, valid: uint256):
     if valid & mask == mask:
         return
@@ -1164,37 +1203,3 @@ def _check_params(params: MarketParams):
     assert params.fee_rate <= MAX_FEE_RATE, "Clearinghouse: fee too high"
     assert params.skew_scale != 0, "Clearinghouse: zero skew scale"
     assert params.max_skew != 0 and params.max_skew < params.skew_scale, "Clearinghouse: bad max skew"
-
-
-# ---------------------------------------------------------------- internal: math
-
-@internal
-@pure
-def _notional(size: int256, price: uint256) -> uint256:
-    return self._ceil_div_u(convert(abs(size), uint256) * price, WAD)
-
-
-@internal
-@pure
-def _floor_div(numerator: int256, denominator: int256) -> int256:
-    # dev: denominator > 0 at every call site; Vyper's `//` truncates toward zero.
-    quotient: int256 = numerator // denominator
-    if numerator < 0 and quotient * denominator != numerator:
-        quotient -= 1
-    return quotient
-
-
-@internal
-@pure
-def _ceil_div(numerator: int256, denominator: int256) -> int256:
-    # dev: denominator > 0 at every call site.
-    quotient: int256 = numerator // denominator
-    if numerator > 0 and quotient * denominator != numerator:
-        quotient += 1
-    return quotient
-
-
-@internal
-@pure
-def _ceil_div_u(numerator: uint256, denominator: uint256) -> uint256:
-    return (numerator + denominator - 1) // denominator

@@ -1,7 +1,8 @@
 """`ape run deploy --network ethereum:local:foundry`: deploy a full protocol and record its addresses.
 
 Reads the parameter file (default config/local.yaml), deploys and wires the
-token, vault, oracle and feeds, clearinghouse and pool, lists every market, and
+token, vault, oracle and feeds, clearinghouse, pool, insurance fund and lens,
+lists every market, and
 writes the addresses to deployments/<ecosystem>.<network>.json (local records are
 git-ignored: a local chain dies with its node).
 """
@@ -29,16 +30,15 @@ def deployer_or_default(account, network):
               default="config/local.yaml", show_default=True, help="Deployment parameter file")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Address file [default: deployments/<ecosystem>.<network>.json]")
-@click.option("--fund", default=None, help="Insurance fund's vault account [default: the deployer]")
 @account_option(prompt=False)
-def cli(ecosystem, network, provider, params_path, out, fund, account):
+def cli(ecosystem, network, provider, params_path, out, account):
     # Validate first: a bad file fails naming its field, before any gas is spent.
     try:
         params = load_params(params_path)
     except ParamsError as e:
         raise click.BadParameter(str(e), param_hint="--params") from e
     deployer = deployer_or_default(account, network)
-    deployment = deploy_protocol(params, deployer, fund)
+    deployment = deploy_protocol(params, deployer)
     out = out or Path("deployments") / f"{ecosystem.name}.{network.name}.json"
     write_addresses(out, deployment)
 

@@ -48,4 +48,4 @@ def cli(network, record, traders, margin, leverage, market, both_sides):
             size = -size
         d.engine.trade(market, size, sender=trader)
         click.echo(f"{trader.address}  size {Decimal(size) / 10**18:+.4f}  "
-                   f"liquidation price {usd(d.engine.liquidation_price(trader, market))}")
+                   f"liquidation price {usd(d.lens.liquidation_price(trader, market))}")

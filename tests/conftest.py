@@ -48,17 +48,21 @@ def attacker():
 
 
 @pytest.fixture(scope="session")
-def fund_account():
-    """Vault account that receives the insurance fund's share of fees."""
-    return actor("insurance_fund")
+def staker():
+    return actor("staker")
 
 
 @pytest.fixture(scope="session")
-def deploy(owner, fund_account):
+def keeper():
+    return actor("keeper")
+
+
+@pytest.fixture(scope="session")
+def deploy(owner):
     """Factory: a fully wired protocol with two markets (ETH, BTC) for a token of `decimals`."""
 
     def _deploy(decimals: int = 18, **kwargs) -> Protocol:
-        return harness.deploy(owner, fund_account, decimals, **kwargs)
+        return harness.deploy(owner, decimals, **kwargs)
 
     return _deploy
 

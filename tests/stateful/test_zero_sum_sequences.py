@@ -39,8 +39,8 @@ class ZeroSumMachine(RuleBasedStateMachine):
 
     @initialize(decimals=st.sampled_from([6, 18]))
     def deploy(self, decimals):
-        owner, fund = actor("owner"), actor("fund")
-        self.p = harness.deploy(owner, fund, decimals)
+        owner = actor("owner")
+        self.p = harness.deploy(owner, decimals)
         self.lp = actor("lp")
         self.p.fund_pool(self.lp, 1_000_000)
         self.traders = [actor(f"trader{i}") for i in range(N_TRADERS)]

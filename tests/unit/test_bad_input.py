@@ -40,7 +40,7 @@ CASES = {
     "withdraw zero": (lambda p, t: p.engine.withdraw(0), "Clearinghouse: zero amount"),
     "trade zero": (lambda p, t: p.engine.trade(ETH, 0), "Clearinghouse: zero size"),
     "trade unknown market": (lambda p, t: p.engine.trade(9, wad(1)), "Clearinghouse: unknown market"),
-    "quote unknown market": (lambda p, t: p.engine.quote(9, wad(1)), "Clearinghouse: unknown market"),
+    "quote unknown market": (lambda p, t: p.lens.quote(9, wad(1)), "Lens: unknown market"),
     "withdraw beyond collateral": (
         lambda p, t: p.engine.withdraw(p.vault.collateral(t) // p.vault.SCALE() + 1),
         "Clearinghouse: insufficient collateral",

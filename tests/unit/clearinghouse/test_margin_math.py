@@ -36,20 +36,20 @@ def cross(protocol, trader):
 
 def test_equity__long_and_short__matches_hand_computation(protocol, cross):
     assert protocol.vault.collateral(cross) == wad("19930.00025")
-    assert protocol.engine.unrealized_pnl(cross, ETH) == -wad(1)
-    assert protocol.engine.unrealized_pnl(cross, BTC) == -wad("0.625")
+    assert protocol.lens.unrealized_pnl(cross, ETH) == -wad(1)
+    assert protocol.lens.unrealized_pnl(cross, BTC) == -wad("0.625")
     assert protocol.engine.equity(cross) == wad("19928.37525")
     assert_invariants(protocol, [cross])
 
 
 def test_requirements__two_markets__sum_per_market_fractions(protocol, cross):
-    assert protocol.engine.notional(cross) == wad(45_000)
-    assert protocol.engine.initial_req(cross) == wad(7_000)
-    assert protocol.engine.maintenance_req(cross) == wad(3_500)
+    assert protocol.lens.notional(cross) == wad(45_000)
+    assert protocol.lens.initial_req(cross) == wad(7_000)
+    assert protocol.lens.maintenance_req(cross) == wad(3_500)
 
 
 def test_margin_ratio__two_markets__equity_over_notional(protocol, cross):
-    assert protocol.engine.margin_ratio(cross) == wad("19928.37525") * 10**18 // wad(45_000)
+    assert protocol.lens.margin_ratio(cross) == wad("19928.37525") * 10**18 // wad(45_000)
 
 
 def test_free_collateral__with_positions__collateral_capped_by_initial_margin(protocol, cross):
@@ -58,25 +58,25 @@ def test_free_collateral__with_positions__collateral_capped_by_initial_margin(pr
 
 def test_liquidation_price__long__hand_computed(protocol, cross):
     expected = wad(2000) + (wad(3500) - wad("19928.37525")) * 10**18 // wad("9.5")
-    assert protocol.engine.liquidation_price(cross, ETH) == pytest.approx(expected, abs=10)
+    assert protocol.lens.liquidation_price(cross, ETH) == pytest.approx(expected, abs=10)
     assert expected == pytest.approx(wad("270.697342105263157894"), abs=10)
 
 
 def test_liquidation_price__short__hand_computed(protocol, cross):
-    assert protocol.engine.liquidation_price(cross, BTC) == pytest.approx(wad("79869.773181818181818181"), abs=10)
+    assert protocol.lens.liquidation_price(cross, BTC) == pytest.approx(wad("79869.773181818181818181"), abs=10)
 
 
 def test_bankruptcy_price__long_and_short__hand_computed(protocol, cross):
-    assert protocol.engine.bankruptcy_price(cross, ETH) == wad("7.162475")
-    assert protocol.engine.bankruptcy_price(cross, BTC) == wad("89856.7505")
+    assert protocol.lens.bankruptcy_price(cross, ETH) == wad("7.162475")
+    assert protocol.lens.bankruptcy_price(cross, BTC) == wad("89856.7505")
 
 
 def test_is_liquidatable__short_price_crosses_liquidation_price__flips(protocol, cross):
-    liq = protocol.engine.liquidation_price(cross, BTC)
+    liq = protocol.lens.liquidation_price(cross, BTC)
     protocol.set_price(BTC, 79_800)
-    assert not protocol.engine.is_liquidatable(cross)
+    assert not protocol.lens.is_liquidatable(cross)
     protocol.set_price(BTC, 79_900)
-    assert protocol.engine.is_liquidatable(cross)
+    assert protocol.lens.is_liquidatable(cross)
     assert wad(79_800) < liq < wad(79_900)
 
 
@@ -86,23 +86,23 @@ def test_is_liquidatable__exactly_at_maintenance__not_liquidatable(protocol, tra
     with boa.env.prank(trader):
         protocol.engine.trade(ETH, wad(10))
     # equity(P) = 9979.999 + 10 P - 20001 ; maint(P) = 0.5 P  ->  P = 10021.001 / 9.5
-    liq = protocol.engine.liquidation_price(trader, ETH)
+    liq = protocol.lens.liquidation_price(trader, ETH)
     assert liq == pytest.approx(wad("1054.842210526315789473"), abs=10)
     protocol.set_price(ETH, 1055)
     assert protocol.engine.equity(trader) == wad("528.999")
-    assert protocol.engine.maintenance_req(trader) == wad("527.5")
-    assert not protocol.engine.is_liquidatable(trader)
+    assert protocol.lens.maintenance_req(trader) == wad("527.5")
+    assert not protocol.lens.is_liquidatable(trader)
     protocol.set_price(ETH, 1054)
     assert protocol.engine.equity(trader) == wad("518.999")
-    assert protocol.engine.maintenance_req(trader) == wad("527")
-    assert protocol.engine.is_liquidatable(trader)
+    assert protocol.lens.maintenance_req(trader) == wad("527")
+    assert protocol.lens.is_liquidatable(trader)
 
 
 def test_bankruptcy_price__at_that_mark__equity_is_zero(protocol, trader):
     protocol.fund_trader(trader, 10_000)
     with boa.env.prank(trader):
         protocol.engine.trade(ETH, wad(10))
-    assert protocol.engine.bankruptcy_price(trader, ETH) == wad("1002.1001")
+    assert protocol.lens.bankruptcy_price(trader, ETH) == wad("1002.1001")
     protocol.set_price(ETH, "1002.1001")
     assert protocol.engine.equity(trader) == 0
 
@@ -110,21 +110,21 @@ def test_bankruptcy_price__at_that_mark__equity_is_zero(protocol, trader):
 def test_views__flat_account__neutral_values(protocol, trader):
     protocol.fund_trader(trader, 100)
     assert protocol.engine.equity(trader) == wad(100)
-    assert protocol.engine.notional(trader) == 0
-    assert protocol.engine.margin_ratio(trader) == 2**255 - 1
+    assert protocol.lens.notional(trader) == 0
+    assert protocol.lens.margin_ratio(trader) == 2**255 - 1
     assert protocol.engine.free_collateral(trader) == wad(100)
-    assert not protocol.engine.is_liquidatable(trader)
-    assert protocol.engine.liquidation_price(trader, ETH) == 0
-    assert protocol.engine.bankruptcy_price(trader, ETH) == 0
-    assert protocol.engine.entry_price(trader, ETH) == 0
-    assert protocol.engine.unrealized_pnl(trader, ETH) == 0
+    assert not protocol.lens.is_liquidatable(trader)
+    assert protocol.lens.liquidation_price(trader, ETH) == 0
+    assert protocol.lens.bankruptcy_price(trader, ETH) == 0
+    assert protocol.lens.entry_price(trader, ETH) == 0
+    assert protocol.lens.unrealized_pnl(trader, ETH) == 0
 
 
 def test_liquidation_price__overcollateralised_long__zero(protocol, trader):
     protocol.fund_trader(trader, 100_000)
     with boa.env.prank(trader):
         protocol.engine.trade(ETH, wad(1))
-    assert protocol.engine.liquidation_price(trader, ETH) == 0
+    assert protocol.lens.liquidation_price(trader, ETH) == 0
 
 
 def test_pool_equity__mirrors_traders__sum_of_equity_conserved(protocol, cross, other_trader):

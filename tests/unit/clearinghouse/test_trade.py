@@ -24,7 +24,7 @@ def test_trade__open_long__fills_at_impact_price_and_charges_fee(protocol, funde
     pos = protocol.engine.position(funded_trader, ETH)
     assert pos.size == wad(10)
     assert pos.cost == wad("20001")
-    assert protocol.engine.entry_price(funded_trader, ETH) == wad("2000.1")
+    assert protocol.lens.entry_price(funded_trader, ETH) == wad("2000.1")
     assert protocol.vault.collateral(funded_trader) == wad("9979.999")
     assert protocol.vault.collateral(protocol.fund) == wad("10.0005")
     assert protocol.engine.market_state(ETH).skew == wad(10)
@@ -66,7 +66,7 @@ def test_trade__open_short__cost_basis_negative(protocol, funded_trader, trade):
     pos = protocol.engine.position(funded_trader, BTC)
     assert pos.size == -wad("0.5")
     assert pos.cost == -wad("24999.375")
-    assert protocol.engine.entry_price(funded_trader, BTC) == wad("49998.75")
+    assert protocol.lens.entry_price(funded_trader, BTC) == wad("49998.75")
     # fee 0.2% of 24,999.375
     assert protocol.vault.collateral(funded_trader) == wad(10_000) - wad("49.99875")
     assert_invariants(protocol, [funded_trader])
@@ -81,7 +81,7 @@ def test_trade__partial_close__realises_proportional_pnl(protocol, funded_trader
     pos = protocol.engine.position(funded_trader, ETH)
     assert pos.size == wad(6)
     assert pos.cost == wad("12000.6")
-    assert protocol.engine.entry_price(funded_trader, ETH) == wad("2000.1")
+    assert protocol.lens.entry_price(funded_trader, ETH) == wad("2000.1")
     assert protocol.vault.collateral(funded_trader) == wad("9979.999") + wad("400.272") - wad("8.400672")
     assert_invariants(protocol, [funded_trader])
 
@@ -96,7 +96,7 @@ def test_trade__flip_long_to_short__closes_then_opens_at_fill_price(protocol, fu
     pos = protocol.engine.position(funded_trader, ETH)
     assert pos.size == -wad(3)
     assert pos.cost == -wad("5999.97")
-    assert protocol.engine.entry_price(funded_trader, ETH) == wad("1999.99")
+    assert protocol.lens.entry_price(funded_trader, ETH) == wad("1999.99")
     assert fill.realized_pnl == -wad("0.06")
     assert_invariants(protocol, [funded_trader])
 
@@ -167,7 +167,7 @@ def test_trade__without_enough_margin__reverts_insufficient_margin(protocol, fun
 def test_trade__at_initial_margin_limit__fills(protocol, funded_trader, trade):
     # 45 ETH: notional 90,000 at mark, initial 9,000; fee ~90 and impact ~45 leave equity ~9,865
     trade(funded_trader, ETH, 45)
-    assert protocol.engine.equity(funded_trader) >= protocol.engine.initial_req(funded_trader)
+    assert protocol.engine.equity(funded_trader) >= protocol.lens.initial_req(funded_trader)
 
 
 def test_trade__dust_position__reverts_position_too_small(protocol, funded_trader, trade):

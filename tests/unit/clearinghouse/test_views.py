@@ -16,15 +16,15 @@ def test_health__mixed_accounts__matches_single_views(protocol, trader, other_tr
     with boa.env.prank(other_trader):
         protocol.engine.trade(BTC, -wad("0.04"))
     protocol.set_price(ETH, 1050)  # trader below maintenance
-    rows = protocol.engine.health([trader, other_trader, attacker])
+    rows = protocol.lens.health([trader, other_trader, attacker])
     assert [r.liquidatable for r in rows] == [True, False, False]
     for account, row in zip([trader, other_trader, attacker], rows):
         assert row.equity == protocol.engine.equity(account)
-        assert row.notional == protocol.engine.notional(account)
-        assert row.initial_req == protocol.engine.initial_req(account)
-        assert row.maintenance_req == protocol.engine.maintenance_req(account)
+        assert row.notional == protocol.lens.notional(account)
+        assert row.initial_req == protocol.lens.initial_req(account)
+        assert row.maintenance_req == protocol.lens.maintenance_req(account)
         assert row.prices_valid
-        assert row.liquidatable == protocol.engine.is_liquidatable(account)
+        assert row.liquidatable == protocol.lens.is_liquidatable(account)
 
 
 def test_health__failing_feed__uses_last_price_and_flags_it(protocol, trader, other_trader):
@@ -36,7 +36,7 @@ def test_health__failing_feed__uses_last_price_and_flags_it(protocol, trader, ot
         protocol.engine.trade(BTC, wad("0.01"))
     equity = protocol.engine.equity(trader)
     protocol.feeds[ETH].set_reverting(True)
-    rows = protocol.engine.health([trader, other_trader])
+    rows = protocol.lens.health([trader, other_trader])
     assert rows[0].prices_valid is False and rows[0].equity == equity
     assert rows[1].prices_valid is True
     with boa.reverts("Oracle: feed call failed"):
@@ -45,7 +45,7 @@ def test_health__failing_feed__uses_last_price_and_flags_it(protocol, trader, ot
 
 def test_quote__matches_next_fill(protocol, trader):
     protocol.fund_trader(trader, 10_000)
-    price, fee = protocol.engine.quote(ETH, wad(3))
+    price, fee = protocol.lens.quote(ETH, wad(3))
     with boa.env.prank(trader):
         protocol.engine.trade(ETH, wad(3))
     (fill,) = [e for e in protocol.engine.get_logs() if type(e).__name__ == "Trade"]
@@ -53,13 +53,13 @@ def test_quote__matches_next_fill(protocol, trader):
 
 
 def test_quote__unknown_market__reverts(protocol):
-    with boa.reverts("Clearinghouse: unknown market"):
-        protocol.engine.quote(7, wad(1))
+    with boa.reverts("Lens: unknown market"):
+        protocol.lens.quote(7, wad(1))
 
 
 def test_quote__zero_size__reverts(protocol):
-    with boa.reverts("Clearinghouse: zero size"):
-        protocol.engine.quote(ETH, 0)
+    with boa.reverts("Lens: zero size"):
+        protocol.lens.quote(ETH, 0)
 
 
 def test_position__pool__is_mirror_of_traders(protocol, trader, other_trader):
@@ -73,6 +73,6 @@ def test_position__pool__is_mirror_of_traders(protocol, trader, other_trader):
     a, b = protocol.engine.position(trader, ETH), protocol.engine.position(other_trader, ETH)
     assert pool.size == -(a.size + b.size)
     assert pool.cost == -(a.cost + b.cost)
-    assert protocol.engine.unrealized_pnl(protocol.pool.address, ETH) == pytest.approx(
-        -(protocol.engine.unrealized_pnl(trader, ETH) + protocol.engine.unrealized_pnl(other_trader, ETH)), abs=2
+    assert protocol.lens.unrealized_pnl(protocol.pool.address, ETH) == pytest.approx(
+        -(protocol.lens.unrealized_pnl(trader, ETH) + protocol.lens.unrealized_pnl(other_trader, ETH)), abs=2
     )

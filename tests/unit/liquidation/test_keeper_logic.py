@@ -25,7 +25,7 @@ def test_run_round__price_drop__liquidates_every_liquidatable_account(protocol, 
     protocol.fund_trader(safe, 50_000)
     with boa.env.prank(safe):
         protocol.engine.trade(ETH, wad(1))
-    bot = Keeper(BoaChain(protocol.engine, keeper))
+    bot = Keeper(BoaChain(protocol, keeper))
     for a in [*risky, safe]:
         bot.track(a)
     assert bot.run_round().liquidatable == []
@@ -39,7 +39,7 @@ def test_run_round__price_drop__liquidates_every_liquidatable_account(protocol, 
 
 def test_run_round__small_block_gas_limit__splits_into_batches(protocol, keeper):
     risky = _open_longs(protocol, 5)
-    bot = Keeper(BoaChain(protocol.engine, keeper), block_gas_limit=300_000)
+    bot = Keeper(BoaChain(protocol, keeper), block_gas_limit=300_000)
     assert bot.batch_size == 2
     for a in risky:
         bot.track(a)
@@ -60,7 +60,7 @@ def test_run_round__lost_race__counts_skipped_and_carries_on(protocol, keeper, a
                 protocol.engine.liquidate(accounts[0])
             return super().liquidate_batch(accounts)
 
-    bot = Keeper(RacedChain(protocol.engine, keeper))
+    bot = Keeper(RacedChain(protocol, keeper))
     for a in risky:
         bot.track(a)
     report = bot.run_round()
@@ -80,7 +80,7 @@ def test_run_round__failed_transaction__logged_and_next_round_recovers(protocol,
                 raise RuntimeError("transaction dropped")
             return super().liquidate_batch(accounts)
 
-    bot = Keeper(FlakyChain(protocol.engine, keeper))
+    bot = Keeper(FlakyChain(protocol, keeper))
     for a in risky:
         bot.track(a)
     first = bot.run_round()
@@ -92,9 +92,9 @@ def test_run_round__failed_transaction__logged_and_next_round_recovers(protocol,
 def test_run_round__no_signer__dry_run_sends_nothing(protocol):
     risky = _open_longs(protocol, 2)
     protocol.set_price(ETH, 1650)
-    bot = Keeper(BoaChain(protocol.engine, sender=None))
+    bot = Keeper(BoaChain(protocol, sender=None))
     for a in risky:
         bot.track(a)
     report = bot.run_round()
     assert report.dry_run and len(report.liquidatable) == 2 and report.liquidated == []
-    assert all(protocol.engine.is_liquidatable(a) for a in risky)
+    assert all(protocol.lens.is_liquidatable(a) for a in risky)

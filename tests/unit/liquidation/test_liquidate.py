@@ -31,7 +31,7 @@ def test_liquidate__slightly_unhealthy__partial_and_ends_healthy_with_position_o
     # At 1040: equity 378.999 < maintenance 520. Target 572 with the 10% buffer;
     # closing fraction f at mark: 378.999 - f * 104 >= (1 - f) * 572  ->  f ~ 0.4124.
     protocol.set_price(ETH, 1040)
-    assert protocol.engine.is_liquidatable(long_10_eth)
+    assert protocol.lens.is_liquidatable(long_10_eth)
     with boa.env.prank(keeper):
         protocol.engine.liquidate(long_10_eth)
     (fill,) = events(protocol.engine, "Liquidation")
@@ -40,9 +40,9 @@ def test_liquidate__slightly_unhealthy__partial_and_ends_healthy_with_position_o
     assert wad("5.8") < size < wad("5.9")
     assert fill.size_closed == size - wad(10)
     assert not settled.fully_closed and settled.bad_debt == 0
-    equity, maint = protocol.engine.equity(long_10_eth), protocol.engine.maintenance_req(long_10_eth)
+    equity, maint = protocol.engine.equity(long_10_eth), protocol.lens.maintenance_req(long_10_eth)
     assert equity >= maint * 11 // 10
-    assert not protocol.engine.is_liquidatable(long_10_eth)
+    assert not protocol.lens.is_liquidatable(long_10_eth)
     # Least size: closing noticeably less would miss the target.
     assert equity - maint * 11 // 10 < wad(2)
     assert_invariants(protocol, [long_10_eth, keeper])
@@ -102,9 +102,9 @@ def test_liquidate__bad_debt__fund_covers_it_exactly(protocol, long_10_eth, keep
     assert_invariants(protocol, [long_10_eth, keeper])
 
 
-def test_liquidate__bad_debt_beyond_fund__reverts_fund_short(protocol, long_10_eth, keeper):
+def test_liquidate__bad_debt_beyond_fund__reverts_adl_required(protocol, long_10_eth, keeper):
     protocol.set_price(ETH, 900)
-    with boa.env.prank(keeper), boa.reverts("Clearinghouse: insurance fund short"):
+    with boa.env.prank(keeper), boa.reverts("Clearinghouse: ADL required"):
         protocol.engine.liquidate(long_10_eth)
     assert protocol.engine.position(long_10_eth, ETH).size == wad(10)
 
@@ -155,7 +155,7 @@ def test_liquidate__two_markets__closes_the_same_fraction_of_each(protocol, trad
         protocol.engine.trade(ETH, wad(40))
         protocol.engine.trade(BTC, wad("0.5"))
     protocol.set_price(ETH, 1580)
-    assert protocol.engine.is_liquidatable(trader)
+    assert protocol.lens.is_liquidatable(trader)
     with boa.env.prank(keeper):
         protocol.engine.liquidate(trader)
     fills = events(protocol.engine, "Liquidation")
@@ -163,7 +163,7 @@ def test_liquidate__two_markets__closes_the_same_fraction_of_each(protocol, trad
     eth, btc = (protocol.engine.position(trader, m).size for m in (ETH, BTC))
     assert eth > 0 and btc > 0
     assert abs(-fills[0].size_closed * WAD // wad(40) - -fills[1].size_closed * WAD // wad("0.5")) < 10**12
-    assert not protocol.engine.is_liquidatable(trader)
+    assert not protocol.lens.is_liquidatable(trader)
     assert_invariants(protocol, [trader, keeper])
 
 

@@ -24,12 +24,12 @@ def test_liquidate_batch__mix__liquidates_only_the_unhealthy(protocol, keeper, e
         _open(protocol, a, 10_000, ETH, 1)
     protocol.set_price(ETH, 1650)  # 5x longs: equity ~240 < maintenance ~412
     everyone = [safe[0], *risky, safe[1], actor("nobody")]
-    assert [protocol.engine.is_liquidatable(a) for a in everyone] == [False, True, True, True, False, False]
+    assert [protocol.lens.is_liquidatable(a) for a in everyone] == [False, True, True, True, False, False]
     with boa.env.prank(keeper):
         count = protocol.engine.liquidate_batch(everyone)
     assert count == 3
     assert [s.account for s in events(protocol.engine, "LiquidationSettled")] == risky
-    assert not any(protocol.engine.is_liquidatable(a) for a in everyone)
+    assert not any(protocol.lens.is_liquidatable(a) for a in everyone)
     assert_invariants(protocol, [*risky, *safe, keeper])
 
 

@@ -32,7 +32,7 @@ def test_totalAssets__open_positions__includes_pool_unrealised_pnl(protocol, tra
     open_position(p, trader, ETH, 10, 10_000)
     p.set_price(ETH, 1_900)
 
-    pool_upnl = p.engine.unrealized_pnl(p.pool.address, ETH)
+    pool_upnl = p.lens.unrealized_pnl(p.pool.address, ETH)
     collateral = p.vault.collateral(p.pool.address)
     assert pool_upnl > 0
     assert p.pool.totalAssets() == (collateral + pool_upnl) // p.vault.SCALE()

@@ -1,0 +1,259 @@
+# pragma version 0.4.3
+# pragma nonreentrancy on
+# pragma evm-version cancun
+"""
+@title ClearinghouseLens
+@notice Read-only views over a Clearinghouse for keepers, users and the
+        tooling: margin figures, liquidation and bankruptcy prices, quotes,
+        batch health and the auto-deleveraging ranking. It holds no state and
+        moves nothing; the engine's own code-size budget goes to its actions.
+@dev Every figure is computed from the engine's views with the engine's own
+     rounding (`margin_math`), so a lens number is what the engine would use.
+     Views marked strict revert, with the oracle's reason, while a price the
+     account depends on fails its checks; batch views never revert and say
+     `prices_valid` instead.
+"""
+
+from .interfaces import IClearinghouse
+from .interfaces import IPriceOracle
+from .modules import constants
+from .modules import margin_math
+
+WAD: constant(uint256) = constants.WAD
+IWAD: constant(int256) = 10 ** 18
+MAX_MARKETS: constant(uint256) = constants.MAX_MARKETS
+
+# @dev Longest account list a batch view takes in one call.
+MAX_BATCH: constant(uint256) = 1000
+
+
+struct AdlEntry:
+    # The account's size in the market (WAD base units; the pool's is the mirror).
+    size: int256
+    # Unrealised PnL in the market at its current (or last good) price, WAD.
+    upnl: int256
+    # `adl_score`: 0 when not in profit (never deleveraged).
+    score: uint256
+    prices_valid: bool
+
+
+# @dev The engine this lens reads.
+ENGINE: public(immutable(IClearinghouse))
+
+# @dev The engine's oracle.
+ORACLE: public(immutable(IPriceOracle))
+
+
+@deploy
+def __init__(engine: IClearinghouse):
+    """
+    @param engine The Clearinghouse to read.
+    """
+    ENGINE = engine
+    ORACLE = IPriceOracle(staticcall engine.ORACLE())
+
+
+# ---------------------------------------------------------------- margin
+
+@external
+@view
+def health(accounts: DynArray[address, MAX_BATCH]) -> DynArray[IClearinghouse.Health, MAX_BATCH]:
+    """
+    @notice Margin state of many accounts in one call, for keepers. Never
+            reverts on a failing feed: it uses that market's last good price
+            and says so in `prices_valid`.
+    """
+    out: DynArray[IClearinghouse.Health, MAX_BATCH] = []
+    for account: address in accounts:
+        out.append(staticcall ENGINE.account_health(account))
+    return out
+
+
+@external
+@view
+def is_liquidatable(account: address) -> bool:
+    """
+    @notice True when the account has a position and equity < maintenance margin (strict).
+    """
+    return self._strict_health(account).liquidatable
+
+
+@external
+@view
+def notional(account: address) -> uint256:
+    """
+    @notice Sum over markets of |size| * mark, WAD USD (strict).
+    """
+    return self._strict_health(account).notional
+
+
+@external
+@view
+def initial_req(account: address) -> uint256:
+    """
+    @notice Sum over markets of notional * imr, WAD USD (strict).
+    """
+    return self._strict_health(account).initial_req
+
+
+@external
+@view
+def maintenance_req(account: address) -> uint256:
+    """
+    @notice Sum over markets of notional * mmr, WAD USD (strict).
+    """
+    return self._strict_health(account).maintenance_req
+
+
+@external
+@view
+def margin_ratio(account: address) -> int256:
+    """
+    @notice equity / notional (WAD, rounded toward zero); max int256 for an
+            account with no position (strict).
+    """
+    h: IClearinghouse.Health = self._strict_health(account)
+    if h.notional == 0:
+        return max_value(int256)
+    return h.equity * IWAD // convert(h.notional, int256)
+
+
+# ---------------------------------------------------------------- positions
+
+@external
+@view
+def entry_price(account: address, market: uint256) -> uint256:
+    """
+    @notice Average entry price (WAD, rounded down); 0 when flat.
+    """
+    pos: IClearinghouse.Position = staticcall ENGINE.position(account, market)
+    if pos.size == 0:
+        return 0
+    return convert(abs(pos.cost), uint256) * WAD // convert(abs(pos.size), uint256)
+
+
+@external
+@view
+def unrealized_pnl(account: address, market: uint256) -> int256:
+    """
+    @notice size * mark - cost, rounded down (WAD USD; strict).
+    """
+    pos: IClearinghouse.Position = staticcall ENGINE.position(account, market)
+    if pos.size == 0 and pos.cost == 0:
+        return 0
+    return margin_math._upnl(pos.size, pos.cost, staticcall ORACLE.price(market))
+
+
+@external
+@view
+def liquidation_price(account: address, market: uint256) -> uint256:
+    """
+    @notice Mark of `market` at which equity = maintenance margin, other marks
+            fixed; 0 when flat or when no positive price gets there (strict).
+    @dev equity(P) = E + s (P - P0) and maint(P) = M + |s| mmr (P - P0), so
+         P = P0 + (M - E) / (s - |s| mmr).
+    """
+    pos: IClearinghouse.Position = staticcall ENGINE.position(account, market)
+    if pos.size == 0:
+        return 0
+    h: IClearinghouse.Health = self._strict_health(account)
+    mark: int256 = convert(staticcall ORACLE.price(market), int256)
+    mmr: int256 = convert((staticcall ENGINE.markets(market)).mmr, int256)
+    denominator: int256 = pos.size * IWAD - abs(pos.size) * mmr
+    liquidation: int256 = mark + (convert(h.maintenance_req, int256) - h.equity) * IWAD * IWAD // denominator
+    return convert(max(liquidation, 0), uint256)
+
+
+@external
+@view
+def bankruptcy_price(account: address, market: uint256) -> uint256:
+    """
+    @notice Mark of `market` at which equity = 0, other marks fixed; 0 when
+            flat or when no positive price gets there (strict). `deleverage`
+            closes a position at this price.
+    """
+    pos: IClearinghouse.Position = staticcall ENGINE.position(account, market)
+    if pos.size == 0:
+        return 0
+    h: IClearinghouse.Health = self._strict_health(account)
+    bankrupt: int256 = convert(staticcall ORACLE.price(market), int256) - h.equity * IWAD // pos.size
+    return convert(max(bankrupt, 0), uint256)
+
+
+@external
+@view
+def quote(market: uint256, size_delta: int256) -> (uint256, uint256):
+    """
+    @notice Fill price and fee a trade of `size_delta` would get now.
+    @return (exec_price, fee), WAD.
+    """
+    assert market < staticcall ENGINE.market_count(), "Lens: unknown market"
+    assert size_delta != 0, "Lens: zero size"
+    mark: uint256 = staticcall ORACLE.price(market)
+    params: IClearinghouse.MarketParams = staticcall ENGINE.markets(market)
+    skew: int256 = (staticcall ENGINE.market_state(market)).skew
+    exec_price: uint256 = margin_math._exec_price(mark, skew, size_delta, params.skew_scale)
+    notional: uint256 = margin_math._notional(size_delta, exec_price)
+    return (exec_price, margin_math._ceil_div_u(notional * params.fee_rate, WAD))
+
+
+# ---------------------------------------------------------------- auto-deleveraging
+
+@external
+@view
+def adl_score(account: address, market: uint256) -> uint256:
+    """
+    @notice The account's auto-deleveraging rank in `market` (WAD), the score
+            `deleverage` checks: pnl_pct * effective_leverage, with pnl_pct =
+            upnl / |size * entry| and effective_leverage = notional / equity.
+            0 when the position is not in profit (it is never deleveraged);
+            higher is deleveraged first (strict).
+    """
+    pos: IClearinghouse.Position = staticcall ENGINE.position(account, market)
+    if pos.size == 0:
+        return 0
+    h: IClearinghouse.Health = self._strict_health(account)
+    upnl: int256 = margin_math._upnl(pos.size, pos.cost, staticcall ORACLE.price(market))
+    return margin_math._adl_score(upnl, pos.cost, h.notional, h.equity)
+
+
+@external
+@view
+def adl_ranking(accounts: DynArray[address, MAX_BATCH], market: uint256) -> DynArray[AdlEntry, MAX_BATCH]:
+    """
+    @notice Size, unrealised PnL and `adl_score` in `market` of many accounts,
+            for the keeper to rank `deleverage` counterparties. Never reverts
+            on a failing feed: it uses last good prices and says so.
+    """
+    prices: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
+    valid: uint256 = 0
+    guarded: uint256 = 0
+    prices, valid, guarded = staticcall ORACLE.try_prices(1 << market)
+    out: DynArray[AdlEntry, MAX_BATCH] = []
+    for account: address in accounts:
+        pos: IClearinghouse.Position = staticcall ENGINE.position(account, market)
+        h: IClearinghouse.Health = staticcall ENGINE.account_health(account)
+        entry: AdlEntry = AdlEntry(size=pos.size, upnl=0, score=0, prices_valid=h.prices_valid)
+        if pos.size != 0:
+            entry.upnl = margin_math._upnl(pos.size, pos.cost, prices[market])
+            entry.score = margin_math._adl_score(entry.upnl, pos.cost, h.notional, h.equity)
+        out.append(entry)
+    return out
+
+
+# ---------------------------------------------------------------- internal
+
+@internal
+@view
+def _strict_health(account: address) -> IClearinghouse.Health:
+    # dev: the engine's figures, refused while a price they use fails its checks.
+    h: IClearinghouse.Health = staticcall ENGINE.account_health(account)
+    if h.prices_valid:
+        return h
+    for i: uint256 in range(MAX_MARKETS):
+        if i == staticcall ENGINE.market_count():
+            break
+        if (staticcall ENGINE.position(account, i)).size != 0:
+            # dev: reverts with the failed check's reason.
+            unreachable: uint256 = staticcall ORACLE.price(i)
+    raise "Lens: invalid price"
