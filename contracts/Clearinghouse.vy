@@ -586,10 +586,15 @@ def deleverage(account: address, market: uint256, counterparties: DynArray[addre
     held: int256 = abs(pos.size)
     remaining: int256 = held
     last_score: uint256 = max_value(uint256)
+    # dev: the pool's mirrored cost basis shifts as other fills pass realised
+    #      PnL through it (its equity does not): rank it as it was before the call.
+    pool_position: Position = self._position(pool, market, pool)
     for counterparty: address in counterparties:
         if remaining == 0:
             break
-        other: Position = self._position(counterparty, market, pool)
+        other: Position = pool_position
+        if counterparty != pool:
+            other = self._load_position(counterparty, market)
         assert other.size != 0, "Clearinghouse: counterparty flat"
         assert (other.size > 0) != (pos.size > 0), "Clearinghouse: counterparty same side"
         upnl: int256 = margin_math._upnl(other.size, other.cost, mark)
@@ -615,6 +620,9 @@ def deleverage(account: address, market: uint256, counterparties: DynArray[addre
             # dev: the counterparty takes the other side for the same cash; the
             #      pool, which intermediates both legs, ends where it started.
             other, unused = self._settle(counterparty, pool, market, other, -size_delta, -cash, 0)
+        else:
+            # dev: the pool fills once per call: listed again, it is flat.
+            pool_position = empty(Position)
         equity += gain
         remaining -= amount
         log Deleverage(

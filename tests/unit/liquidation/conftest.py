@@ -44,3 +44,33 @@ def seed_fund(protocol):
             protocol.vault.deposit(amount, protocol.fund)
 
     return _seed
+
+
+def _open(protocol, name, margin, size, market=ETH):
+    account = actor(name)
+    protocol.fund_trader(account, margin)
+    with boa.env.prank(account):
+        protocol.engine.trade(market, wad(size))
+    return account
+
+
+@pytest.fixture
+def short_book(protocol, long_10_eth):
+    """Three shorts opened at ~2000 beside the 10 ETH long, by falling leverage:
+    the largest short is the most leveraged. Net traders -2 ETH: the pool is long.
+    After a crash to 900 their ADL scores rank high, mid, low; the long is bankrupt."""
+    return {
+        "high": _open(protocol, "short_high", 5_000, -4),
+        "mid": _open(protocol, "short_mid", 5_000, -3),
+        "low": _open(protocol, "short_low", 10_000, -5),
+    }
+
+
+@pytest.fixture
+def open_position(protocol):
+    """Factory: fund `name` with `margin` USD and open `size` ETH (negative: short)."""
+
+    def _open_position(name, margin, size, market=ETH):
+        return _open(protocol, name, margin, size, market)
+
+    return _open_position

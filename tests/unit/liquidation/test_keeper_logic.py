@@ -1,11 +1,15 @@
 """backstop.keeper.Keeper on the in-process chain: discovery, batching, races, dry run."""
 
+import dataclasses
+from types import SimpleNamespace
+
 import boa
 
+from backstop.adl_audit import RankingRecorder, audit
 from backstop.harness import actor
-from backstop.keeper import BoaChain, Keeper
+from backstop.keeper import BoaChain, Keeper, adl_quantiles, rank_counterparties
 from backstop.units import wad
-from tests.invariants import assert_invariants
+from tests.invariants import assert_invariants, assert_settled_invariants
 
 ETH = 0
 
@@ -98,3 +102,72 @@ def test_run_round__no_signer__dry_run_sends_nothing(protocol):
     report = bot.run_round()
     assert report.dry_run and len(report.liquidatable) == 2 and report.liquidated == []
     assert all(protocol.lens.is_liquidatable(a) for a in risky)
+
+
+# ---------------------------------------------------------------- the ADL path
+
+
+def test_run_round__fund_exhausted__deleverages_best_ranked_first_and_audit_passes(
+    protocol, long_10_eth, short_book, keeper, caplog
+):
+    bot = Keeper(BoaChain(protocol, keeper))
+    recorder = RankingRecorder(bot.chain, lambda: bot.accounts)
+    bot.chain = recorder
+    for a in [long_10_eth, *short_book.values()]:
+        bot.track(a)
+    protocol.set_price(ETH, 900)
+    with caplog.at_level("INFO", logger="backstop.keeper"):
+        report = bot.run_round()
+    assert report.liquidated == [] and report.adl_required == [str(long_10_eth)]
+    assert [f.counterparty for f in report.adl_fills] == [str(short_book[k]) for k in ("high", "mid", "low")]
+    assert sum(f.size_closed for f in report.adl_fills) == -wad(10)
+    assert protocol.engine.equity(long_10_eth) == 0
+    assert audit(recorder.calls, str(protocol.pool.address)) == []
+    # Each position in profit gets its quantile in the log.
+    assert f"ADL quantile market 0 {short_book['low']}:" in caplog.text
+    assert_settled_invariants(protocol, [long_10_eth, keeper, *short_book.values()])
+
+
+def test_audit__keeper_skips_the_best_ranked__flagged(protocol, long_10_eth, short_book, keeper):
+    protocol.set_price(ETH, 900)
+    recorder = RankingRecorder(BoaChain(protocol, keeper), lambda: [long_10_eth, *short_book.values()])
+    # The engine accepts the list (it is in order); only the audit sees whom it left out.
+    recorder.deleverage(long_10_eth, ETH, [short_book["mid"], short_book["low"]])
+    (violation,) = audit(recorder.calls, str(protocol.pool.address))
+    assert f"skipped {str(short_book['high']).lower()}" in violation
+
+
+def test_audit__forged_score__flagged(protocol, long_10_eth, short_book, keeper):
+    protocol.set_price(ETH, 900)
+    recorder = RankingRecorder(BoaChain(protocol, keeper), lambda: [long_10_eth, *short_book.values()])
+    recorder.deleverage(long_10_eth, ETH, [short_book["high"]])
+    call = recorder.calls[0]
+    call.fills = [dataclasses.replace(call.fills[0], score=call.fills[0].score + 1)]
+    assert any("filled with score" in v for v in audit([call], str(protocol.pool.address)))
+
+
+def _entry(size, upnl, score, valid=True):
+    return SimpleNamespace(size=size, upnl=upnl, score=score, prices_valid=valid)
+
+
+def test_rank_counterparties__opposite_side_in_profit_best_first_until_covered():
+    entries = {
+        "0xa": _entry(-3, 10, 5),
+        "0xb": _entry(-4, 10, 9),
+        "0xc": _entry(2, 10, 99),  # same side as the bankrupt long
+        "0xd": _entry(-5, -1, 0),  # losing
+        "0xe": _entry(-1, 10, 7, valid=False),  # a failing price: the engine would refuse it
+        "0xf": _entry(-9, 10, 1),
+    }
+    assert rank_counterparties(entries, 6) == ["0xb", "0xa"]
+    assert rank_counterparties(entries, 8) == ["0xb", "0xa", "0xf"]
+    assert rank_counterparties(entries, -1) == ["0xc"]
+
+
+def test_adl_quantiles__top_fifth_is_five_per_side():
+    entries = {f"0x{i}": _entry(-1, 1, i + 1) for i in range(10)}
+    entries["0xlong"] = _entry(1, 1, 3)
+    entries["0xflat"] = _entry(0, 0, 0)
+    q = adl_quantiles(entries)
+    assert [q[f"0x{i}"] for i in range(10)] == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
+    assert q["0xlong"] == 1 and "0xflat" not in q
