@@ -3,7 +3,7 @@
 Gas is measured on titanoboa with storage and accounts cold at the start of
 each transaction (as on a real chain), plus the intrinsic cost a node charges
 (21,000 + calldata). Writes bench/results.json and prints a table.
-Later issues add liquidation, ADL, keeper latency and simulator figures.
+Later issues add keeper latency, simulator and fuzzer figures.
 """
 
 import json
@@ -104,6 +104,46 @@ def liquidation_gas() -> dict:
     return out
 
 
+def adl_gas() -> dict:
+    """`deleverage` against 1 and 11 counterparties: the marginal gas per fill."""
+    owner, keeper = actor("owner"), actor("keeper")
+    out = {}
+    for n in (1, 11):
+        p = harness.deploy(owner, decimals=6)
+        p.fund_pool(actor("lp"), 1_000_000)
+        shorts = [actor(f"adl-short-{i}") for i in range(n)]
+        for a in shorts:
+            p.fund_trader(a, 5_000)
+            with boa.env.prank(a):
+                p.engine.trade(0, -wad(1))
+        bankrupt = actor("adl-long")
+        p.fund_trader(bankrupt, 1_000 * n)
+        with boa.env.prank(bankrupt):
+            p.engine.trade(0, wad(n))
+        p.set_price(0, 900)  # ~ -100 USD of equity per ETH: far beyond the fund's fees
+        ranked = sorted(shorts, key=lambda a: -p.lens.adl_score(a, 0))
+        out[f"deleverage ({n} fill{'s' if n > 1 else ''})"] = measure(keeper, p.engine, "deleverage", bankrupt, 0, ranked)
+    out["deleverage marginal per fill (1 -> 11)"] = (out["deleverage (11 fills)"] - out["deleverage (1 fill)"]) // 10
+    return out
+
+
+def fund_gas() -> dict:
+    """InsuranceFund: stake, request a withdrawal, withdraw after the cooldown."""
+    p = harness.deploy(actor("owner"), decimals=6)
+    staker = actor("staker")
+    p.token.mint(staker, p.units(20_000))
+    with boa.env.prank(staker):
+        p.token.approve(p.insurance.address, 2**256 - 1)
+    out = {
+        "fund stake (first)": measure(staker, p.insurance, "stake", p.units(10_000)),
+        "fund stake (again)": measure(staker, p.insurance, "stake", p.units(5_000)),
+    }
+    out["fund request withdrawal"] = measure(staker, p.insurance, "request_withdrawal", p.insurance.balanceOf(staker) // 2)
+    boa.env.time_travel(seconds=harness.FUND_COOLDOWN)
+    out["fund withdraw"] = measure(staker, p.insurance, "withdraw")
+    return out
+
+
 def harness_rate(calls: int = 300) -> float:
     """Titanoboa trades per second (open then close, repeated)."""
     owner = actor("owner")
@@ -126,6 +166,8 @@ def main():
     sizes = contract_sizes()
     gas = gas_table()
     gas.update(liquidation_gas())
+    gas.update(adl_gas())
+    gas.update(fund_gas())
     rate = harness_rate()
     results = {"code_size_bytes": sizes, "code_size_limit": CODE_SIZE_LIMIT, "gas": gas, "boa_trades_per_second": rate}
     RESULTS.parent.mkdir(exist_ok=True)
@@ -133,9 +175,9 @@ def main():
     print(f"{'contract':<20}{'bytes':>8}{'of limit':>10}")
     for name, size in sizes.items():
         print(f"{name:<20}{size:>8}{size / CODE_SIZE_LIMIT:>10.0%}")
-    print(f"\n{'operation':<36}{'gas':>10}")
+    print(f"\n{'operation':<48}{'gas':>10}")
     for op, g in gas.items():
-        print(f"{op:<36}{g:>10,}")
+        print(f"{op:<48}{g:>10,}")
     print(f"\ntitanoboa harness: {rate:,.0f} trades/s (median of 3 runs of 300)")
     print(f"wrote {RESULTS.relative_to(ROOT)}")
 

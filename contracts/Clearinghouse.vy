@@ -499,9 +499,9 @@ def liquidate(account: address):
     mask: uint256 = self.open_markets[account]
     prices: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
     valid: uint256 = 0
+    guarded: uint256 = 0
     if mask != 0:
-        # dev: every market's price: the ADL gate values the pool's whole book.
-        prices, valid = self._all_prices()
+        prices, valid, guarded = staticcall ORACLE.try_prices(mask)
         self._require_valid(mask, valid)
     status: uint8 = self._liquidate(account, msg.sender, prices)
     assert status != HEALTHY, "Clearinghouse: account healthy"
@@ -949,7 +949,9 @@ def _pool_absorbs(
         extra -= convert(margin_math._ceil_div_u(margin_math._notional(skew, prices[i]) * mmr, WAD), int256)
     if not grows:
         return True
-    pool_st: AccountState = self._state(pool, self._pool_mask() | mask, prices)
+    # dev: the rare case: value the pool's whole book (the caller priced only the account's markets).
+    pool_mask: uint256 = self._pool_mask() | mask
+    pool_st: AccountState = self._state(pool, pool_mask, self._prices(pool_mask, False))
     return pool_st.equity + impact_gain >= convert(pool_st.maintenance_req, int256) + extra
 
 
