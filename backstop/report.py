@@ -119,7 +119,7 @@ def position_rows(p, accounts: dict) -> list:
                 entry=abs(cost) * WAD // abs(size),
                 mark=marks[m],
                 upnl=size * marks[m] // WAD - cost,  # floors, like the contract
-                liquidation_price=_try(p.engine.liquidation_price, address, m),
+                liquidation_price=_try(p.lens.liquidation_price, address, m),
             ))
     return rows
 

@@ -18,7 +18,9 @@
      window, else a staker could hold a free exit option. The vault balance is
      never negative (the engine never draws more than it holds), so shares are
      worth zero at worst. Share maths: a virtual offset as in the pool, every
-     conversion rounding in the fund's favour.
+     conversion rounding in the fund's favour. Income that arrives while no
+     one has staked belongs to the virtual shares: it stays in the fund as
+     capital no staker can withdraw.
 """
 
 from ethereum.ercs import IERC20
@@ -61,6 +63,7 @@ VIRTUAL_SHARES: constant(uint256) = 10 ** 3
 
 # @dev Bounds on the owner's settings, so a typo cannot lock stakers in or
 #      make the cooldown meaningless.
+MIN_COOLDOWN: constant(uint256) = 3600
 MAX_COOLDOWN: constant(uint256) = 90 * 86400
 MIN_WINDOW: constant(uint256) = 3600
 MAX_WINDOW: constant(uint256) = 90 * 86400
@@ -242,6 +245,8 @@ def stake(assets: uint256, receiver: address = msg.sender) -> uint256:
     """
     assert assets != 0, "Fund: zero assets"
     assert receiver != empty(address), "Fund: zero address"
+    # dev: the fund's own balance holds locked request shares only.
+    assert receiver != self, "Fund: bad receiver"
     shares: uint256 = self._to_shares(assets, self._total_assets())
     assert shares != 0, "Fund: zero shares"
     assert extcall ASSET.transferFrom(msg.sender, self, assets, default_return_value=True), "Fund: transfer failed"
@@ -277,12 +282,15 @@ def cancel_withdrawal() -> uint256:
     """
     request: WithdrawalRequest = self.requests[msg.sender]
     assert request.shares != 0, "Fund: no request"
-    total: uint256 = self._total_assets() + 1
-    supply: uint256 = erc20.totalSupply + VIRTUAL_SHARES
+    total_assets: uint256 = self._total_assets()
     returned: uint256 = request.shares
-    if total > request.assets:
-        # dev: the most shares worth at most request.assets once the rest are
-        #      burned: r * total / (supply - shares + r) <= assets.
+    if self._to_assets(request.shares, total_assets) > request.assets:
+        # dev: a gain: the most shares worth at most request.assets once the
+        #      rest are burned: r * total / (supply - shares + r) <= assets.
+        #      (Compared through `_to_assets`, which rounded request.assets,
+        #      so an unchanged price burns nothing.)
+        total: uint256 = total_assets + 1
+        supply: uint256 = erc20.totalSupply + VIRTUAL_SHARES
         returned = min(returned, request.assets * (supply - request.shares) // (total - request.assets))
     self.requests[msg.sender] = empty(WithdrawalRequest)
     if returned < request.shares:
@@ -301,6 +309,8 @@ def withdraw(receiver: address = msg.sender) -> uint256:
     @return Assets paid, token units.
     """
     assert receiver != empty(address), "Fund: zero address"
+    # dev: tokens sent to this contract could never leave it.
+    assert receiver != self, "Fund: bad receiver"
     request: WithdrawalRequest = self.requests[msg.sender]
     assert request.shares != 0, "Fund: no request"
     assert block.timestamp >= request.unlocks_at, "Fund: cooldown"
@@ -319,6 +329,9 @@ def withdraw(receiver: address = msg.sender) -> uint256:
 
 @internal
 def _set_cooldown(cooldown: uint256, withdraw_window: uint256):
+    # dev: with no cooldown a staker could request and leave in the block
+    #      before a known loss lands: the very front-run the cooldown prevents.
+    assert cooldown >= MIN_COOLDOWN, "Fund: cooldown too short"
     assert cooldown <= MAX_COOLDOWN, "Fund: cooldown too long"
     assert withdraw_window >= MIN_WINDOW and withdraw_window <= MAX_WINDOW, "Fund: bad window"
     self.cooldown = cooldown

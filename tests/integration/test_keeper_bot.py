@@ -21,9 +21,11 @@ pytestmark = pytest.mark.anvil
 
 TRADERS = 6
 BLOCK_BOUND = 3  # the last liquidation lands at most this many blocks after the price update
-ENGINE_ABI = json.loads("""[
+LENS_ABI = json.loads("""[
  {"type":"function","name":"is_liquidatable","stateMutability":"view",
-  "inputs":[{"name":"account","type":"address"}],"outputs":[{"name":"","type":"bool"}]},
+  "inputs":[{"name":"account","type":"address"}],"outputs":[{"name":"","type":"bool"}]}
+]""")
+ENGINE_ABI = json.loads("""[
  {"type":"function","name":"open_markets","stateMutability":"view",
   "inputs":[{"name":"arg0","type":"address"}],"outputs":[{"name":"","type":"uint256"}]},
  {"type":"event","name":"LiquidationSettled","anonymous":false,"inputs":[
@@ -80,9 +82,11 @@ def start_bot():
 def _settlements(node, record, traders, timeout=60):
     """Wait until no trader holds a position; return (LiquidationSettled logs, the engine)."""
     w3 = Web3(Web3.HTTPProvider(node))
-    engine = w3.eth.contract(address=json.loads(record.read_text())["addresses"]["engine"], abi=ENGINE_ABI)
+    addresses = json.loads(record.read_text())["addresses"]
+    engine = w3.eth.contract(address=addresses["engine"], abi=ENGINE_ABI)
+    lens = w3.eth.contract(address=addresses["lens"], abi=LENS_ABI)
     deadline = time.time() + timeout
-    while any(engine.functions.is_liquidatable(t).call() for t in traders):
+    while any(lens.functions.is_liquidatable(t).call() for t in traders):
         assert time.time() < deadline, "the bot did not liquidate every account in time"
         time.sleep(0.5)
     return engine.events.LiquidationSettled.get_logs(from_block=0), w3
