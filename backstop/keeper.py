@@ -10,9 +10,9 @@ When a batch reports `AdlRequired` (the insurance fund cannot cover the
 account's bad debt, or the pool cannot take its positions), the keeper runs the
 last stage of the waterfall: it ranks the opposite side's profitable positions
 by `adl_score` from the lens's batch view, best first, and calls `deleverage`
-with as many of them as the bankrupt position needs. Each round it can also
-publish every position's ADL quantile (1 lowest .. 5 first to be deleveraged),
-as BitMEX's ADL lights do.
+with as many of them as the bankrupt position needs. Before it does, it logs
+every profitable position's ADL quantile (1 lowest .. 5 first to be
+deleveraged), as BitMEX's ADL lights show them.
 
 Two adapters reach a chain: `ApeChain` (the silverback bot, bots/keeper.py) and
 `BoaChain` (in-process, for tests and the simulator).
@@ -153,10 +153,11 @@ class Keeper:
                 len(report.liquidated), len(report.liquidatable), report.skipped, report.failed_batches,
                 len(report.adl_required),
             )
+            if report.adl_required:
+                # dev: the ranking ADL is about to use, so every trader can see where it stood.
+                self.publish_adl_quantiles()
             for account in report.adl_required:
                 self._deleverage(account, report)
-            if report.adl_fills:
-                self.publish_adl_quantiles()
             return report
 
     def _deleverage(self, account: str, report: RoundReport):

@@ -10,8 +10,10 @@ Environment:
                              it would liquidate and sends nothing.
 
 On every block and on every price update it finds the liquidatable accounts
-with the engine's batch health view and liquidates them in batches sized to the
-block gas limit. Accounts are discovered from the engine's Trade events (the
+with the lens's batch health view and liquidates them in batches sized to the
+block gas limit; accounts the engine sends to ADL (`AdlRequired`) are
+deleveraged against the best-ranked opposite positions, and every position's
+ADL quantile is logged. Accounts are discovered from the engine's Trade events (the
 history at startup, then live). A lost race or a failed transaction is logged
 and the next block tries again.
 """
@@ -19,6 +21,7 @@ and the next block tries again.
 import os
 
 from ape import chain
+from ape.logging import logger
 from silverback import SilverbackBot
 
 from backstop.deployment import load_deployment
@@ -26,7 +29,8 @@ from backstop.keeper import ApeChain, Keeper
 
 bot = SilverbackBot()
 deployment = load_deployment(os.environ.get("BACKSTOP_DEPLOYMENT", "deployments/ethereum.local.json"))
-keeper = Keeper(ApeChain(deployment, bot.signer), block_gas_limit=chain.blocks.head.gas_limit)
+# dev: ape's logger, so the keeper's lines (batches, ADL fills, quantiles) reach the bot's output.
+keeper = Keeper(ApeChain(deployment, bot.signer), block_gas_limit=chain.blocks.head.gas_limit, log=logger)
 
 
 @bot.on_startup()
@@ -44,7 +48,12 @@ def on_trade(log):
 
 def _round() -> dict:
     report = keeper.run_round()
-    return {"liquidatable": len(report.liquidatable), "liquidated": len(report.liquidated), "skipped": report.skipped}
+    return {
+        "liquidatable": len(report.liquidatable),
+        "liquidated": len(report.liquidated),
+        "skipped": report.skipped,
+        "adl_fills": len(report.adl_fills),
+    }
 
 
 @bot.on_(chain.blocks)

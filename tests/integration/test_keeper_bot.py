@@ -4,7 +4,9 @@ A deployment and six 5x longs are set up with `ape run deploy` and `ape run
 populate`; the bot (or two racing bots) runs as `silverback run
 bots.keeper:bot`; `ape run set_price` drops ETH below every long's liquidation
 price. The chain is then read with web3 directly: every account must be
-liquidated exactly once, within a few blocks of the price update.
+liquidated exactly once, within a few blocks of the price update. A crash
+beyond the insurance fund sends longs to ADL: the bot deleverages each
+against the shorts, after publishing their ADL quantiles.
 """
 
 import json
@@ -28,6 +30,11 @@ LENS_ABI = json.loads("""[
 ENGINE_ABI = json.loads("""[
  {"type":"function","name":"open_markets","stateMutability":"view",
   "inputs":[{"name":"arg0","type":"address"}],"outputs":[{"name":"","type":"uint256"}]},
+ {"type":"event","name":"Deleverage","anonymous":false,"inputs":[
+  {"name":"account","type":"address","indexed":true},{"name":"counterparty","type":"address","indexed":true},
+  {"name":"market","type":"uint256","indexed":true},{"name":"size_closed","type":"int256","indexed":false},
+  {"name":"price","type":"uint256","indexed":false},{"name":"mark_price","type":"uint256","indexed":false},
+  {"name":"score","type":"uint256","indexed":false}]},
  {"type":"event","name":"LiquidationSettled","anonymous":false,"inputs":[
   {"name":"account","type":"address","indexed":true},{"name":"keeper","type":"address","indexed":true},
   {"name":"closed_notional","type":"uint256","indexed":false},{"name":"penalty","type":"uint256","indexed":false},
@@ -117,3 +124,32 @@ def test_keeper_bots__two_racing__each_account_once_and_both_survive(market, sta
     assert sorted(accounts) == sorted(traders), "every account liquidated exactly once"
     time.sleep(3)  # a few more blocks of both bots racing over nothing
     assert first.poll() is None and second.poll() is None, "a lost race must not stop a bot"
+
+
+def test_keeper_bot__crash_beyond_the_fund__deleverages_longs_against_shorts(anvil, start_bot, tmp_path):
+    # Three 5x longs and three 5x shorts; ETH -40% leaves each long ~2,000 USD
+    # under water against a fund holding only fees: every long goes to ADL.
+    node, record = anvil(), tmp_path / "deployment.json"
+    ape_run("deploy", "--out", str(record), host=node)
+    out = ape_run("populate", "--deployment", str(record), "--traders", "6", "--both-sides", host=node).stdout
+    rows = [line.split() for line in out.splitlines() if line.startswith("0x")]
+    longs = [r[0] for r in rows if r[2].startswith("+")]
+    shorts = [r[0] for r in rows if r[2].startswith("-")]
+    assert len(longs) == len(shorts) == 3, out
+    log_path = tmp_path / "keeper.log"
+    bot = start_bot(node, record, "TEST::9", log_path)
+    ape_run("set_price", "--deployment", str(record), "--market", "0", "--price", "1200", host=node)
+
+    w3 = Web3(Web3.HTTPProvider(node))
+    engine = w3.eth.contract(address=json.loads(record.read_text())["addresses"]["engine"], abi=ENGINE_ABI)
+    deadline = time.time() + 60
+    while any(engine.functions.open_markets(a).call() for a in longs):
+        assert time.time() < deadline, f"the bot did not deleverage every long:\n{log_path.read_text()}"
+        time.sleep(0.5)
+    fills = engine.events.Deleverage.get_logs(from_block=0)
+    assert sorted({f.args.account for f in fills}) == sorted(longs)
+    assert {f.args.counterparty for f in fills} <= set(shorts)
+    assert engine.events.LiquidationSettled.get_logs(from_block=0) == []
+    # Before deleveraging, each short (in profit) had its quantile published.
+    assert all(f"ADL quantile market 0 {s}" in log_path.read_text() for s in shorts)
+    assert bot.poll() is None
