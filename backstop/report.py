@@ -1,5 +1,5 @@
 """Margin report: each trader's margin state, every open position, the pool and
-the insurance fund, and the custody / zero-sum checks, as fixed-width text.
+the insurance fund, and the invariant checks (I1-I4), as fixed-width text.
 
 Shared by `ape run demo` and the crash simulator. It reads the chain through the
 contract views only, so it works on anything shaped like
@@ -165,12 +165,13 @@ def format_checks(checks: list) -> str:
     return "\n".join(f"{name}: ok" if not bad else f"{name}: FAILED ({'; '.join(bad)})" for name, bad in checks)
 
 
-def report(p, accounts: dict, title: str) -> tuple:
-    """The whole report as text, and whether every invariant held."""
+def report(p, accounts: dict, title: str, settled: bool = True) -> tuple:
+    """The whole report as text, and whether every invariant held. `settled`:
+    no liquidatable account is waiting for the keeper, so I3 and I4 apply."""
     names = market_names(p)
     prices = "  ".join(f"{n} {usd(p.oracle.try_price(m)[0])}" for m, n in enumerate(names))
     everyone = {**accounts, "pool": p.pool.address}
-    checks = invariants.check(p, list(accounts.values()))
+    checks = invariants.check(p, list(accounts.values()), settled)
     text = "\n\n".join([
         f"=== {title} ===\n{prices}",
         format_accounts(account_rows(p, accounts)),
