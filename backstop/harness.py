@@ -89,12 +89,15 @@ def deployers() -> dict:
 class Protocol(ProtocolContracts):
     decimals: int
     markets: list = field(default_factory=list)
+    # Whatever runs the EVM: titanoboa's `boa.env`, or a `revm_chain.Chain`;
+    # both have `prank(address)`.
+    env: object = None
 
     def fund_trader(self, account, usd) -> int:
         """Mint `usd` of collateral to `account` and deposit it as margin; return token units."""
         amount = self.units(usd)
         self.token.mint(account, amount)
-        with boa.env.prank(account):
+        with self.env.prank(account):
             self.token.approve(self.vault.address, amount)
             self.vault.deposit(amount)
         return amount
@@ -103,7 +106,7 @@ class Protocol(ProtocolContracts):
         """Mint `usd` to `account` and deposit it into the LiquidityPool; return token units."""
         amount = self.units(usd)
         self.token.mint(account, amount)
-        with boa.env.prank(account):
+        with self.env.prank(account):
             self.token.approve(self.pool.address, amount)
             self.pool.deposit(amount)
         return amount
@@ -112,7 +115,7 @@ class Protocol(ProtocolContracts):
         """Mint `usd` to `account` and stake it in the InsuranceFund; return shares minted."""
         amount = self.units(usd)
         self.token.mint(account, amount)
-        with boa.env.prank(account):
+        with self.env.prank(account):
             self.token.approve(self.insurance.address, amount)
             return self.insurance.stake(amount)
 
@@ -128,30 +131,38 @@ def deploy(
     fee_pool_share=wad("0.5"),
     min_notional=wad(10),
 ) -> Protocol:
-    """Deploy and wire a full protocol: token, vault, oracle and feeds, engine,
-    pool, insurance fund, lens, markets."""
+    """Deploy and wire a full protocol on titanoboa: token, vault, oracle and
+    feeds, engine, pool, insurance fund, lens, markets."""
     c = deployers()
     with boa.env.prank(owner):
-        token = c["MockERC20"].deploy("Test USD", "tUSD", decimals)
-        vault = c["Vault"].deploy(token.address)
-        oracle = c["PriceOracle"].deploy()
-        feeds = []
-        for market_id, m in enumerate(markets):
-            feed = c["MockAggregator"].deploy(FEED_DECIMALS, m.name, feed_answer(m.price))
-            oracle.set_feed(market_id, feed.address, HEARTBEAT, 1, feed_answer(10**9), wad(m.max_deviation))
-            feeds.append(feed)
-        engine = c["Clearinghouse"].deploy(vault.address, oracle.address, fee_pool_share, min_notional)
-        vault.set_engine(engine.address)
-        pool = c["LiquidityPool"].deploy(token.address, vault.address, engine.address, "Backstop LP", "bLP")
-        engine.set_pool(pool.address)
-        insurance = c["InsuranceFund"].deploy(
-            token.address, vault.address, engine.address, FUND_COOLDOWN, FUND_WINDOW, "Backstop Insurance", "bINS"
-        )
-        engine.set_insurance_fund(insurance.address)
-        lens = c["ClearinghouseLens"].deploy(engine.address)
-        for m in markets:
-            engine.list_market(m.params())
-        engine.set_liquidation_params(LIQUIDATION)
+        return wire(lambda name, *args: c[name].deploy(*args), boa.env, owner, decimals, markets, fee_pool_share, min_notional)
+
+
+def wire(deploy_contract, env, owner, decimals, markets, fee_pool_share, min_notional) -> Protocol:
+    """Deploy every contract with `deploy_contract(name, *args)` and wire them,
+    the caller acting as `owner` (the same order as backstop/deployment.py)."""
+    token = deploy_contract("MockERC20", "Test USD", "tUSD", decimals)
+    vault = deploy_contract("Vault", token.address)
+    oracle = deploy_contract("PriceOracle")
+    feeds = []
+    for market_id, m in enumerate(markets):
+        feed = deploy_contract("MockAggregator", FEED_DECIMALS, m.name, feed_answer(m.price))
+        oracle.set_feed(market_id, feed.address, HEARTBEAT, 1, feed_answer(10**9), wad(m.max_deviation))
+        feeds.append(feed)
+    engine = deploy_contract("Clearinghouse", vault.address, oracle.address, fee_pool_share, min_notional)
+    vault.set_engine(engine.address)
+    pool = deploy_contract("LiquidityPool", token.address, vault.address, engine.address, "Backstop LP", "bLP")
+    engine.set_pool(pool.address)
+    insurance = deploy_contract(
+        "InsuranceFund", token.address, vault.address, engine.address, FUND_COOLDOWN, FUND_WINDOW,
+        "Backstop Insurance", "bINS",
+    )
+    engine.set_insurance_fund(insurance.address)
+    lens = deploy_contract("ClearinghouseLens", engine.address)
+    for m in markets:
+        engine.list_market(m.params())
+    engine.set_liquidation_params(LIQUIDATION)
     return Protocol(
-        token, vault, oracle, engine, pool, feeds, str(insurance.address), owner, insurance, lens, decimals, list(markets)
+        token, vault, oracle, engine, pool, feeds, str(insurance.address), owner, insurance, lens, decimals,
+        list(markets), env,
     )

@@ -242,14 +242,18 @@ class ApeChain(EngineChain):
 
 
 class BoaChain(EngineChain):
-    """An in-process titanoboa chain (tests, the simulator); `sender` is an address."""
+    """An in-process chain (tests, the simulator, the fuzzer): titanoboa or
+    revm (backstop.revm_chain), whichever deployed `contracts`; `sender` is an address."""
+
+    def __init__(self, contracts, sender=None):
+        super().__init__(contracts, sender)
+        self.env = contracts.env
 
     def _send(self, name, *args) -> list:
-        import boa
-
-        with boa.env.prank(self.sender):
+        with self.env.prank(self.sender):
             getattr(self.engine, name)(*args)
-        return self.engine.get_logs()
+        # dev: revm contracts decode their own logs; titanoboa's keep them per contract.
+        return self.engine.events() if hasattr(self.engine, "chain") else self.engine.get_logs()
 
     def liquidate_batch(self, accounts) -> tuple[list[str], list[str]]:
         logs = self._send("liquidate_batch", accounts)

@@ -83,6 +83,6 @@ def protocol(deploy, decimals):
 
 # Hypothesis profiles: `quick` locally, `ci` in CI (CI=true), `deep` for `make fuzz`.
 settings.register_profile("quick", max_examples=10, stateful_step_count=20, deadline=None)
-settings.register_profile("ci", max_examples=40, stateful_step_count=30, deadline=None, print_blob=True)
+settings.register_profile("ci", max_examples=40, stateful_step_count=50, deadline=None, print_blob=True)
 settings.register_profile("deep", max_examples=1_000, stateful_step_count=50, deadline=None, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "quick"))

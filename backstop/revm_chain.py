@@ -1,0 +1,232 @@
+"""The protocol on revm (through pyrevm): the same bytecode as everywhere else,
+~100x faster than titanoboa's py-evm, for the stateful solvency fuzzer.
+
+A `Chain` is one in-memory EVM with a clock. `Chain.deploy` returns a
+`Contract` whose attributes are the contract's functions: call them like
+titanoboa's (`engine.trade(0, size)`), as the account set with `chain.prank`.
+A revert raises `Reverted` with the reason string; every call is counted in
+`chain.calls` (the fuzzer's throughput figure). Outputs decode to plain values
+and structs to named tuples (`health.equity`), events of the last call to
+named tuples via `contract.events()`.
+
+Contracts are compiled with the pinned vyper; `compile_contracts(root)` can
+compile a patched copy of the sources (the fuzzer's mutation tests).
+"""
+
+import json
+import subprocess
+import sys
+from collections import namedtuple
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+
+from eth_abi import decode, encode
+from eth_utils import keccak, to_checksum_address
+from pyrevm import EVM, BlockEnv, Env
+
+from backstop import harness
+
+START_TIME = 1_700_000_000
+# dev: who sends a call outside any `prank` (titanoboa has such a default account too).
+DEFAULT_SENDER = "0x" + keccak(b"backstop revm default sender")[:20].hex()
+BLOCK_TIME = 12
+ERROR_SELECTOR = bytes.fromhex("08c379a0")  # Error(string)
+
+
+class Reverted(Exception):
+    """A call reverted; `reason` is its revert string ('' when it had none)."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(reason or "reverted without a reason")
+
+
+def compile_contracts(root: Path = harness.CONTRACTS) -> dict:
+    """name -> (abi, bytecode) for every deployable under `root` (compiled in parallel)."""
+
+    def one(path):
+        result = subprocess.run(
+            [sys.executable, "-m", "vyper", "-f", "abi,bytecode", str(root / path)],
+            capture_output=True, text=True, check=True,
+        )
+        abi, bytecode = result.stdout.strip().split("\n")
+        return json.loads(abi), bytes.fromhex(bytecode.removeprefix("0x"))
+
+    with ThreadPoolExecutor() as pool:
+        return dict(zip(harness.DEPLOYABLES, pool.map(one, harness.DEPLOYABLES.values())))
+
+
+@cache
+def compiled() -> dict:
+    """The project's contracts, compiled once per process."""
+    return compile_contracts()
+
+
+def _type(param) -> str:
+    # dev: ABI JSON types to eth_abi's strings; structs are "(...)" tuples.
+    if param["type"].startswith("tuple"):
+        return "(" + ",".join(_type(c) for c in param["components"]) + ")" + param["type"][5:]
+    return param["type"]
+
+
+@cache
+def _struct(name: str, fields: tuple):
+    return namedtuple(name, fields)
+
+
+def _wrap(param, value):
+    # dev: structs as named tuples (recursively), addresses checksummed like titanoboa's.
+    if param["type"] == "tuple":
+        name = param.get("internalType", "Struct").split(".")[-1].split(" ")[-1]
+        fields = tuple(c["name"] for c in param["components"])
+        return _struct(name, fields)(*(_wrap(c, v) for c, v in zip(param["components"], value)))
+    if param["type"] == "tuple[]":
+        inner = {**param, "type": "tuple"}
+        return [_wrap(inner, v) for v in value]
+    if param["type"] == "address":
+        return to_checksum_address(value)
+    return value
+
+
+class _Overload:
+    """One ABI entry, with its selector and types worked out once."""
+
+    def __init__(self, abi):
+        self.types = [_type(i) for i in abi["inputs"]]
+        self.selector = keccak(text=f"{abi['name']}({','.join(self.types)})")[:4]
+        self.outputs = abi["outputs"]
+        self.output_types = [_type(o) for o in self.outputs]
+
+
+class _Function:
+    def __init__(self, contract, name, overloads):
+        self.contract = contract
+        self.name = name
+        self.overloads = {len(f["inputs"]): _Overload(f) for f in overloads}
+
+    def __call__(self, *args, sender=None):
+        overload = self.overloads.get(len(args))
+        if overload is None:
+            raise TypeError(f"{self.name}: no overload takes {len(args)} arguments")
+        args = [a.address if isinstance(a, Contract) else a for a in args]
+        output = self.contract.chain.call(self.contract.address, overload.selector + encode(overload.types, args), sender)
+        if not overload.outputs:
+            return None
+        values = decode(overload.output_types, output)
+        wrapped = [_wrap(o, v) for o, v in zip(overload.outputs, values)]
+        return wrapped[0] if len(wrapped) == 1 else tuple(wrapped)
+
+
+class Contract:
+    def __init__(self, chain, address: str, abi: list):
+        self.chain = chain
+        self.address = to_checksum_address(address)
+        self._abi = abi
+        functions = {}
+        for entry in abi:
+            if entry["type"] == "function":
+                functions.setdefault(entry["name"], []).append(entry)
+        self._functions = {name: _Function(self, name, overloads) for name, overloads in functions.items()}
+        self._events = {}
+        for entry in abi:
+            if entry["type"] == "event":
+                signature = f"{entry['name']}({','.join(_type(i) for i in entry['inputs'])})"
+                self._events[keccak(text=signature)] = entry
+
+    def __getattr__(self, name):
+        try:
+            return self._functions[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def events(self, name: str | None = None) -> list:
+        """This contract's events from the last call (all, or those called `name`)."""
+        out = []
+        for log in self.chain.last_logs:
+            if to_checksum_address(log.address) != self.address or not log.topics:
+                continue
+            entry = self._events.get(bytes.fromhex(log.topics[0].removeprefix("0x")))
+            if entry is None or (name and entry["name"] != name):
+                continue
+            indexed = [i for i in entry["inputs"] if i["indexed"]]
+            plain = [i for i in entry["inputs"] if not i["indexed"]]
+            values = {}
+            for i, topic in zip(indexed, log.topics[1:]):
+                values[i["name"]] = _wrap(i, decode([_type(i)], bytes.fromhex(topic.removeprefix("0x")))[0])
+            for i, v in zip(plain, decode([_type(i) for i in plain], bytes(log.data[1]) if isinstance(log.data, tuple) else bytes(log.data))):
+                values[i["name"]] = _wrap(i, v)
+            fields = tuple(i["name"] for i in entry["inputs"])
+            out.append(_struct(entry["name"], fields)(**values))
+        return out
+
+
+class Chain:
+    """One in-memory EVM, its clock and its call counters."""
+
+    def __init__(self, timestamp: int = START_TIME):
+        self.timestamp = timestamp
+        self.number = 1
+        self.evm = EVM(env=Env(block=BlockEnv(timestamp=timestamp, number=self.number)))
+        self.sender = DEFAULT_SENDER
+        self.calls = 0
+        self.last_logs = []
+
+    @contextmanager
+    def prank(self, address):
+        """Calls inside the block are sent by `address` (titanoboa's `boa.env.prank`)."""
+        previous, self.sender = self.sender, str(address)
+        try:
+            yield
+        finally:
+            self.sender = previous
+
+    def time_travel(self, seconds: int):
+        """Move the clock (and the block number, one block per BLOCK_TIME)."""
+        self.timestamp += seconds
+        self.number += max(1, seconds // BLOCK_TIME)
+        self.evm.set_block_env(BlockEnv(timestamp=self.timestamp, number=self.number))
+
+    def deploy(self, name: str, *args, contracts: dict | None = None) -> Contract:
+        abi, bytecode = (contracts or compiled())[name]
+        constructor = next((e for e in abi if e["type"] == "constructor"), {"inputs": []})
+        args = [a.address if isinstance(a, Contract) else a for a in args]
+        data = bytecode + encode([_type(i) for i in constructor["inputs"]], args)
+        address = self.evm.deploy(self._sender(None), data)
+        return Contract(self, address, abi)
+
+    def call(self, to: str, calldata: bytes, sender=None) -> bytes:
+        self.calls += 1
+        try:
+            output = self.evm.message_call(self._sender(sender), to, calldata=calldata)
+        except RuntimeError as e:
+            self.last_logs = []
+            raise Reverted(_reason(str(e))) from None
+        self.last_logs = self.evm.result.logs if self.evm.result else []
+        return bytes(output)
+
+    def _sender(self, sender) -> str:
+        return str(sender or self.sender)
+
+
+def _reason(message: str) -> str:
+    # dev: pyrevm reports "Revert { gas_used: N, output: 0x... }"; decode Error(string).
+    if "output: 0x" not in message:
+        return message
+    output = bytes.fromhex(message.split("output: 0x", 1)[1].split()[0].rstrip("}").strip())
+    if output[:4] == ERROR_SELECTOR:
+        return decode(["string"], output[4:])[0]
+    return ""
+
+
+def deploy(owner, decimals: int = 18, contracts: dict | None = None, chain: Chain | None = None, **kwargs):
+    """A full protocol on a fresh revm chain (harness.deploy's wiring, same defaults)."""
+    chain = chain or Chain()
+    options = {"markets": (harness.ETH, harness.BTC), "fee_pool_share": 5 * 10**17, "min_notional": 10 * 10**18}
+    options.update(kwargs)
+    with chain.prank(owner):
+        return harness.wire(
+            lambda name, *args: chain.deploy(name, *args, contracts=contracts), chain, owner, decimals,
+            options["markets"], options["fee_pool_share"], options["min_notional"],
+        )

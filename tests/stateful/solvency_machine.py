@@ -1,0 +1,398 @@
+"""The stateful solvency fuzzer: the whole protocol under random sequences of
+every action, with SPEC 8's invariants checked after every step.
+
+Runs on revm (backstop.revm_chain): the same bytecode as everywhere else at
+thousands of calls per second. Each example deploys a fresh protocol.
+
+Actors and roles: traders (deposit, withdraw, open / add / reduce / flip /
+close in both markets), LPs (deposit, redeem), stakers (stake, request,
+withdraw, cancel), a keeper (the real backstop.keeper.Keeper: liquidations and
+ADL), and the market (small moves, crash jumps, spikes and recoveries, new rounds, time).
+Amounts are drawn from on-chain views, so most steps are valid; a share of
+steps are deliberately invalid and must revert with their named reason and
+change nothing.
+
+Reference model: ghost totals of the tokens each path moved into and out of
+the vault (trader deposits and withdrawals, LP deposits and redemptions,
+stakes and fund withdrawals), beside the chain's own ledger.
+
+Checked after every step (rounding tolerance: exact, except I2's unrealised
+PnL sum, which may be below zero by one wei of flooring per open position):
+  I1 custody: token balance of the vault = ledger total = ghost total.
+  I2 zero-sum: sizes and cost bases sum to zero per market.
+  I3 solvency: while no account is below zero, the vault covers every positive
+     equity; once the keeper has run, always.
+  I4 no hidden bad debt: after the keeper's round, no account below zero; the
+     insurance fund never below zero.
+  I5 margin safety: after a risk-adding trade or a withdrawal, equity >= initial margin.
+  I6 no free liquidation: liquidating a healthy account reverts; every keeper
+     reward is within its bounds.
+  I7 ADL order: every ADL call passes backstop.adl_audit.
+"""
+
+import time
+
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from backstop import revm_chain
+from backstop.adl_audit import RankingRecorder, audit
+from backstop.harness import FEED_DECIMALS, FUND_COOLDOWN, HEARTBEAT, LIQUIDATION, actor
+from backstop.invariants import bad_debt_violations, custody_violations, solvency_violations, zero_sum_violations
+from backstop.keeper import BoaChain, Keeper
+from backstop.revm_chain import Reverted
+from backstop.units import WAD
+
+N_TRADERS, N_LPS, N_STAKERS = 4, 2, 2
+TRADERS = [actor(f"fuzz trader {i}") for i in range(N_TRADERS)]
+LPS = [actor(f"fuzz lp {i}") for i in range(N_LPS)]
+STAKERS = [actor(f"fuzz staker {i}") for i in range(N_STAKERS)]
+KEEPER, OWNER, ATTACKER = actor("fuzz keeper"), actor("fuzz owner"), actor("fuzz attacker")
+MARKETS = (0, 1)
+KEEPER_SHARE, MIN_REWARD, MAX_REWARD = LIQUIDATION[1], LIQUIDATION[2], LIQUIDATION[3]
+
+# Reasons a valid-looking step may still meet (the book moved since its amount
+# was drawn, the market is guarded, a feed is stale...). Anything else fails.
+TRADE_REVERTS = {
+    "Clearinghouse: insufficient margin", "Clearinghouse: negative equity", "Clearinghouse: position too small",
+    "Clearinghouse: pool margin", "Clearinghouse: max skew", "Clearinghouse: market guarded",
+    "Clearinghouse: price impact too large", "Oracle: stale price",
+}
+WITHDRAW_REVERTS = {
+    "Clearinghouse: insufficient margin", "Clearinghouse: insufficient collateral", "Clearinghouse: market guarded",
+    "Oracle: stale price",
+}
+
+fraction = st.integers(min_value=1, max_value=100)
+
+
+class Throughput:
+    """Protocol calls, wall time and what happened, over every example of a run
+    (printed by conftest, so a run shows it reached the waterfall's stages)."""
+
+    calls = 0
+    seconds = 0.0
+    examples = 0
+    liquidations = 0
+    bad_debt_covered = 0
+    adl_fills = 0
+    rejected = 0  # deliberately invalid steps that reverted with their reason
+
+
+class RecordingChain(BoaChain):
+    """The keeper's chain adapter, keeping every event its transactions emitted."""
+
+    def __init__(self, contracts, sender):
+        super().__init__(contracts, sender)
+        self.events = []
+
+    def _send(self, name, *args):
+        logs = super()._send(name, *args)
+        self.events += logs
+        return logs
+
+
+class SolvencyMachine(RuleBasedStateMachine):
+    # The compiled contracts to deploy; a mutation test swaps in a broken build.
+    CONTRACTS: dict | None = None
+
+    @initialize(decimals=st.sampled_from([6, 18]), pool_usd=st.integers(50_000, 500_000),
+                stake_usd=st.integers(0, 5_000),
+                margins=st.lists(st.integers(100, 20_000), min_size=N_TRADERS, max_size=N_TRADERS),
+                leverages=st.lists(st.integers(-95, 95), min_size=N_TRADERS, max_size=N_TRADERS))
+    def deploy(self, decimals, pool_usd, stake_usd, margins, leverages):
+        revm_chain.compiled()  # dev: compiled once per process, before the clock starts
+        self.started = time.perf_counter()
+        self.chain = revm_chain.Chain()
+        self.p = revm_chain.deploy(OWNER, decimals, contracts=self.CONTRACTS, chain=self.chain)
+        self.scale = self.p.vault.SCALE()
+        self.ghost_vault_tokens = 0
+        self.ghost_vault_tokens += self.p.fund_pool(LPS[0], pool_usd)
+        if stake_usd:
+            self.ghost_vault_tokens += self.p.units(stake_usd)
+            self.p.stake(STAKERS[0], stake_usd)
+        self.keeper = Keeper(RecordingChain(self.p, KEEPER))
+        self.sent = self.keeper.chain
+        self.recorder = RankingRecorder(self.keeper.chain, lambda: self.keeper.accounts)
+        self.keeper.chain = self.recorder
+        # Every trader starts funded, most with a position of up to 95% of the
+        # leverage its margin allows (long or short; ETH for even traders, BTC
+        # for odd): the book a crash can bite.
+        for i, (t, usd, pct) in enumerate(zip(TRADERS, margins, leverages)):
+            self.ghost_vault_tokens += self.p.fund_trader(t, usd)
+            self.keeper.track(t)
+            size = self._affordable(t, i % 2, abs(pct))
+            if size:
+                self._attempt(t, self.p.engine.trade, i % 2, size if pct > 0 else -size, 0, allowed=TRADE_REVERTS)
+        self.settled = True  # no liquidation pending since the keeper last ran
+
+    def teardown(self):
+        if hasattr(self, "chain"):
+            Throughput.calls += self.chain.calls
+            Throughput.seconds += time.perf_counter() - self.started
+            Throughput.examples += 1
+
+    # ------------------------------------------------------------ helpers
+
+    def _attempt(self, account, fn, *args, allowed=()):
+        """Call `fn` as `account`; a revert must carry an allowed reason and change nothing."""
+        before = self._snapshot()
+        try:
+            with self.chain.prank(account):
+                return True, fn(*args)
+        except Reverted as e:
+            assert e.reason in allowed, f"unexpected revert {e.reason!r} from {fn.name}{args}"
+            assert self._snapshot() == before, f"{fn.name}{args} reverted ({e.reason}) but state changed"
+            return False, None
+
+    def _must_revert(self, account, reason, fn, *args):
+        """A deliberately invalid step: it reverts with exactly `reason` and changes nothing."""
+        before = self._snapshot()
+        try:
+            with self.chain.prank(account):
+                fn(*args)
+        except Reverted as e:
+            assert e.reason == reason, f"{fn.name}{args}: expected {reason!r}, got {e.reason!r}"
+        else:
+            raise AssertionError(f"{fn.name}{args} should revert with {reason!r}")
+        assert self._snapshot() == before
+        Throughput.rejected += 1
+
+    def _everyone(self):
+        return [*TRADERS, *LPS, *STAKERS, KEEPER, self.p.pool.address, self.p.fund]
+
+    def _snapshot(self):
+        p = self.p
+        return (
+            [p.vault.collateral(a) for a in self._everyone()],
+            [tuple(p.engine.position(t, m)) for t in TRADERS for m in MARKETS],
+            p.token.balanceOf(p.vault.address),
+        )
+
+    def _health(self, account):
+        return self.p.engine.account_health(account)
+
+    def _check_margin(self, account):
+        # I5: after a risk-adding trade or a withdrawal.
+        h = self._health(account)
+        assert h.equity >= h.initial_req, f"I5: {account} at {h.equity} below initial margin {h.initial_req}"
+
+    # ------------------------------------------------------------ traders
+
+    @rule(i=st.integers(0, N_TRADERS - 1), usd=st.integers(1, 20_000))
+    def deposit(self, i, usd):
+        self.ghost_vault_tokens += self.p.fund_trader(TRADERS[i], usd)
+
+    @rule(i=st.integers(0, N_TRADERS - 1), pct=fraction)
+    def withdraw(self, i, pct):
+        t = TRADERS[i]
+        amount = self.p.engine.free_collateral(t) * pct // 100 // self.scale
+        if amount == 0:
+            return
+        ok, _ = self._attempt(t, self.p.engine.withdraw, amount, allowed=WITHDRAW_REVERTS)
+        if ok:
+            self.ghost_vault_tokens -= amount
+            self._check_margin(t)
+
+    def _affordable(self, trader, market, pct):
+        # dev: `pct`% of the largest size the free margin carries at the market's imr.
+        imr = self.p.engine.markets(market).imr
+        free = self.p.engine.free_collateral(trader)
+        return free * pct // 100 * WAD // imr * WAD // self.p.oracle.last(market).price
+
+    @rule(i=st.integers(0, N_TRADERS - 1), market=st.sampled_from(MARKETS), pct=st.integers(1, 99),
+          short=st.booleans())
+    def open_or_add(self, i, market, pct, short):
+        trader = TRADERS[i]
+        size = self._affordable(trader, market, pct)
+        if size == 0:
+            return
+        ok, _ = self._attempt(trader, self.p.engine.trade, market, -size if short else size, 0, allowed=TRADE_REVERTS)
+        if ok:
+            self._check_margin(trader)
+
+    @rule(i=st.integers(0, N_TRADERS - 1), market=st.sampled_from(MARKETS), pct=fraction,
+          mode=st.sampled_from(["reduce", "close", "flip"]))
+    def reduce_close_or_flip(self, i, market, pct, mode):
+        trader = TRADERS[i]
+        size = self.p.engine.position(trader, market).size
+        if size == 0:
+            return
+        delta = {"reduce": -(size * pct // 100) or -size, "close": -size, "flip": -size - size * pct // 100}[mode]
+        ok, _ = self._attempt(trader, self.p.engine.trade, market, delta, 0, allowed=TRADE_REVERTS)
+        if ok and mode == "flip" and delta != -size:
+            self._check_margin(trader)
+
+    @rule(i=st.integers(0, N_TRADERS - 1), case=st.sampled_from(["zero size", "unknown market", "zero withdraw",
+                                                               "excess withdraw", "healthy liquidation"]))
+    def invalid_trader_step(self, i, case):
+        t, e = TRADERS[i], self.p.engine
+        if case == "zero size":
+            self._must_revert(t, "Clearinghouse: zero size", e.trade, 0, 0, 0)
+        elif case == "unknown market":
+            self._must_revert(t, "Clearinghouse: unknown market", e.trade, 7, WAD, 0)
+        elif case == "zero withdraw":
+            self._must_revert(t, "Clearinghouse: zero amount", e.withdraw, 0)
+        elif case == "excess withdraw":
+            collateral = max(self.p.vault.collateral(t), 0) // self.scale
+            self._must_revert(t, "Clearinghouse: insufficient collateral", e.withdraw, collateral + 1)
+        else:
+            # I6: a healthy account (with or without positions) is never liquidated.
+            h = self._health(t)
+            if not h.liquidatable and h.prices_valid:
+                self._must_revert(ATTACKER, "Clearinghouse: account healthy", e.liquidate, t)
+
+    # ------------------------------------------------------------ LPs and stakers
+
+    @rule(i=st.integers(0, N_LPS - 1), usd=st.integers(1, 100_000))
+    def lp_deposit(self, i, usd):
+        amount = self.p.units(usd)
+        self.p.token.mint(LPS[i], amount)
+        with self.chain.prank(LPS[i]):
+            self.p.token.approve(self.p.pool.address, amount)
+        ok, _ = self._attempt(LPS[i], self.p.pool.deposit, amount, allowed={"Pool: insolvent", "Oracle: stale price"})
+        if ok:
+            self.ghost_vault_tokens += amount
+
+    @rule(i=st.integers(0, N_LPS - 1), pct=fraction)
+    def lp_redeem(self, i, pct):
+        shares = self.p.pool.maxRedeem(LPS[i]) * pct // 100
+        if shares == 0:
+            return
+        paid_before = self.p.token.balanceOf(LPS[i])
+        ok, _ = self._attempt(LPS[i], self.p.pool.redeem, shares,
+                              allowed=WITHDRAW_REVERTS | {"Pool: zero assets"})
+        if ok:
+            self.ghost_vault_tokens -= self.p.token.balanceOf(LPS[i]) - paid_before
+
+    @rule(i=st.integers(0, N_STAKERS - 1), usd=st.integers(1, 10_000))
+    def stake(self, i, usd):
+        self.ghost_vault_tokens += self.p.units(usd)
+        self.p.stake(STAKERS[i], usd)
+
+    @rule(i=st.integers(0, N_STAKERS - 1), pct=fraction)
+    def request_withdrawal(self, i, pct):
+        s = STAKERS[i]
+        shares = self.p.insurance.balanceOf(s) * pct // 100
+        if shares == 0:
+            return
+        if self.p.insurance.requests(s).shares:
+            self._must_revert(s, "Fund: request pending", self.p.insurance.request_withdrawal, shares)
+        else:
+            self._attempt(s, self.p.insurance.request_withdrawal, shares)
+
+    def _requests(self):
+        return [s for s in STAKERS if self.p.insurance.requests(s).shares]
+
+    @precondition(lambda self: hasattr(self, "p") and self._requests())
+    @rule(data=st.data())
+    def fund_withdraw(self, data):
+        s = data.draw(st.sampled_from(self._requests()))
+        request = self.p.insurance.requests(s)
+        if self.chain.timestamp < request.unlocks_at:
+            self._must_revert(s, "Fund: cooldown", self.p.insurance.withdraw)
+            return
+        before = self.p.token.balanceOf(s)
+        ok, _ = self._attempt(s, self.p.insurance.withdraw, allowed={"Fund: request expired"})
+        if ok:
+            paid = self.p.token.balanceOf(s) - before
+            assert paid <= request.assets, "a withdrawal paid more than the request's value"
+            self.ghost_vault_tokens -= paid
+
+    @precondition(lambda self: hasattr(self, "p") and self._requests())
+    @rule(data=st.data())
+    def cancel_withdrawal(self, data):
+        self._attempt(data.draw(st.sampled_from(self._requests())), self.p.insurance.cancel_withdrawal)
+
+    @rule(i=st.integers(0, N_STAKERS - 1), cancel=st.booleans())
+    def invalid_fund_step(self, i, cancel):
+        s = STAKERS[i]
+        if not self.p.insurance.requests(s).shares:
+            fn = self.p.insurance.cancel_withdrawal if cancel else self.p.insurance.withdraw
+            self._must_revert(s, "Fund: no request", fn)
+
+    # ------------------------------------------------------------ the market
+
+    def _publish(self, market, price_wad):
+        answer = max(price_wad // 10 ** (18 - FEED_DECIMALS), 2 * 10**FEED_DECIMALS)  # inside the band
+        self.p.feeds[market].set_answer(answer)
+        self.settled = False
+
+    # Each price rule may wake the keeper at once, as the bot's price-update
+    # handler does; otherwise the book waits (a slow keeper) for `keeper_round`.
+
+    @rule(market=st.sampled_from(MARKETS), bp=st.integers(-300, 300), keeper_reacts=st.booleans())
+    def small_move(self, market, bp, keeper_reacts):
+        self._publish(market, self.p.oracle.last(market).price * (10_000 + bp) // 10_000)
+        if keeper_reacts:
+            self.keeper_round()
+
+    @rule(market=st.sampled_from(MARKETS), bp=st.integers(500, 4_500), keeper_reacts=st.booleans())
+    def crash(self, market, bp, keeper_reacts):
+        self._publish(market, self.p.oracle.last(market).price * (10_000 - bp) // 10_000)
+        if keeper_reacts:
+            self.keeper_round()
+
+    @rule(market=st.sampled_from(MARKETS), bp=st.integers(500, 3_000), keeper_reacts=st.booleans())
+    def spike(self, market, bp, keeper_reacts):
+        self._publish(market, self.p.oracle.last(market).price * (10_000 + bp) // 10_000)
+        if keeper_reacts:
+            self.keeper_round()
+
+    @rule(market=st.sampled_from(MARKETS))
+    def refresh(self, market):
+        self.p.oracle.refresh(market)
+
+    @rule(seconds=st.sampled_from([12, 600, HEARTBEAT + 1, FUND_COOLDOWN]), republish=st.booleans())
+    def time_passes(self, seconds, republish):
+        self.chain.time_travel(seconds)
+        if republish:  # the feeds publish a new round at the same prices
+            for m in MARKETS:
+                self._publish(m, self.p.oracle.last(m).price)
+
+    # ------------------------------------------------------------ the keeper
+
+    @rule()
+    def keeper_round(self):
+        calls_before, events_before = len(self.recorder.calls), len(self.sent.events)
+        report = self.keeper.run_round()
+        assert report.failed_batches == 0, "a liquidation batch reverted"
+        Throughput.adl_fills += len(report.adl_fills)
+        for e in self.sent.events[events_before:]:
+            Throughput.bad_debt_covered += type(e).__name__ == "BadDebtCovered"
+            if type(e).__name__ == "LiquidationSettled":
+                Throughput.liquidations += 1
+                # I6: the reward within its bounds; above the keeper's share only as the min-reward top-up.
+                assert e.keeper_reward <= MAX_REWARD, f"I6: reward {e.keeper_reward} above the cap"
+                assert e.keeper_reward <= max(e.penalty * KEEPER_SHARE // WAD, MIN_REWARD), f"I6: {e}"
+        violations = audit(self.recorder.calls[calls_before:], str(self.p.pool.address))
+        assert not violations, f"I7: {violations}"
+        if not self.keeper.liquidatable():
+            self.settled = True
+            for name, found in (("I3", solvency_violations(self.p, self._everyone())),
+                                ("I4", bad_debt_violations(self.p, self._everyone()))):
+                assert not found, f"{name} after the keeper: {found}"
+
+    # ------------------------------------------------------------ invariants
+
+    @invariant()
+    def custody_and_ghost_totals(self):
+        if not hasattr(self, "p"):
+            return
+        assert not (v := custody_violations(self.p, self._everyone())), f"I1: {v}"
+        held = self.p.token.balanceOf(self.p.vault.address)
+        assert held == self.ghost_vault_tokens, f"I1 ghost: vault holds {held}, the paths moved {self.ghost_vault_tokens}"
+
+    @invariant()
+    def zero_sum(self):
+        if hasattr(self, "p"):
+            assert not (v := zero_sum_violations(self.p, self._everyone())), f"I2: {v}"
+
+    @invariant()
+    def solvency_and_fund(self):
+        if not hasattr(self, "p"):
+            return
+        assert self.p.vault.collateral(self.p.fund) >= 0, "the insurance fund went below zero"
+        equities = [h.equity for h in self.p.lens.health(self._everyone())]
+        if min(equities) >= 0:
+            assert not (v := solvency_violations(self.p, self._everyone())), f"I3: {v}"

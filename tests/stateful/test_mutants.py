@@ -1,0 +1,69 @@
+"""The fuzzer catches a broken build: each mutant is a copy of the contracts
+with one deliberate bug, and the solvency machine, run against it with a fixed
+seed, must fail. A mutant that survives means the fuzzer has a blind spot."""
+
+import shutil
+
+import pytest
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis.stateful import run_state_machine_as_test
+
+from backstop import harness, revm_chain
+from tests.stateful.solvency_machine import SolvencyMachine
+
+MUTANTS = {
+    # The fund may be drawn below zero: the ADL gate never fires, nothing stops the draw.
+    "fund goes negative": ("Clearinghouse.vy", [
+        ("    if shortfall > fund_balance:\n        return shortfall, fund_balance, True",
+         "    if False:\n        return shortfall, fund_balance, True"),
+        ("reward = min(reward, paid + convert(fund_balance - shortfall, uint256))",
+         "reward = min(reward, paid + convert(max(fund_balance - shortfall, 0), uint256))"),
+        ('        assert remaining >= 0, "Clearinghouse: insurance fund short"\n', ""),
+    ]),
+    # Unrealised PnL rounds up, in the accounts' favour instead of the protocol's.
+    "upnl rounds up": ("modules/margin_math.vy", [
+        ("return self._floor_div(size * convert(price, int256), IWAD) - cost",
+         "return self._ceil_div(size * convert(price, int256), IWAD) - cost"),
+    ]),
+}
+
+# Enough examples to reach a bad debt beyond the fund (the ci profile sees ~15
+# bad debts in 40 examples); no shrinking: finding the failure is the point.
+MUTANT_RUN = settings(
+    max_examples=200, stateful_step_count=50, deadline=None, derandomize=True, database=None,
+    phases=(Phase.generate,), suppress_health_check=list(HealthCheck),
+)
+
+
+@pytest.fixture(scope="module")
+def mutated(tmp_path_factory):
+    """Factory: the compiled contracts with `name`'s patches applied."""
+
+    def _mutated(name):
+        path, patches = MUTANTS[name]
+        root = tmp_path_factory.mktemp(name.replace(" ", "-")) / "contracts"
+        shutil.copytree(harness.CONTRACTS, root)
+        source = root / path
+        text = source.read_text()
+        for old, new in patches:
+            assert old in text, f"mutant {name!r}: the code it patches changed: {old!r}"
+            text = text.replace(old, new, 1)
+        source.write_text(text)
+        return revm_chain.compile_contracts(root)
+
+    return _mutated
+
+
+@pytest.mark.parametrize("name", MUTANTS)
+def test_fuzzer__mutated_build__fails(name, mutated):
+    class Mutant(SolvencyMachine):
+        CONTRACTS = mutated(name)
+
+    with pytest.raises(AssertionError):
+        run_state_machine_as_test(Mutant, settings=MUTANT_RUN)
+
+
+def test_fuzzer__unmutated_build__passes_the_same_run():
+    # The control: the same fixed-seed run on the real contracts finds nothing,
+    # so the mutants fail for their bug, not for the run.
+    run_state_machine_as_test(SolvencyMachine, settings=MUTANT_RUN)
