@@ -7,6 +7,7 @@ Later issues add keeper latency, simulator and fuzzer figures.
 """
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -162,6 +163,60 @@ def harness_rate(calls: int = 300) -> float:
     return statistics.median(samples)
 
 
+def revm_trade_rate(calls: int = 2_000) -> float:
+    """The same trades on revm (backstop.revm_chain), median of 3 runs."""
+    from backstop import revm_chain
+
+    p = revm_chain.deploy(actor("owner"), decimals=6)
+    p.fund_pool(actor("lp"), 1_000_000)
+    trader = actor("rate-trader")
+    p.fund_trader(trader, 100_000)
+    samples = []
+    for _ in range(3):
+        start = time.perf_counter()
+        with p.env.prank(trader):
+            for _ in range(calls // 2):
+                p.engine.trade(0, wad(1))
+                p.engine.trade(0, -wad(1))
+        samples.append(calls / (time.perf_counter() - start))
+    return statistics.median(samples)
+
+
+def fuzzer_rate(runs: int = 3) -> dict:
+    """The solvency fuzzer's calls/s (its `ci` profile, in a subprocess) beside a
+    raw titanoboa loop of simple calls measured in the same run: median, min, max."""
+    rates, raw = [], []
+    for _ in range(runs):
+        out = subprocess.run(
+            [sys.executable, "-m", "pytest", "tests/stateful/test_solvency.py", "-q", "-p", "no:cacheprovider"],
+            capture_output=True, text=True, cwd=ROOT, env={**os.environ, "HYPOTHESIS_PROFILE": "ci"},
+        )
+        line = next(x for x in out.stdout.splitlines() if x.endswith("calls/s") and "protocol calls" in x)
+        rates.append(float(line.split(", ")[1].split()[0].replace(",", "")))
+        raw.append(_raw_boa_rate())
+    return {
+        "fuzzer_calls_per_second": _spread(rates),
+        "raw_titanoboa_calls_per_second": _spread(raw),
+        "ratio": statistics.median(rates) / statistics.median(raw),
+    }
+
+
+def _raw_boa_rate(calls: int = 2_000) -> float:
+    # dev: the simplest state-changing call there is: a token transfer.
+    token = harness.deployers()["MockERC20"].deploy("Raw", "RAW", 6)
+    sender, receiver = actor("raw-sender"), actor("raw-receiver")
+    token.mint(sender, calls)
+    start = time.perf_counter()
+    with boa.env.prank(sender):
+        for _ in range(calls):
+            token.transfer(receiver, 1)
+    return calls / (time.perf_counter() - start)
+
+
+def _spread(samples: list) -> dict:
+    return {"median": statistics.median(samples), "min": min(samples), "max": max(samples), "runs": len(samples)}
+
+
 def main():
     sizes = contract_sizes()
     gas = gas_table()
@@ -169,7 +224,12 @@ def main():
     gas.update(adl_gas())
     gas.update(fund_gas())
     rate = harness_rate()
-    results = {"code_size_bytes": sizes, "code_size_limit": CODE_SIZE_LIMIT, "gas": gas, "boa_trades_per_second": rate}
+    revm_rate = revm_trade_rate()
+    fuzzer = fuzzer_rate()
+    results = {
+        "code_size_bytes": sizes, "code_size_limit": CODE_SIZE_LIMIT, "gas": gas,
+        "boa_trades_per_second": rate, "revm_trades_per_second": revm_rate, "fuzzer": fuzzer,
+    }
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(f"{'contract':<20}{'bytes':>8}{'of limit':>10}")
@@ -179,6 +239,10 @@ def main():
     for op, g in gas.items():
         print(f"{op:<48}{g:>10,}")
     print(f"\ntitanoboa harness: {rate:,.0f} trades/s (median of 3 runs of 300)")
+    print(f"revm harness: {revm_rate:,.0f} trades/s (median of 3 runs of 2,000)")
+    f, r = fuzzer["fuzzer_calls_per_second"], fuzzer["raw_titanoboa_calls_per_second"]
+    print(f"solvency fuzzer: {f['median']:,.0f} calls/s (min {f['min']:,.0f}, max {f['max']:,.0f}); raw titanoboa "
+          f"transfers {r['median']:,.0f}/s (min {r['min']:,.0f}, max {r['max']:,.0f}); ratio {fuzzer['ratio']:.1f}x")
     print(f"wrote {RESULTS.relative_to(ROOT)}")
 
 

@@ -7,8 +7,8 @@ batch simply settles fewer) and a failed transaction (logged, the next round
 tries again).
 
 When a batch reports `AdlRequired` (the insurance fund cannot cover the
-account's bad debt, or the pool cannot take its positions), the keeper runs the
-last stage of the waterfall: it ranks the opposite side's profitable positions
+account's bad debt, or the pool cannot take its positions), or the pool itself
+is below its maintenance margin, the keeper runs the last stage of the waterfall: it ranks the opposite side's profitable positions
 by `adl_score` from the lens's batch view, best first, and calls `deleverage`
 with as many of them as the bankrupt position needs. Before it does, it logs
 every profitable position's ADL quantile (1 lowest .. 5 first to be
@@ -117,6 +117,11 @@ class Keeper:
                     out.append(account)
         return out
 
+    def pool_below_maintenance(self) -> bool:
+        """The pool itself is below its maintenance margin (a move beyond what LP capital carries)."""
+        (health,) = self.chain.health([self.chain.pool])
+        return health.liquidatable and health.prices_valid
+
     def adl_entries(self, market: int) -> dict:
         """account -> AdlEntry in `market` for every tracked account and the pool."""
         accounts = sorted(self.accounts | {self.chain.pool})
@@ -132,7 +137,7 @@ class Keeper:
         with self._lock:
             report = RoundReport(tracked=len(self.accounts), dry_run=not self.chain.can_send)
             report.liquidatable = self.liquidatable()
-            if not report.liquidatable:
+            if not report.liquidatable and not self.pool_below_maintenance():
                 return report
             if report.dry_run:
                 self.log.info("dry run: %d liquidatable: %s", len(report.liquidatable), report.liquidatable)
@@ -153,6 +158,9 @@ class Keeper:
                 len(report.liquidated), len(report.liquidatable), report.skipped, report.failed_batches,
                 len(report.adl_required),
             )
+            if self.pool_below_maintenance():
+                # dev: nobody can take the pool's book: it goes straight to ADL.
+                report.adl_required.append(self.chain.pool)
             if report.adl_required:
                 # dev: the ranking ADL is about to use, so every trader can see where it stood.
                 self.publish_adl_quantiles()

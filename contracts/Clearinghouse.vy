@@ -555,9 +555,8 @@ def deleverage(account: address, market: uint256, counterparties: DynArray[addre
     @return Base units of the account's position closed (WAD).
     """
     pool: address = self.pool
-    assert account != pool, "Clearinghouse: system account"
     assert len(counterparties) != 0, "Clearinghouse: no counterparties"
-    mask: uint256 = self.open_markets[account]
+    mask: uint256 = self._mask(account)
     assert mask & (1 << market) != 0, "Clearinghouse: no position"
     prices: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
     valid: uint256 = 0
@@ -566,9 +565,10 @@ def deleverage(account: address, market: uint256, counterparties: DynArray[addre
     st: AccountState = self._state(account, mask, prices)
     assert self._is_liquidatable(st), "Clearinghouse: account healthy"
     shortfall: int256 = 0
-    fund_balance: int256 = 0
-    needs_adl: bool = False
-    shortfall, fund_balance, needs_adl = self._adl_gate(account, pool, mask, prices, st.equity)
+    fund_balance: int256 = max(staticcall VAULT.collateral(self.insurance_fund), 0)
+    needs_adl: bool = True
+    if account != pool:
+        shortfall, fund_balance, needs_adl = self._adl_gate(account, pool, mask, prices, st.equity)
     assert needs_adl, "Clearinghouse: ADL not required"
 
     # Stage 3 before 4: the fund covers what it can of the negative equity.
@@ -581,8 +581,13 @@ def deleverage(account: address, market: uint256, counterparties: DynArray[addre
 
     # Stage 4: at the bankruptcy price, every unit closed moves the account's
     # equity by the same amount: -equity / |size|.
+    if account == pool:
+        # dev: the pool below its maintenance margin has no one to take its
+        #      book: it is closed at mark while its equity is positive, and at
+        #      its bankruptcy price only for what the fund could not cover.
+        equity = min(equity, 0)
     mark: uint256 = prices[market]
-    pos: Position = self._load_position(account, market)
+    pos: Position = self._position(account, market, pool)
     held: int256 = abs(pos.size)
     remaining: int256 = held
     last_score: uint256 = max_value(uint256)
@@ -615,7 +620,8 @@ def deleverage(account: address, market: uint256, counterparties: DynArray[addre
         #      equity changes by -cash + floor(new_size * mark) - floor(size * mark).
         cash: int256 = margin_math._upnl(pos.size + size_delta, 0, mark) - margin_math._upnl(pos.size, 0, mark) - gain
         unused: int256 = 0
-        pos, unused = self._settle(account, pool, market, pos, size_delta, cash, 0)
+        if account != pool:
+            pos, unused = self._settle(account, pool, market, pos, size_delta, cash, 0)
         if counterparty != pool:
             # dev: the counterparty takes the other side for the same cash; the
             #      pool, which intermediates both legs, ends where it started.
@@ -623,6 +629,9 @@ def deleverage(account: address, market: uint256, counterparties: DynArray[addre
         else:
             # dev: the pool fills once per call: listed again, it is flat.
             pool_position = empty(Position)
+        if account == pool:
+            # dev: the pool's position is the mirror: the counterparty's leg moved it.
+            pos = self._position(pool, market, pool)
         equity += gain
         remaining -= amount
         log Deleverage(

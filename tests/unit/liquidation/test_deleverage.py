@@ -11,7 +11,7 @@ import pytest
 
 from backstop.adl_audit import AdlCall
 from backstop.harness import actor
-from backstop.keeper import AdlFill
+from backstop.keeper import AdlFill, BoaChain, Keeper
 from backstop.units import WAD, wad
 from tests.invariants import assert_adl_order, assert_invariants, assert_settled_invariants
 
@@ -202,8 +202,9 @@ def test_deleverage__empty_list__reverts(protocol, crashed, keeper):
         protocol.engine.deleverage(crashed, ETH, [])
 
 
-def test_deleverage__pool_as_bankrupt__reverts(protocol, crashed, short_book, keeper):
-    with boa.env.prank(keeper), boa.reverts("Clearinghouse: system account"):
+def test_deleverage__healthy_pool__reverts(protocol, crashed, short_book, keeper):
+    # The pool is deleveraged only below its own maintenance margin.
+    with boa.env.prank(keeper), boa.reverts("Clearinghouse: account healthy"):
         protocol.engine.deleverage(protocol.pool.address, ETH, [short_book["high"]])
 
 
@@ -284,3 +285,108 @@ def test_deleverage__pool_listed_twice__reverts_flat(protocol, long_10_eth, open
     assert protocol.engine.position(pool, ETH).size == wad(-8)
     with boa.env.prank(keeper), boa.reverts("Clearinghouse: counterparty flat"):
         protocol.engine.deleverage(long_10_eth, ETH, [pool, pool, short])
+
+
+# ---------------------------------------------------------------- the pool below its margin
+
+
+@pytest.fixture
+def thin_pool_long(deploy):
+    """A 30,000 USD pool long 40 ETH against four 10 ETH shorts (10,000 USD
+    margin each) and a 500 USD fund. ETH at 1200 (-40%) leaves the pool
+    ~2,000 USD under water: no liquidation can help, nobody can take its book."""
+    p = deploy(18)
+    p.fund_pool(actor("seed_lp"), 30_000)
+    p.stake(actor("staker"), 500)
+    shorts = []
+    for i in range(4):
+        a = actor(f"pool_cp_{i}")
+        p.fund_trader(a, 10_000)
+        with boa.env.prank(a):
+            p.engine.trade(ETH, wad(-10))
+        shorts.append(a)
+    p.set_price(ETH, 1200)
+    return p, shorts
+
+
+def test_deleverage__pool_under_water__fund_first_then_shorts_absorb_the_rest(thin_pool_long, keeper):
+    p, shorts = thin_pool_long
+    pool = p.pool.address
+    equity, fund = p.engine.equity(pool), p.vault.collateral(p.fund)
+    assert equity + fund < 0 and p.engine.account_health(pool).liquidatable
+    shorts_before = sum(p.engine.equity(a) for a in shorts)
+    ranked = sorted(shorts, key=lambda a: -p.lens.adl_score(a, ETH))
+    with boa.env.prank(keeper):
+        assert p.engine.deleverage(pool, ETH, ranked) == wad(40)
+    assert p.engine.position(pool, ETH).size == 0
+    assert p.engine.equity(pool) == 0 and p.vault.collateral(p.fund) == 0
+    # The shorts paid exactly what the pool and the fund could not.
+    assert abs((shorts_before - sum(p.engine.equity(a) for a in shorts)) - (-(equity + fund))) <= 4
+    assert_settled_invariants(p, [keeper, *shorts])
+
+
+def test_deleverage__pool_below_maintenance_in_profit__closed_at_mark(deploy, keeper):
+    # Above zero but below maintenance: the pool's book shrinks at mark, no one pays.
+    p = deploy(18)
+    p.fund_pool(actor("seed_lp"), 30_000)
+    shorts = []
+    for i in range(4):
+        a = actor(f"pool_cp_{i}")
+        p.fund_trader(a, 10_000)
+        with boa.env.prank(a):
+            p.engine.trade(ETH, wad(-10))
+        shorts.append(a)
+    p.set_price(ETH, 1300)
+    pool = p.pool.address
+    h = p.engine.account_health(pool)
+    assert 0 < h.equity < h.maintenance_req
+    with boa.env.prank(keeper):
+        p.engine.deleverage(pool, ETH, shorts[:1])
+    (fill,) = _fills(p)
+    assert fill.price == 1300 * WAD and fill.size_closed == wad(-10)
+    assert p.engine.equity(pool) == h.equity
+
+
+def test_run_round__pool_under_water__keeper_deleverages_the_pool(thin_pool_long, keeper):
+    p, shorts = thin_pool_long
+    bot = Keeper(BoaChain(p, keeper))
+    for a in shorts:
+        bot.track(a)
+    report = bot.run_round()
+    assert report.adl_required == [str(p.pool.address)]
+    assert sum(f.size_closed for f in report.adl_fills) == -wad(40)  # the pool was long 40
+    assert p.engine.equity(p.pool.address) == 0
+    assert_settled_invariants(p, [keeper, *shorts])
+
+
+def test_regression__fuzzer_lp_drains_pool_then_crash__pool_deleveraged(deploy, keeper):
+    """Found by the solvency fuzzer (deep profile): an LP redeems 97% of what
+    the pool's margin lets out, ETH falls 15%, and the pool, long against the
+    traders' net short, ends below zero; with no way to resolve it, I3 and I4
+    failed after the keeper's round. The pool now goes to ADL."""
+    p = deploy(6)
+    lp = actor("seed_lp")
+    p.fund_pool(lp, 56_090)
+    p.stake(actor("staker"), 719)
+    traders = []
+    for i, (margin, pct, market) in enumerate([(403, -71, ETH), (190, -74, BTC), (9_779, -92, ETH), (4_224, 79, BTC)]):
+        t = actor(f"regression trader {i}")
+        p.fund_trader(t, margin)
+        imr = p.engine.markets(market).imr
+        size = p.engine.free_collateral(t) * abs(pct) // 100 * WAD // imr * WAD // p.oracle.last(market).price
+        with boa.env.prank(t):
+            p.engine.trade(market, size if pct > 0 else -size)
+        traders.append(t)
+    p.set_price(BTC, 47_500)
+    with boa.env.prank(lp):
+        p.pool.redeem(p.pool.maxRedeem(lp) * 97 // 100)
+    p.set_price(ETH, 2_000 * (10_000 - 1_511) // 10_000)
+    bot = Keeper(BoaChain(p, keeper))
+    for t in traders:
+        bot.track(t)
+    report = bot.run_round()
+    assert str(p.pool.address) in report.adl_required and report.adl_fills
+    # The pool ends at zero, not below (it keeps a BTC position in profit, which
+    # no one on the other side could take), and nothing else is left to liquidate.
+    assert bot.liquidatable() == [] and p.engine.equity(p.pool.address) >= 0
+    assert_settled_invariants(p, [keeper, lp, *traders])
