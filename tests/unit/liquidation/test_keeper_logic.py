@@ -171,3 +171,34 @@ def test_adl_quantiles__top_fifth_is_five_per_side():
     q = adl_quantiles(entries)
     assert [q[f"0x{i}"] for i in range(10)] == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
     assert q["0xlong"] == 1 and "0xflat" not in q
+
+
+def test_regression__underwater_behind_a_stale_feed__waits_then_settles(protocol, keeper):
+    """Found by the solvency fuzzer (deep profile): an account short ETH and
+    BTC goes under water on an ETH spike while the BTC feed is stale. It cannot
+    be liquidated yet (its BTC price fails), so its deficit is pending, not
+    hidden: it stays liquidatable, and once BTC publishes again the keeper
+    settles it and I3/I4 hold."""
+    trader = actor("short both")
+    protocol.fund_trader(trader, 3_000)
+    with boa.env.prank(trader):
+        protocol.engine.trade(ETH, -wad(5))
+        protocol.engine.trade(1, -wad("0.05"))
+    boa.env.time_travel(seconds=3_601)  # both feeds stale...
+    protocol.set_price(ETH, 2_600)  # ...then ETH publishes a spike, BTC does not
+    bot = Keeper(BoaChain(protocol, keeper))
+    bot.track(trader)
+    (health,) = protocol.lens.health([trader])
+    assert health.equity < 0 and health.liquidatable and not health.prices_valid
+    report = bot.run_round()
+    assert report.liquidatable == [] and report.liquidated == []  # waits: nothing it can do
+    protocol.set_price(1, 50_000)
+    report = bot.run_round()
+    # Its deficit exceeds the fund's fees: ADL against the pool, the only profitable other side.
+    assert report.adl_required == [str(trader)] and report.adl_fills
+    for _ in range(3):  # what remains (a BTC position at equity 0) is liquidated next
+        if not bot.liquidatable():
+            break
+        bot.run_round()
+    assert bot.liquidatable() == []
+    assert_settled_invariants(protocol, [trader, keeper])
