@@ -122,7 +122,8 @@ struct LiquidationParams:
     liq_fee: uint256
     # Share of the penalty paid to the keeper (WAD); the rest goes to the insurance fund.
     keeper_share: uint256
-    # Keeper reward bounds (WAD USD): the fund tops a small penalty up to min_reward.
+    # Keeper reward bounds (WAD USD); the fund tops a reward up to min_reward only
+    # for an account that could not pay its whole penalty.
     min_reward: uint256
     max_reward: uint256
     # A partial liquidation restores equity >= maintenance * (1 + buffer) (WAD).
@@ -853,35 +854,43 @@ def _liquidate(account: address, keeper: address, prices: uint256[MAX_MARKETS]) 
 
     # Fraction f (WAD) of every position to close, at mark: after it,
     # E - f * full_penalty >= (1 - f) * target  =>  f >= (target - E) / (target - full_penalty).
-    target: int256 = self._liquidation_target(st.maintenance_req, lp.buffer)
-    full_penalty: int256 = convert(margin_math._ceil_div_u(st.notional * lp.liq_fee, WAD), int256)
-    fraction: uint256 = WAD
-    if st.equity > full_penalty and target > full_penalty:
-        fraction = min(convert(margin_math._ceil_div(
-            (target - st.equity) * IWAD, target - full_penalty), uint256), WAD)
-
+    # dev: solved at mark, a close's own price impact can leave it a little
+    #      short: a second pass closes what is missing the same way (the gap
+    #      is small), and a third closes everything if that is still short.
     closed: uint256 = 0
     penalty: uint256 = 0
-    closed, penalty = self._close_fraction(account, keeper, pool, mask, prices, fraction, lp.liq_fee)
-    mask = self.open_markets[account]
-    after: AccountState = self._state(account, mask, prices)
-    if mask != 0:
-        # dev: price impact can leave a partial close short of the target: close the rest.
-        if after.equity - convert(penalty, int256) < self._liquidation_target(after.maintenance_req, lp.buffer):
-            more_closed: uint256 = 0
-            more_penalty: uint256 = 0
-            more_closed, more_penalty = self._close_fraction(account, keeper, pool, mask, prices, WAD, lp.liq_fee)
-            closed += more_closed
-            penalty += more_penalty
-            after = self._state(account, 0, prices)
-            mask = 0
+    after: AccountState = st
+    for attempt: uint256 in range(3):
+        equity_left: int256 = after.equity - convert(penalty, int256)
+        target: int256 = self._liquidation_target(after.maintenance_req, lp.buffer)
+        if attempt != 0 and (mask == 0 or equity_left >= target):
+            break
+        full_penalty: int256 = convert(margin_math._ceil_div_u(after.notional * lp.liq_fee, WAD), int256)
+        fraction: uint256 = WAD
+        if attempt < 2 and equity_left > full_penalty and target > full_penalty:
+            fraction = min(convert(margin_math._ceil_div(
+                (target - equity_left) * IWAD, target - full_penalty), uint256), WAD)
+        pass_closed: uint256 = 0
+        pass_penalty: uint256 = 0
+        pass_closed, pass_penalty = self._close_fraction(account, keeper, pool, mask, prices, fraction, lp.liq_fee)
+        closed += pass_closed
+        penalty += pass_penalty
+        mask = self.open_markets[account]
+        after = self._state(account, mask, prices)
 
     # Stage 2: the penalty, from what the account has left.
     paid: uint256 = min(penalty, convert(max(after.equity, 0), uint256))
     reward: uint256 = min(max(paid * lp.keeper_share // WAD, lp.min_reward), lp.max_reward)
-    # dev: the fund tops up a small penalty to min_reward, but never with what
-    #      it needs for this account's bad debt.
-    reward = min(reward, paid + convert(fund_balance - shortfall, uint256))
+    if paid == penalty:
+        # dev: an account that pays its whole penalty gets no top-up from the
+        #      fund, or closing dust (a partial close, or a minimum-size
+        #      position a fall shrank) with one's own keeper would farm it.
+        reward = min(reward, paid)
+    else:
+        # dev: near or past bankruptcy the fund tops up to min_reward, so
+        #      keepers are paid to clear bad debt, but never with what it
+        #      needs for this account's bad debt.
+        reward = min(reward, paid + convert(fund_balance - shortfall, uint256))
     if paid != 0:
         extcall VAULT.move(account, fund, convert(paid, int256))
     if reward != 0:
@@ -1209,9 +1218,10 @@ def _require_valid(mask: uint256, valid: uint256):
 @internal
 @pure
 def _check_dust_reward(params: LiquidationParams, min_notional: uint256):
-    # dev: the fund tops a small penalty up to min_reward. If the penalty on the
-    #      smallest position allowed were below it, opening dust positions and
-    #      liquidating them oneself would farm the insurance fund.
+    # dev: the fund tops a reward up to min_reward for an account that cannot
+    #      pay its penalty. If the penalty on the smallest position allowed were
+    #      below min_reward, opening dust positions and letting them go
+    #      bankrupt under one's own keeper would farm the insurance fund.
     assert params.min_reward * WAD <= params.liq_fee * min_notional, "Clearinghouse: min reward above dust penalty"
 
 
