@@ -38,7 +38,7 @@ demo: install
 test: install
 	pytest $(PYTEST_ARGS)
 
-bench: install
+bench: install  # ~10 min: includes keeper latency on anvil and one timed run of the test suite
 	python -m backstop.bench
 
 fuzz: install

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 # and what a batch costs before its first account. Kept generous.
 GAS_PER_ACCOUNT = 60_000
 GAS_BASE = 120_000
-MAX_BATCH = 200  # the engine's MAX_LIQUIDATION_BATCH
+MAX_BATCH = 500  # the engine's MAX_LIQUIDATION_BATCH
 HEALTH_CHUNK = 1_000  # the lens's MAX_BATCH
 MAX_COUNTERPARTIES = 50  # the engine's MAX_ADL_COUNTERPARTIES
 ADL_QUANTILES = 5

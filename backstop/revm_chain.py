@@ -90,10 +90,16 @@ def _wrap(param, value):
     return value
 
 
+# A log, whichever EVM produced it: checksummed address, topics and data as bytes.
+RawLog = namedtuple("RawLog", "address topics data")
+
+
 class _Overload:
     """One ABI entry, with its selector and types worked out once."""
 
     def __init__(self, abi):
+        # dev: a chain may serve a call that cannot change state without a transaction.
+        self.mutates = abi.get("stateMutability") not in ("view", "pure")
         self.types = [_type(i) for i in abi["inputs"]]
         self.selector = keccak(text=f"{abi['name']}({','.join(self.types)})")[:4]
         self.outputs = abi["outputs"]
@@ -111,8 +117,10 @@ class _Function:
         if overload is None:
             raise TypeError(f"{self.name}: no overload takes {len(args)} arguments")
         args = [a.address if isinstance(a, Contract) else a for a in args]
-        output = self.contract.chain.call(self.contract.address, overload.selector + encode(overload.types, args), sender)
-        if not overload.outputs:
+        calldata = overload.selector + encode(overload.types, args)
+        output = self.contract.chain.call(self.contract.address, calldata, sender, overload.mutates)
+        if not overload.outputs or not output:
+            # dev: a transaction on a real node returns no data (web3_chain): read events instead.
             return None
         values = decode(overload.output_types, output)
         wrapped = [_wrap(o, v) for o, v in zip(overload.outputs, values)]
@@ -145,17 +153,17 @@ class Contract:
         """This contract's events from the last call (all, or those called `name`)."""
         out = []
         for log in self.chain.last_logs:
-            if to_checksum_address(log.address) != self.address or not log.topics:
+            if log.address != self.address or not log.topics:
                 continue
-            entry = self._events.get(bytes.fromhex(log.topics[0].removeprefix("0x")))
+            entry = self._events.get(log.topics[0])
             if entry is None or (name and entry["name"] != name):
                 continue
             indexed = [i for i in entry["inputs"] if i["indexed"]]
             plain = [i for i in entry["inputs"] if not i["indexed"]]
             values = {}
             for i, topic in zip(indexed, log.topics[1:]):
-                values[i["name"]] = _wrap(i, decode([_type(i)], bytes.fromhex(topic.removeprefix("0x")))[0])
-            for i, v in zip(plain, decode([_type(i) for i in plain], bytes(log.data[1]) if isinstance(log.data, tuple) else bytes(log.data))):
+                values[i["name"]] = _wrap(i, decode([_type(i)], topic)[0])
+            for i, v in zip(plain, decode([_type(i) for i in plain], log.data)):
                 values[i["name"]] = _wrap(i, v)
             fields = tuple(i["name"] for i in entry["inputs"])
             out.append(_struct(entry["name"], fields)(**values))
@@ -196,14 +204,21 @@ class Chain:
         address = self.evm.deploy(self._sender(None), data)
         return Contract(self, address, abi)
 
-    def call(self, to: str, calldata: bytes, sender=None) -> bytes:
+    def call(self, to: str, calldata: bytes, sender=None, mutates: bool = True) -> bytes:
         self.calls += 1
         try:
             output = self.evm.message_call(self._sender(sender), to, calldata=calldata)
         except RuntimeError as e:
             self.last_logs = []
             raise Reverted(_reason(str(e))) from None
-        self.last_logs = self.evm.result.logs if self.evm.result else []
+        self.last_logs = [
+            RawLog(
+                to_checksum_address(log.address),
+                [bytes.fromhex(t.removeprefix("0x")) for t in log.topics],
+                bytes(log.data[1]) if isinstance(log.data, tuple) else bytes(log.data),
+            )
+            for log in (self.evm.result.logs if self.evm.result else [])
+        ]
         return bytes(output)
 
     def _sender(self, sender) -> str:
@@ -211,10 +226,14 @@ class Chain:
 
 
 def _reason(message: str) -> str:
-    # dev: pyrevm reports "Revert { gas_used: N, output: 0x... }"; decode Error(string).
+    # dev: pyrevm reports "Revert { gas_used: N, output: 0x... }".
     if "output: 0x" not in message:
         return message
-    output = bytes.fromhex(message.split("output: 0x", 1)[1].split()[0].rstrip("}").strip())
+    return revert_reason(bytes.fromhex(message.split("output: 0x", 1)[1].split()[0].rstrip("}").strip()))
+
+
+def revert_reason(output: bytes) -> str:
+    """The reason string of Error(string) revert data ('' for any other data)."""
     if output[:4] == ERROR_SELECTOR:
         return decode(["string"], output[4:])[0]
     return ""

@@ -47,7 +47,7 @@ IWAD: constant(int256) = 10 ** 18
 MAX_MARKETS: constant(uint256) = constants.MAX_MARKETS
 
 # @dev Longest account list one liquidation batch takes (bounded gas per call).
-MAX_LIQUIDATION_BATCH: constant(uint256) = 200
+MAX_LIQUIDATION_BATCH: constant(uint256) = 500
 
 # @dev Longest counterparty list one `deleverage` call takes.
 MAX_ADL_COUNTERPARTIES: constant(uint256) = 50

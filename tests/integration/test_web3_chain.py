@@ -1,0 +1,38 @@
+"""backstop.web3_chain: the protocol on anvil through raw JSON-RPC (the harness
+of the keeper-latency benchmark and, next, the crash simulator)."""
+
+import pytest
+
+from backstop.harness import actor
+from backstop.keeper import BoaChain, Keeper
+from backstop.revm_chain import Reverted
+from backstop.units import wad
+from backstop.web3_chain import deploy, start_anvil
+from tests.invariants import assert_settled_invariants
+
+pytestmark = pytest.mark.anvil
+
+
+def test_web3_chain__deploy_trade_and_keeper__same_protocol_on_a_real_node():
+    with start_anvil() as url:
+        p = deploy(url, actor("owner"), decimals=6)
+        p.fund_pool(actor("lp"), 1_000_000)
+        traders = [actor(f"web3 trader {i}") for i in range(3)]
+        for t in traders:
+            p.fund_trader(t, 2_000)
+            with p.env.prank(t):
+                p.engine.trade(0, wad(5))
+        (fill,) = p.engine.events("Trade")
+        assert fill.account == traders[-1] and fill.size == wad(5)
+        with p.env.prank(traders[0]), pytest.raises(Reverted, match="Clearinghouse: zero size"):
+            p.engine.trade(0, 0)
+
+        p.set_price(0, 1650)
+        price_block = p.env.last_block
+        keeper = Keeper(BoaChain(p, actor("keeper")))
+        for t in traders:
+            keeper.track(t)
+        report = keeper.run_round()
+        assert sorted(report.liquidated) == sorted(map(str, traders))
+        assert p.env.last_block == price_block + 1  # one batch, the next block
+        assert_settled_invariants(p, [*traders, actor("keeper"), actor("lp")])
