@@ -97,12 +97,7 @@ def liquidation_gas() -> dict:
         # dev: a fresh deployment each time (no snapshot: boa's anchor and its
         #      cold-access reset do not mix).
         p = harness.deploy(owner, decimals=6)
-        p.fund_pool(actor("lp"), 10_000_000)
-        accounts = [actor(f"liquidatable-{i}") for i in range(n)]
-        for a in accounts:
-            p.fund_trader(a, 2_000)
-            with boa.env.prank(a):
-                p.engine.trade(0, wad(5))  # 5x long ETH
+        accounts = _liquidatable_book(p, n, "liquidatable")
         p.set_price(0, 1650)  # every one below maintenance: partial liquidations
         if n == 2:
             # dev: the first reward creates the keeper's vault slot (22k of the
@@ -115,6 +110,18 @@ def liquidation_gas() -> dict:
         out["liquidate_batch (100)"] - out["liquidate_batch (10)"]
     ) // 90
     return out
+
+
+def _liquidatable_book(p, n: int, name: str) -> list:
+    """A 10M USD pool and `n` 5x ETH longs of 2,000 USD, on either harness:
+    ETH at 1650 puts every one below maintenance."""
+    p.fund_pool(actor("lp"), 10_000_000)
+    accounts = [actor(f"{name}-{i}") for i in range(n)]
+    for a in accounts:
+        p.fund_trader(a, 2_000)
+        with p.env.prank(a):
+            p.engine.trade(0, wad(5))
+    return accounts
 
 
 def adl_gas() -> dict:
@@ -158,28 +165,18 @@ def fund_gas() -> dict:
 
 
 def harness_rate(calls: int = 300) -> float:
-    """Titanoboa trades per second (open then close, repeated)."""
-    owner = actor("owner")
-    p = harness.deploy(owner, decimals=6)
-    p.fund_pool(actor("lp"), 1_000_000)
-    trader = actor("rate-trader")
-    p.fund_trader(trader, 100_000)
-    samples = []
-    for _ in range(3):
-        start = time.perf_counter()
-        with boa.env.prank(trader):
-            for i in range(calls // 2):
-                p.engine.trade(0, wad(1))
-                p.engine.trade(0, -wad(1))
-        samples.append(calls / (time.perf_counter() - start))
-    return statistics.median(samples)
+    """Titanoboa trades per second (open then close, repeated), median of 3 runs."""
+    return _trade_rate(harness.deploy(actor("owner"), decimals=6), calls)
 
 
 def revm_trade_rate(calls: int = 2_000) -> float:
     """The same trades on revm (backstop.revm_chain), median of 3 runs."""
     from backstop import revm_chain
 
-    p = revm_chain.deploy(actor("owner"), decimals=6)
+    return _trade_rate(revm_chain.deploy(actor("owner"), decimals=6), calls)
+
+
+def _trade_rate(p, calls: int) -> float:
     p.fund_pool(actor("lp"), 1_000_000)
     trader = actor("rate-trader")
     p.fund_trader(trader, 100_000)
@@ -238,12 +235,7 @@ def keeper_latency(sizes=(10, 100, 500), runs: int = 3) -> dict:
         for _ in range(runs):
             with start_anvil() as url:
                 p = deploy(url, actor("owner"), decimals=6)
-                p.fund_pool(actor("lp"), 10_000_000)
-                traders = [actor(f"latency-{i}") for i in range(n)]
-                for t in traders:
-                    p.fund_trader(t, 2_000)
-                    with p.env.prank(t):
-                        p.engine.trade(0, wad(5))  # 5x long ETH
+                traders = _liquidatable_book(p, n, "latency")
                 keeper = Keeper(BoaChain(p, actor("keeper")), block_gas_limit=BLOCK_GAS_LIMIT)
                 for t in traders:
                     keeper.track(t)
