@@ -260,8 +260,7 @@ class BoaChain(EngineChain):
     def _send(self, name, *args) -> list:
         with self.env.prank(self.sender):
             getattr(self.engine, name)(*args)
-        # dev: revm contracts decode their own logs; titanoboa's keep them per contract.
-        return self.engine.events() if hasattr(self.engine, "chain") else self.engine.get_logs()
+        return self.engine.get_logs()
 
     def liquidate_batch(self, accounts) -> tuple[list[str], list[str]]:
         logs = self._send("liquidate_batch", accounts)

@@ -149,6 +149,10 @@ class Contract:
         except KeyError:
             raise AttributeError(name) from None
 
+    def get_logs(self) -> list:
+        """titanoboa's name for `events()`: this contract's events from the last call."""
+        return self.events()
+
     def events(self, name: str | None = None) -> list:
         """This contract's events from the last call (all, or those called `name`)."""
         out = []
@@ -170,13 +174,12 @@ class Contract:
         return out
 
 
-class Chain:
-    """One in-memory EVM, its clock and its call counters."""
+class ChainBase:
+    """What every chain behind `Contract` shares: the sender set by `prank`,
+    the call counter, the last call's logs, and how a deployment is encoded.
+    A subclass sends: `call(to, calldata, sender, mutates)` and `_create(data)`."""
 
-    def __init__(self, timestamp: int = START_TIME):
-        self.timestamp = timestamp
-        self.number = 1
-        self.evm = EVM(env=Env(block=BlockEnv(timestamp=timestamp, number=self.number)))
+    def __init__(self):
         self.sender = DEFAULT_SENDER
         self.calls = 0
         self.last_logs = []
@@ -190,19 +193,33 @@ class Chain:
         finally:
             self.sender = previous
 
+    def deploy(self, name: str, *args, contracts: dict | None = None) -> "Contract":
+        abi, bytecode = (contracts or compiled())[name]
+        constructor = next((e for e in abi if e["type"] == "constructor"), {"inputs": []})
+        args = [a.address if isinstance(a, Contract) else a for a in args]
+        return Contract(self, self._create(bytecode + encode([_type(i) for i in constructor["inputs"]], args)), abi)
+
+    def _sender(self, sender) -> str:
+        return str(sender or self.sender)
+
+
+class Chain(ChainBase):
+    """One in-memory EVM, its clock and its call counters."""
+
+    def __init__(self, timestamp: int = START_TIME):
+        super().__init__()
+        self.timestamp = timestamp
+        self.number = 1
+        self.evm = EVM(env=Env(block=BlockEnv(timestamp=timestamp, number=self.number)))
+
     def time_travel(self, seconds: int):
         """Move the clock (and the block number, one block per BLOCK_TIME)."""
         self.timestamp += seconds
         self.number += max(1, seconds // BLOCK_TIME)
         self.evm.set_block_env(BlockEnv(timestamp=self.timestamp, number=self.number))
 
-    def deploy(self, name: str, *args, contracts: dict | None = None) -> Contract:
-        abi, bytecode = (contracts or compiled())[name]
-        constructor = next((e for e in abi if e["type"] == "constructor"), {"inputs": []})
-        args = [a.address if isinstance(a, Contract) else a for a in args]
-        data = bytecode + encode([_type(i) for i in constructor["inputs"]], args)
-        address = self.evm.deploy(self._sender(None), data)
-        return Contract(self, address, abi)
+    def _create(self, data: bytes) -> str:
+        return self.evm.deploy(self._sender(None), data)
 
     def call(self, to: str, calldata: bytes, sender=None, mutates: bool = True) -> bytes:
         self.calls += 1
@@ -220,9 +237,6 @@ class Chain:
             for log in (self.evm.result.logs if self.evm.result else [])
         ]
         return bytes(output)
-
-    def _sender(self, sender) -> str:
-        return str(sender or self.sender)
 
 
 def _reason(message: str) -> str:

@@ -17,13 +17,12 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from eth_abi import encode
 from eth_utils import to_checksum_address
 from web3 import Web3
 from web3.exceptions import ContractLogicError
 
 from backstop import revm_chain
-from backstop.revm_chain import DEFAULT_SENDER, Contract, RawLog, Reverted, revert_reason
+from backstop.revm_chain import ChainBase, RawLog, Reverted, revert_reason
 
 ANVIL = Path(__file__).resolve().parents[1] / "node_modules" / ".bin" / "anvil"
 BLOCK_GAS_LIMIT = 30_000_000
@@ -54,26 +53,16 @@ def start_anvil(block_gas_limit: int = BLOCK_GAS_LIMIT):
         node.wait(timeout=10)
 
 
-class Web3Chain:
+class Web3Chain(ChainBase):
     """A node reached through raw JSON-RPC, with revm_chain.Chain's interface."""
 
     def __init__(self, url: str, gas: int = BLOCK_GAS_LIMIT):
+        super().__init__()
         self.w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 120}))
         self.gas = gas
-        self.sender = DEFAULT_SENDER
-        self.calls = 0
         self.transactions = 0
-        self.last_logs = []
         self.last_block = 0
         self._impersonated = set()
-
-    @contextmanager
-    def prank(self, address):
-        previous, self.sender = self.sender, str(address)
-        try:
-            yield
-        finally:
-            self.sender = previous
 
     @property
     def block_number(self) -> int:
@@ -83,17 +72,12 @@ class Web3Chain:
         self.w3.provider.make_request("evm_increaseTime", [seconds])
         self.w3.provider.make_request("evm_mine", [])
 
-    def deploy(self, name: str, *args, contracts: dict | None = None) -> Contract:
-        abi, bytecode = (contracts or revm_chain.compiled())[name]
-        constructor = next((e for e in abi if e["type"] == "constructor"), {"inputs": []})
-        args = [a.address if isinstance(a, Contract) else a for a in args]
-        data = bytecode + encode([revm_chain._type(i) for i in constructor["inputs"]], args)
-        receipt = self._send({"data": "0x" + data.hex()})
-        return Contract(self, receipt["contractAddress"], abi)
+    def _create(self, data: bytes) -> str:
+        return self._send({"data": "0x" + data.hex()})["contractAddress"]
 
     def call(self, to: str, calldata: bytes, sender=None, mutates: bool = True) -> bytes:
         self.calls += 1
-        tx = {"from": to_checksum_address(str(sender or self.sender)), "to": to, "data": "0x" + calldata.hex()}
+        tx = {"from": to_checksum_address(self._sender(sender)), "to": to, "data": "0x" + calldata.hex()}
         if not mutates:
             try:
                 return bytes(self.w3.eth.call(tx))
@@ -103,7 +87,7 @@ class Web3Chain:
         return b""
 
     def _send(self, tx: dict):
-        sender = to_checksum_address(tx.get("from") or str(self.sender))
+        sender = to_checksum_address(tx.get("from") or self._sender(None))
         if sender not in self._impersonated:
             self.w3.provider.make_request("anvil_impersonateAccount", [sender])
             self.w3.provider.make_request("anvil_setBalance", [sender, RICH])
