@@ -290,14 +290,9 @@ def test_deleverage__pool_listed_twice__reverts_flat(protocol, long_10_eth, open
 # ---------------------------------------------------------------- the pool below its margin
 
 
-@pytest.fixture
-def thin_pool_long(deploy):
-    """A 30,000 USD pool long 40 ETH against four 10 ETH shorts (10,000 USD
-    margin each) and a 500 USD fund. ETH at 1200 (-40%) leaves the pool
-    ~2,000 USD under water: no liquidation can help, nobody can take its book."""
-    p = deploy(18)
+def _thin_pool_book(p) -> list:
+    """A 30,000 USD pool long 40 ETH against four 10 ETH shorts (10,000 USD margin each)."""
     p.fund_pool(actor("seed_lp"), 30_000)
-    p.stake(actor("staker"), 500)
     shorts = []
     for i in range(4):
         a = actor(f"pool_cp_{i}")
@@ -305,6 +300,16 @@ def thin_pool_long(deploy):
         with boa.env.prank(a):
             p.engine.trade(ETH, wad(-10))
         shorts.append(a)
+    return shorts
+
+
+@pytest.fixture
+def thin_pool_long(deploy):
+    """The thin pool's book and a 500 USD fund. ETH at 1200 (-40%) leaves the
+    pool ~2,000 USD under water: no liquidation can help, nobody can take its book."""
+    p = deploy(18)
+    shorts = _thin_pool_book(p)
+    p.stake(actor("staker"), 500)
     p.set_price(ETH, 1200)
     return p, shorts
 
@@ -328,14 +333,7 @@ def test_deleverage__pool_under_water__fund_first_then_shorts_absorb_the_rest(th
 def test_deleverage__pool_below_maintenance_in_profit__closed_at_mark(deploy, keeper):
     # Above zero but below maintenance: the pool's book shrinks at mark, no one pays.
     p = deploy(18)
-    p.fund_pool(actor("seed_lp"), 30_000)
-    shorts = []
-    for i in range(4):
-        a = actor(f"pool_cp_{i}")
-        p.fund_trader(a, 10_000)
-        with boa.env.prank(a):
-            p.engine.trade(ETH, wad(-10))
-        shorts.append(a)
+    shorts = _thin_pool_book(p)
     p.set_price(ETH, 1300)
     pool = p.pool.address
     h = p.engine.account_health(pool)
