@@ -9,9 +9,20 @@ I2 only holds when `accounts` contains every trader with a position.
 
 from backstop.units import WAD
 
+LENS_BATCH = 1000  # the lens's MAX_BATCH
+
 
 def everyone(p, accounts) -> list:
     return list(dict.fromkeys([*accounts, p.pool.address, p.fund]))
+
+
+def _batched(view, accounts, *args) -> list:
+    # dev: one lens call per thousand accounts: on a node, one call per
+    #      account would dominate a simulation step.
+    out = []
+    for start in range(0, len(accounts), LENS_BATCH):
+        out += view(accounts[start : start + LENS_BATCH], *args)
+    return out
 
 
 def custody_violations(p, accounts) -> list[str]:
@@ -23,7 +34,7 @@ def custody_violations(p, accounts) -> list[str]:
     out = []
     if held < total:
         out.append(f"vault holds {held}, less than the ledger total {total}")
-    ledger = sum(p.vault.collateral(a) for a in everyone(p, accounts))
+    ledger = sum(_batched(p.lens.collaterals, everyone(p, accounts)))
     if ledger != total:
         out.append(f"known accounts sum to {ledger}, ledger total is {total}")
     return out
@@ -35,7 +46,7 @@ def zero_sum_violations(p, accounts) -> list[str]:
     out = []
     accounts = everyone(p, accounts)
     for m in range(p.engine.market_count()):
-        positions = [p.engine.position(a, m) for a in accounts]
+        positions = _batched(p.lens.positions, accounts, m)
         sizes = sum(pos.size for pos in positions)
         costs = sum(pos.cost for pos in positions)
         if sizes:
@@ -53,7 +64,7 @@ def zero_sum_violations(p, accounts) -> list[str]:
 def _equities(p, accounts) -> dict:
     # dev: the lens's batch view: last good prices where a feed fails, never reverts.
     accounts = everyone(p, accounts)
-    return {a: h.equity for a, h in zip(accounts, p.lens.health(accounts))}
+    return {a: h.equity for a, h in zip(accounts, _batched(p.lens.health, accounts))}
 
 
 def solvency_violations(p, accounts) -> list[str]:

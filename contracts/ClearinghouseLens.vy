@@ -16,6 +16,7 @@
 
 from .interfaces import IClearinghouse
 from .interfaces import IPriceOracle
+from .interfaces import IVault
 from .modules import constants
 from .modules import margin_math
 
@@ -43,6 +44,9 @@ ENGINE: public(immutable(IClearinghouse))
 # @dev The engine's oracle.
 ORACLE: public(immutable(IPriceOracle))
 
+# @dev The engine's vault (collateral ledger).
+VAULT: public(immutable(IVault))
+
 
 @deploy
 def __init__(engine: IClearinghouse):
@@ -51,6 +55,7 @@ def __init__(engine: IClearinghouse):
     """
     ENGINE = engine
     ORACLE = IPriceOracle(staticcall engine.ORACLE())
+    VAULT = IVault(staticcall engine.VAULT())
 
 
 # ---------------------------------------------------------------- margin
@@ -238,6 +243,33 @@ def adl_ranking(accounts: DynArray[address, MAX_BATCH], market: uint256) -> DynA
             entry.upnl = margin_math._upnl(pos.size, pos.cost, prices[market])
             entry.score = margin_math._adl_score(entry.upnl, pos.cost, h.notional, h.equity)
         out.append(entry)
+    return out
+
+
+@external
+@view
+def positions(accounts: DynArray[address, MAX_BATCH], market: uint256) -> DynArray[IClearinghouse.Position, MAX_BATCH]:
+    """
+    @notice Many accounts' positions in `market` in one call: what the
+            tooling needs to check zero-sum (I2) over a whole book on a node,
+            where one call per account would dominate a simulation's time.
+    """
+    out: DynArray[IClearinghouse.Position, MAX_BATCH] = []
+    for account: address in accounts:
+        out.append(staticcall ENGINE.position(account, market))
+    return out
+
+
+@external
+@view
+def collaterals(accounts: DynArray[address, MAX_BATCH]) -> DynArray[int256, MAX_BATCH]:
+    """
+    @notice Many accounts' collateral balances (WAD) in one call, for the
+            custody check (I1) over a whole book.
+    """
+    out: DynArray[int256, MAX_BATCH] = []
+    for account: address in accounts:
+        out.append(staticcall VAULT.collateral(account))
     return out
 
 

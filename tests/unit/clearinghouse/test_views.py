@@ -76,3 +76,25 @@ def test_position__pool__is_mirror_of_traders(protocol, trader, other_trader):
     assert protocol.lens.unrealized_pnl(protocol.pool.address, ETH) == pytest.approx(
         -(protocol.lens.unrealized_pnl(trader, ETH) + protocol.lens.unrealized_pnl(other_trader, ETH)), abs=2
     )
+
+
+def test_positions__batch__matches_single_views(protocol, trader, other_trader, attacker):
+    protocol.fund_trader(trader, 10_000)
+    protocol.fund_trader(other_trader, 1_000)
+    with boa.env.prank(trader):
+        protocol.engine.trade(ETH, wad(2))
+    with boa.env.prank(other_trader):
+        protocol.engine.trade(ETH, -wad("0.5"))
+    accounts = [trader, other_trader, attacker, protocol.pool.address]
+    rows = protocol.lens.positions(accounts, ETH)
+    assert [tuple(r) for r in rows] == [tuple(protocol.engine.position(a, ETH)) for a in accounts]
+    assert rows[2].size == 0 and rows[3].size == -wad("1.5")
+
+
+def test_collaterals__batch__matches_the_vault(protocol, trader, other_trader, attacker):
+    protocol.fund_trader(trader, 10_000)
+    protocol.fund_trader(other_trader, 1_000)
+    accounts = [trader, other_trader, attacker]
+    assert protocol.lens.collaterals(accounts) == [protocol.vault.collateral(a) for a in accounts]
+    assert protocol.lens.collaterals(accounts)[0] == wad(10_000)
+    assert protocol.lens.VAULT() == protocol.vault.address
