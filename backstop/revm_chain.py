@@ -24,7 +24,7 @@ from pathlib import Path
 
 from eth_abi import decode, encode
 from eth_utils import keccak, to_checksum_address
-from pyrevm import EVM, BlockEnv, Env
+from pyrevm import EVM, AccountInfo, BlockEnv, Env
 
 from backstop import harness
 
@@ -157,21 +157,35 @@ class Contract:
         """This contract's events from the last call (all, or those called `name`)."""
         out = []
         for log in self.chain.last_logs:
-            if log.address != self.address or not log.topics:
-                continue
-            entry = self._events.get(log.topics[0])
-            if entry is None or (name and entry["name"] != name):
-                continue
-            indexed = [i for i in entry["inputs"] if i["indexed"]]
-            plain = [i for i in entry["inputs"] if not i["indexed"]]
-            values = {}
-            for i, topic in zip(indexed, log.topics[1:]):
-                values[i["name"]] = _wrap(i, decode([_type(i)], topic)[0])
-            for i, v in zip(plain, decode([_type(i) for i in plain], log.data)):
-                values[i["name"]] = _wrap(i, v)
-            fields = tuple(i["name"] for i in entry["inputs"])
-            out.append(_struct(entry["name"], fields)(**values))
+            event = self.decode(log)
+            if event is not None and (name is None or type(event).__name__ == name):
+                out.append(event)
         return out
+
+    def decode(self, log: RawLog):
+        """`log` as a named tuple of its event's fields, or None if this contract did not emit it."""
+        if log.address != self.address or not log.topics:
+            return None
+        entry = self._events.get(log.topics[0])
+        if entry is None:
+            return None
+        indexed = [i for i in entry["inputs"] if i["indexed"]]
+        plain = [i for i in entry["inputs"] if not i["indexed"]]
+        values = {}
+        for i, topic in zip(indexed, log.topics[1:]):
+            values[i["name"]] = _wrap(i, decode([_type(i)], topic)[0])
+        for i, v in zip(plain, decode([_type(i) for i in plain], log.data)):
+            values[i["name"]] = _wrap(i, v)
+        fields = tuple(i["name"] for i in entry["inputs"])
+        return _struct(entry["name"], fields)(**values)
+
+    def function_name(self, calldata: bytes) -> str:
+        """The name of the function `calldata` calls ('?' for none of this contract's)."""
+        for function in self._functions.values():
+            for overload in function.overloads.values():
+                if calldata[:4] == overload.selector:
+                    return function.name
+        return "?"
 
 
 class ChainBase:
@@ -183,6 +197,10 @@ class ChainBase:
         self.sender = DEFAULT_SENDER
         self.calls = 0
         self.last_logs = []
+        # dev: called after every transaction (not views, not deployments) as
+        #      on_transaction(sender, to, calldata, logs, revert reason or None):
+        #      how the simulator records one event log whoever sends.
+        self.on_transaction = None
 
     @contextmanager
     def prank(self, address):
@@ -202,6 +220,10 @@ class ChainBase:
     def _sender(self, sender) -> str:
         return str(sender or self.sender)
 
+    def _transacted(self, sender, to, calldata, reason=None):
+        if self.on_transaction is not None:
+            self.on_transaction(self._sender(sender), to, calldata, self.last_logs, reason)
+
 
 class Chain(ChainBase):
     """One in-memory EVM, its clock and its call counters."""
@@ -211,6 +233,10 @@ class Chain(ChainBase):
         self.timestamp = timestamp
         self.number = 1
         self.evm = EVM(env=Env(block=BlockEnv(timestamp=timestamp, number=self.number)))
+        # dev: pyrevm's message_call leaves the sender's nonce alone, where a
+        #      node counts every transaction; the count is kept here and set
+        #      before a deployment, so contracts get the addresses a node gives.
+        self._transactions_sent = {}
 
     def time_travel(self, seconds: int):
         """Move the clock (and the block number, one block per BLOCK_TIME)."""
@@ -219,15 +245,25 @@ class Chain(ChainBase):
         self.evm.set_block_env(BlockEnv(timestamp=self.timestamp, number=self.number))
 
     def _create(self, data: bytes) -> str:
-        return self.evm.deploy(self._sender(None), data)
+        sender = self._sender(None)
+        account = self.evm.basic(sender)
+        nonce = account.nonce + self._transactions_sent.pop(sender, 0)
+        self.evm.insert_account_info(sender, AccountInfo(balance=account.balance, nonce=nonce))
+        return self.evm.deploy(sender, data)
 
     def call(self, to: str, calldata: bytes, sender=None, mutates: bool = True) -> bytes:
         self.calls += 1
+        if mutates:
+            sender = self._sender(sender)
+            self._transactions_sent[sender] = self._transactions_sent.get(sender, 0) + 1
         try:
             output = self.evm.message_call(self._sender(sender), to, calldata=calldata)
         except RuntimeError as e:
             self.last_logs = []
-            raise Reverted(_reason(str(e))) from None
+            reason = _reason(str(e))
+            if mutates:
+                self._transacted(sender, to, calldata, reason)
+            raise Reverted(reason) from None
         self.last_logs = [
             RawLog(
                 to_checksum_address(log.address),
@@ -236,6 +272,8 @@ class Chain(ChainBase):
             )
             for log in (self.evm.result.logs if self.evm.result else [])
         ]
+        if mutates:
+            self._transacted(sender, to, calldata)
         return bytes(output)
 
 

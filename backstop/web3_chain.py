@@ -19,7 +19,6 @@ from pathlib import Path
 
 from eth_utils import to_checksum_address
 from web3 import Web3
-from web3.exceptions import ContractLogicError
 
 from backstop import revm_chain
 from backstop.revm_chain import ChainBase, RawLog, Reverted, revert_reason
@@ -54,23 +53,34 @@ def start_anvil(block_gas_limit: int = BLOCK_GAS_LIMIT):
 
 
 class Web3Chain(ChainBase):
-    """A node reached through raw JSON-RPC, with revm_chain.Chain's interface."""
+    """A node reached through raw JSON-RPC, with revm_chain.Chain's interface.
+
+    Requests go straight to the provider (`make_request`), past web3.py's
+    middleware: that stack costs more per call than anvil's execution, and a
+    simulation is tens of thousands of calls. Under automine a transaction is
+    mined when `eth_sendTransaction` returns, so its receipt is one more call."""
 
     def __init__(self, url: str, gas: int = BLOCK_GAS_LIMIT):
         super().__init__()
         self.w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 120}))
-        self.gas = gas
+        self.gas = hex(gas)
         self.transactions = 0
         self.last_block = 0
         self._impersonated = set()
 
+    def _rpc(self, method: str, params: list):
+        response = self.w3.provider.make_request(method, params)
+        if "error" in response:
+            raise _NodeError(response["error"])
+        return response["result"]
+
     @property
     def block_number(self) -> int:
-        return self.w3.eth.block_number
+        return int(self._rpc("eth_blockNumber", []), 16)
 
     def time_travel(self, seconds: int):
-        self.w3.provider.make_request("evm_increaseTime", [seconds])
-        self.w3.provider.make_request("evm_mine", [])
+        self._rpc("evm_increaseTime", [seconds])
+        self._rpc("evm_mine", [])
 
     def _create(self, data: bytes) -> str:
         return self._send({"data": "0x" + data.hex()})["contractAddress"]
@@ -80,46 +90,60 @@ class Web3Chain(ChainBase):
         tx = {"from": to_checksum_address(self._sender(sender)), "to": to, "data": "0x" + calldata.hex()}
         if not mutates:
             try:
-                return bytes(self.w3.eth.call(tx))
-            except ContractLogicError as e:
-                raise Reverted(_reason(e)) from None
-        self._send(tx)
+                return bytes.fromhex(self._rpc("eth_call", [tx, "latest"])[2:])
+            except _NodeError as e:
+                raise Reverted(e.reason) from None
+        try:
+            self._send(tx)
+        except Reverted as e:
+            self._transacted(sender, to, calldata, e.reason)
+            raise
+        self._transacted(sender, to, calldata)
         return b""
 
-    def _send(self, tx: dict):
+    def _send(self, tx: dict) -> dict:
         sender = to_checksum_address(tx.get("from") or self._sender(None))
         if sender not in self._impersonated:
-            self.w3.provider.make_request("anvil_impersonateAccount", [sender])
-            self.w3.provider.make_request("anvil_setBalance", [sender, RICH])
+            self._rpc("anvil_impersonateAccount", [sender])
+            self._rpc("anvil_setBalance", [sender, RICH])
             self._impersonated.add(sender)
         self.transactions += 1
+        tx = {**tx, "from": sender, "gas": self.gas}
+        self.last_logs = []
         try:
-            tx_hash = self.w3.eth.send_transaction({**tx, "from": sender, "gas": self.gas})
-        except ContractLogicError as e:
-            self.last_logs = []
-            raise Reverted(_reason(e)) from None
-        receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120, poll_latency=0.01)
-        if receipt["status"] != 1:
+            tx_hash = self._rpc("eth_sendTransaction", [tx])
+        except _NodeError as e:
+            raise Reverted(e.reason) from None
+        receipt = self._rpc("eth_getTransactionReceipt", [tx_hash])
+        while receipt is None:  # dev: a node that mines later than it answers
+            time.sleep(0.005)
+            receipt = self._rpc("eth_getTransactionReceipt", [tx_hash])
+        if int(receipt["status"], 16) != 1:
             # dev: replay as a call at the parent block for the reason.
-            self.last_logs = []
             try:
-                self.w3.eth.call({**tx, "from": sender}, receipt["blockNumber"] - 1)
-            except ContractLogicError as e:
-                raise Reverted(_reason(e)) from None
+                self._rpc("eth_call", [tx, hex(int(receipt["blockNumber"], 16) - 1)])
+            except _NodeError as e:
+                raise Reverted(e.reason) from None
             raise Reverted("")
-        self.last_block = receipt["blockNumber"]
+        self.last_block = int(receipt["blockNumber"], 16)
         self.last_logs = [
-            RawLog(to_checksum_address(log["address"]), [bytes(t) for t in log["topics"]], bytes(log["data"]))
+            RawLog(to_checksum_address(log["address"]), [bytes.fromhex(t[2:]) for t in log["topics"]],
+                   bytes.fromhex(log["data"][2:]))
             for log in receipt["logs"]
         ]
         return receipt
 
 
-def _reason(error: ContractLogicError) -> str:
-    data = error.data if isinstance(error.data, str) else ""
-    if data.startswith("0x") and len(data) > 10:
-        return revert_reason(bytes.fromhex(data[2:]))
-    return str(error.message or "").removeprefix("execution reverted: ")
+class _NodeError(Exception):
+    """A JSON-RPC error; `reason` is the revert string when it was a revert."""
+
+    def __init__(self, error: dict):
+        super().__init__(error.get("message", ""))
+        data = error.get("data")
+        if isinstance(data, str) and data.startswith("0x") and len(data) > 10:
+            self.reason = revert_reason(bytes.fromhex(data[2:]))
+        else:
+            self.reason = str(error.get("message", "")).removeprefix("execution reverted: ").removeprefix("execution reverted")
 
 
 def deploy(url: str, owner, decimals: int = 18, **kwargs):
