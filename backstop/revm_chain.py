@@ -13,7 +13,10 @@ Contracts are compiled with the pinned vyper; `compile_contracts(root)` can
 compile a patched copy of the sources (the fuzzer's mutation tests).
 """
 
+import hashlib
+import importlib.metadata
 import json
+import os
 import subprocess
 import sys
 from collections import namedtuple
@@ -28,6 +31,7 @@ from pyrevm import EVM, AccountInfo, BlockEnv, Env
 
 from backstop import harness
 
+BUILD = harness.CONTRACTS.parent / ".build"
 START_TIME = 1_700_000_000
 # dev: who sends a call outside any `prank` (titanoboa has such a default account too).
 DEFAULT_SENDER = "0x" + keccak(b"backstop revm default sender")[:20].hex()
@@ -60,8 +64,23 @@ def compile_contracts(root: Path = harness.CONTRACTS) -> dict:
 
 @cache
 def compiled() -> dict:
-    """The project's contracts, compiled once per process."""
-    return compile_contracts()
+    """The project's contracts, compiled once per process, and kept in
+    .build/ under a hash of every source and the compiler's version, so a
+    process whose sources match an earlier one's skips the ~7 s compile
+    (the simulator's sweep starts a process per run)."""
+    digest = hashlib.sha256(importlib.metadata.version("vyper").encode())
+    for path in sorted(harness.CONTRACTS.rglob("*.vy*")):
+        digest.update(str(path.relative_to(harness.CONTRACTS)).encode() + b"\0" + path.read_bytes())
+    cache_file = BUILD / f"revm-{digest.hexdigest()[:24]}.json"
+    if cache_file.exists():
+        return {name: (abi, bytes.fromhex(code)) for name, (abi, code) in json.loads(cache_file.read_text()).items()}
+    out = compile_contracts()
+    BUILD.mkdir(exist_ok=True)
+    # dev: written whole, then renamed: a parallel process never reads half a file.
+    tmp = cache_file.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({name: (abi, code.hex()) for name, (abi, code) in out.items()}))
+    tmp.replace(cache_file)
+    return out
 
 
 def _type(param) -> str:
@@ -104,6 +123,69 @@ class _Overload:
         self.selector = keccak(text=f"{abi['name']}({','.join(self.types)})")[:4]
         self.outputs = abi["outputs"]
         self.output_types = [_type(o) for o in self.outputs]
+        self.fast_decode = _array_decoder(self.outputs)
+        self.fast_encode = self.types in (["address[]"], ["address[]", "uint256"])
+
+
+# ------------------------------------------------------------ fast paths
+# dev: eth_abi is pure Python and validates as it goes: decoding the lens's
+#      health of 500 accounts takes it ~10 ms, as long as anvil takes to run
+#      the call. The batch views' shapes (an array of static structs or of
+#      words; account lists in) are simple enough to do by hand.
+
+_WORD_DECODERS = {
+    "uint256": lambda w: int.from_bytes(w, "big"),
+    "int256": lambda w: int.from_bytes(w, "big", signed=True),
+    "bool": lambda w: w[31] == 1,
+    "address": lambda w: to_checksum_address(w[12:]),
+}
+
+
+def _array_decoder(outputs):
+    """A decoder for a lone `T[]` output of static words or static structs of words, else None."""
+    if len(outputs) != 1 or not outputs[0]["type"].endswith("[]") or outputs[0]["type"].count("[") != 1:
+        return None
+    out = outputs[0]
+    if out["type"] == "tuple[]":
+        parts = out["components"]
+        if any(c["type"] not in _WORD_DECODERS for c in parts):
+            return None
+        words = [_WORD_DECODERS[c["type"]] for c in parts]
+        struct = _wrap({**out, "type": "tuple"}, [0] * len(parts)).__class__
+        make = lambda chunk: struct(*(f(chunk[32 * i : 32 * i + 32]) for i, f in enumerate(words)))  # noqa: E731
+    elif out["type"][:-2] in _WORD_DECODERS:
+        words = [_WORD_DECODERS[out["type"][:-2]]]
+        make = lambda chunk: words[0](chunk)  # noqa: E731
+    else:
+        return None
+    width = 32 * len(words)
+    # dev: the same containers as the eth_abi path: a list of structs, a tuple of words.
+    container = list if out["type"] == "tuple[]" else tuple
+
+    def decode_array(data: bytes):
+        start = int.from_bytes(data[:32], "big")
+        n = int.from_bytes(data[start : start + 32], "big")
+        body = data[start + 32 : start + 32 + n * width]
+        if len(body) != n * width:
+            raise ValueError("array output shorter than its length")
+        return container(make(body[i * width : (i + 1) * width]) for i in range(n))
+
+    return decode_array
+
+
+def _encode_accounts(args) -> bytes | None:
+    """(address[]) or (address[], uint256) by hand; None to leave it to eth_abi (anything unusual)."""
+    accounts = args[0]
+    if not isinstance(accounts, (list, tuple)) or not all(isinstance(a, str) and len(a) == 42 for a in accounts):
+        return None
+    if len(args) == 2 and not (isinstance(args[1], int) and 0 <= args[1] < 2**256):
+        return None
+    try:
+        body = b"".join(bytes(12) + bytes.fromhex(a[2:]) for a in accounts)
+    except ValueError:
+        return None
+    head = (32 * len(args)).to_bytes(32, "big") + (args[1].to_bytes(32, "big") if len(args) == 2 else b"")
+    return head + len(accounts).to_bytes(32, "big") + body
 
 
 class _Function:
@@ -117,11 +199,14 @@ class _Function:
         if overload is None:
             raise TypeError(f"{self.name}: no overload takes {len(args)} arguments")
         args = [a.address if isinstance(a, Contract) else a for a in args]
-        calldata = overload.selector + encode(overload.types, args)
+        encoded = _encode_accounts(args) if overload.fast_encode else None
+        calldata = overload.selector + (encoded if encoded is not None else encode(overload.types, args))
         output = self.contract.chain.call(self.contract.address, calldata, sender, overload.mutates)
         if not overload.outputs or not output:
             # dev: a transaction on a real node returns no data (web3_chain): read events instead.
             return None
+        if overload.fast_decode:
+            return overload.fast_decode(output)
         values = decode(overload.output_types, output)
         wrapped = [_wrap(o, v) for o, v in zip(overload.outputs, values)]
         return wrapped[0] if len(wrapped) == 1 else tuple(wrapped)

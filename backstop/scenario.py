@@ -26,6 +26,7 @@ from backstop.deployment import ParamsError, _check, _keys
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 MARKETS = {"ETH": 0, "BTC": 1}  # market ids of config/local.yaml and backstop.harness
 MAX_STEPS = 10_000
+DEFAULT_ACTIVITY = 0.02
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,8 @@ class Population:
     margin_max_usd: float
     lp_usd: float
     fund_stake_usd: float
+    # Chance that a trader acts (adds margin, reduces, closes, opens) in a step.
+    activity: float = DEFAULT_ACTIVITY
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,11 @@ class Scenario:
 
 def load_scenario(name_or_path) -> Scenario:
     """A scenario by name (scenarios/NAME.yaml) or by path."""
+    return parse_scenario(load_scenario_data(name_or_path))
+
+
+def load_scenario_data(name_or_path) -> dict:
+    """A scenario file's content, validated (a run's log keeps it whole)."""
     path = Path(name_or_path)
     if not path.suffix:
         path = SCENARIOS / f"{name_or_path}.yaml"
@@ -82,7 +90,8 @@ def load_scenario(name_or_path) -> Scenario:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as e:
         raise ParamsError(str(path), f"not valid YAML: {e}") from e
-    return parse_scenario(data)
+    parse_scenario(data)
+    return data
 
 
 def parse_scenario(data) -> Scenario:
@@ -140,7 +149,8 @@ def _path(p, steps) -> PathSpec:
 
 
 def _population(p) -> Population:
-    _keys(p, "population", {"traders", "leverage", "long_share", "margin_usd", "lp_usd", "fund_stake_usd"})
+    optional = {"activity"} & set(p) if isinstance(p, dict) else set()
+    _keys(p, "population", {"traders", "leverage", "long_share", "margin_usd", "lp_usd", "fund_stake_usd"} | optional)
     _keys(p["leverage"], "population.leverage", {"min", "max"})
     _keys(p["margin_usd"], "population.margin_usd", {"min", "max"})
     out = Population(
@@ -152,6 +162,7 @@ def _population(p) -> Population:
         margin_max_usd=_positive(p["margin_usd"], "max", "population.margin_usd"),
         lp_usd=_positive(p, "lp_usd", "population"),
         fund_stake_usd=_nonnegative(p, "fund_stake_usd", "population"),
+        activity=_fraction(p, "activity", "population") if optional else DEFAULT_ACTIVITY,
     )
     _check(out.leverage_min <= out.leverage_max, "population.leverage.max", "must be at least leverage.min")
     _check(out.margin_min_usd <= out.margin_max_usd, "population.margin_usd.max", "must be at least margin_usd.min")
