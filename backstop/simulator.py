@@ -39,6 +39,8 @@ import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from eth_utils import to_checksum_address
+
 from backstop import harness, invariants, revm_chain
 from backstop.keeper import BoaChain, Keeper
 from backstop.revm_chain import Reverted
@@ -107,7 +109,8 @@ class Simulation:
         self.events: list[dict] = []
         self.steps: list[StepRecord] = []
         self.step_no = 0
-        self.names: dict[str, str] = {}
+        # dev: whoever sends outside a prank (the mock token's mints) is the faucet.
+        self.names: dict[str, str] = {to_checksum_address(revm_chain.DEFAULT_SENDER): "faucet"}
         self.contracts: dict[str, object] = {}
         self.traders: list[str] = []
         self.keeper_address = ""
@@ -293,8 +296,8 @@ class Simulation:
         return address
 
     def _name(self, value):
-        if isinstance(value, str) and value in self.names:
-            return self.names[value]
+        if isinstance(value, str) and value.startswith("0x") and len(value) == 42:
+            return self.names.get(to_checksum_address(value), value)
         if isinstance(value, (tuple, list)):
             return [self._name(v) for v in value]
         return value
