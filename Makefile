@@ -1,6 +1,7 @@
 # Backstop: every target installs what it needs from the pinned files first.
-#   make demo   deploy to a local anvil chain, open positions, print margin state
-#   make test   the whole test suite (what CI runs)
+#   make simulate   deploy to a local anvil chain and replay a crash (the main job)
+#   make test       the whole test suite (what CI runs)
+#   make demo       deploy, open four positions, drop ETH 12%, print margin state
 
 SHELL := /bin/bash
 PYTHON ?= python3.11
@@ -10,8 +11,11 @@ BIN := $(VENV)/bin
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
 NETWORK ?= ethereum:local:foundry
 PYTEST_ARGS ?=
+SCENARIO ?= flash-crash
+TRADERS ?= 200
+SEED ?= 1
 
-.PHONY: install demo test bench fuzz clean
+.PHONY: install simulate demo test bench fuzz clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -32,13 +36,16 @@ node_modules/.installed: package.json package-lock.json
 	npm install --no-audit --no-fund
 	touch $@
 
+simulate: install
+	PYTHONWARNINGS=ignore ape run simulate --network $(NETWORK) --scenario $(SCENARIO) --traders $(TRADERS) --seed $(SEED)
+
 demo: install
 	PYTHONWARNINGS=ignore ape run demo --network $(NETWORK)
 
 test: install
 	pytest $(PYTEST_ARGS)
 
-bench: install  # ~10 min: includes keeper latency on anvil and one timed run of the test suite
+bench: install  # ~15 min: keeper latency and the simulator on anvil, one timed run of the test suite
 	python -m backstop.bench
 
 fuzz: install

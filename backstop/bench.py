@@ -250,6 +250,70 @@ def keeper_latency(sizes=(10, 100, 500), runs: int = 3) -> dict:
     return out
 
 
+SIMULATOR_RUN = {"scenario": "gbm-jumps", "traders": 500, "seed": 1}  # issue 5: 500 traders, 200 steps
+
+
+def simulator_rate(runs: int = 3) -> dict:
+    """Transactions per second of a fixed simulator run (SIMULATOR_RUN) on
+    anvil, beside raw web3.py on the same node in the same run: a token mint
+    sent with `contract.functions.mint(...).transact()` and
+    `wait_for_transaction_receipt`, the usual way to drive a node from
+    Python. The bare JSON-RPC rate (the simulator's own transport, the same
+    mint) is the ceiling, for context. Each run gets a fresh node."""
+    from backstop.revm_chain import compiled
+    from backstop.scenario import load_scenario_data
+    from backstop.simulator import Simulation
+    from backstop.web3_chain import Web3Chain, start_anvil
+
+    compiled()
+    sim, raw, bare, wall, txs, hashes = [], [], [], [], [], set()
+    data = load_scenario_data(SIMULATOR_RUN["scenario"])
+    for _ in range(runs):
+        with start_anvil() as url:
+            raw.append(_raw_web3_rate(url))
+            bare.append(_bare_rpc_rate(url))
+            run = Simulation(data, SIMULATOR_RUN["seed"], Web3Chain(url), traders=SIMULATOR_RUN["traders"]).run()
+            seconds = run.finished - run.started
+            sim.append(run.transactions() / seconds)
+            wall.append(seconds)
+            txs.append(run.transactions())
+            hashes.add(run.event_hash())
+    if len(hashes) != 1:
+        raise RuntimeError(f"the fixed simulator run gave {len(hashes)} different event logs")
+    return {"run": {**SIMULATOR_RUN, "steps": data["steps"], "transactions": txs[0], "event_log_hash": hashes.pop()},
+            "wall_seconds": _spread(wall), "simulator_tx_per_second": _spread(sim),
+            "raw_web3_tx_per_second": _spread(raw), "bare_json_rpc_tx_per_second": _spread(bare),
+            "ratio": statistics.median(sim) / statistics.median(raw)}
+
+
+def _raw_web3_rate(url: str, txs: int = 500) -> float:
+    from web3 import Web3
+
+    from backstop.revm_chain import compiled
+
+    abi, code = compiled()["MockERC20"]
+    w3 = Web3(Web3.HTTPProvider(url))
+    sender = w3.eth.accounts[0]
+    deployed = w3.eth.contract(abi=abi, bytecode=code).constructor("raw", "RAW", 6).transact({"from": sender})
+    token = w3.eth.contract(address=w3.eth.wait_for_transaction_receipt(deployed)["contractAddress"], abi=abi)
+    start = time.perf_counter()
+    for _ in range(txs):
+        w3.eth.wait_for_transaction_receipt(token.functions.mint(sender, 1).transact({"from": sender, "gas": 100_000}))
+    return txs / (time.perf_counter() - start)
+
+
+def _bare_rpc_rate(url: str, txs: int = 500) -> float:
+    from backstop.web3_chain import Web3Chain
+
+    chain = Web3Chain(url)
+    with chain.prank(actor("bench raw sender")):
+        token = chain.deploy("MockERC20", "bare", "BARE", 6)
+        start = time.perf_counter()
+        for _ in range(txs):
+            token.mint(actor("bench raw sender"), 1)
+    return txs / (time.perf_counter() - start)
+
+
 def suite_time(runs: int = 1) -> dict:
     """Wall time of the whole test suite (`pytest`, the `quick` profile)."""
     samples = []
@@ -275,11 +339,12 @@ def main():
     revm_rate = revm_trade_rate()
     fuzzer = fuzzer_rate()
     latency = keeper_latency()
+    simulator = simulator_rate()
     suite = suite_time(int(os.environ.get("SUITE_RUNS", "1")))
     results = {
         "code_size_bytes": sizes, "code_size_limit": CODE_SIZE_LIMIT, "gas": gas,
         "boa_trades_per_second": rate, "revm_trades_per_second": revm_rate, "fuzzer": fuzzer,
-        "keeper_latency": latency, "suite_seconds": suite,
+        "keeper_latency": latency, "simulator": simulator, "suite_seconds": suite,
     }
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
@@ -298,6 +363,11 @@ def main():
         b, t = figures["blocks"], figures["seconds"]
         print(f"keeper latency, {n} accounts: {b['median']} blocks (min {b['min']}, max {b['max']}), "
               f"{t['median']:.2f} s (min {t['min']:.2f}, max {t['max']:.2f})")
+    sm, rw, bare = simulator["simulator_tx_per_second"], simulator["raw_web3_tx_per_second"], \
+        simulator["bare_json_rpc_tx_per_second"]
+    print(f"simulator ({simulator['run']['scenario']}, {simulator['run']['traders']} traders, "
+          f"{simulator['run']['steps']} steps): {simulator['wall_seconds']['median']:.1f} s, {sm['median']:.0f} tx/s; "
+          f"raw web3 {rw['median']:.0f} tx/s; ratio {simulator['ratio']:.0%}; bare JSON-RPC {bare['median']:.0f} tx/s")
     print(f"test suite: {suite['median']:.0f} s ({suite['runs']} run(s))")
     MARKDOWN.write_text(markdown(results))
     print(f"wrote {RESULTS.relative_to(ROOT)} and {MARKDOWN.relative_to(ROOT)}")
@@ -345,7 +415,21 @@ def markdown(r: dict) -> str:
         f"| ratio fuzzer / raw titanoboa | {r['fuzzer']['ratio']:.1f}× | | |",
         f"| titanoboa trades/s | {r['boa_trades_per_second']:,.0f} | | |",
         f"| revm trades/s | {r['revm_trades_per_second']:,.0f} | | |",
-        "| crash simulator tx/s beside raw web3 + anvil | not yet: the simulator is issue 5 | | ≥ 50% |",
+    ]
+    sim = r["simulator"]
+    sm, rw, bare, wall = (sim["simulator_tx_per_second"], sim["raw_web3_tx_per_second"],
+                          sim["bare_json_rpc_tx_per_second"], sim["wall_seconds"])
+    run = sim["run"]
+    lines += [
+        f"| crash simulator, tx/s ({run['scenario']}, {run['traders']} traders, {run['steps']} steps, "
+        f"{run['transactions']:,} transactions, {sm['runs']} runs) | {sm['median']:,.0f} | "
+        f"{sm['min']:,.0f} – {sm['max']:,.0f} | |",
+        f"| crash simulator, wall seconds (same runs) | {wall['median']:,.1f} | {wall['min']:,.1f} – {wall['max']:,.1f} | |",
+        f"| raw web3.py + anvil, tx/s (a token mint, `transact` + `wait_for_transaction_receipt`, same nodes) | "
+        f"{rw['median']:,.0f} | {rw['min']:,.0f} – {rw['max']:,.0f} | |",
+        f"| ratio simulator / raw web3 | {sim['ratio']:.0%} | | ≥ 50% {'✓' if sim['ratio'] >= 0.5 else '✗'} |",
+        f"| bare JSON-RPC + anvil, tx/s (the simulator's transport, the same mint: the ceiling) | {bare['median']:,.0f} | "
+        f"{bare['min']:,.0f} – {bare['max']:,.0f} | |",
         "", "## Test suite", "",
         f"`pytest` (the `quick` profile): {r['suite_seconds']['median']:.0f} s "
         f"({r['suite_seconds']['runs']} run{'s' if r['suite_seconds']['runs'] > 1 else ''}; `SUITE_RUNS=3 make bench` for three).",

@@ -22,11 +22,12 @@ import sys
 from collections import namedtuple
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from eth_abi import decode, encode
-from eth_utils import keccak, to_checksum_address
+from eth_utils import keccak
+from eth_utils import to_checksum_address as _to_checksum_address
 from pyrevm import EVM, AccountInfo, BlockEnv, Env
 
 from backstop import harness
@@ -37,6 +38,13 @@ START_TIME = 1_700_000_000
 DEFAULT_SENDER = "0x" + keccak(b"backstop revm default sender")[:20].hex()
 BLOCK_TIME = 12
 ERROR_SELECTOR = bytes.fromhex("08c379a0")  # Error(string)
+
+
+@lru_cache(maxsize=65_536)
+def to_checksum_address(address) -> str:
+    """eth_utils' checksum (a keccak each time), remembered: a simulation
+    checksums the same few hundred addresses a million times."""
+    return _to_checksum_address(address)
 
 
 class Reverted(Exception):

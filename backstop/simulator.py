@@ -39,12 +39,10 @@ import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from eth_utils import to_checksum_address
-
 from backstop import harness, invariants, revm_chain
 from backstop.keeper import BoaChain, Keeper
-from backstop.revm_chain import Reverted
-from backstop.scenario import Scenario, parse_scenario, price_path, DepthModel
+from backstop.revm_chain import Reverted, to_checksum_address
+from backstop.scenario import DepthModel, Scenario, parse_scenario, price_path
 
 WAD = 10**18
 DECIMALS = 6

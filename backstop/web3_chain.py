@@ -20,14 +20,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from eth_utils import to_checksum_address
 
 from backstop import revm_chain
-from backstop.revm_chain import ChainBase, RawLog, Reverted, revert_reason
+from backstop.revm_chain import ChainBase, RawLog, Reverted, revert_reason, to_checksum_address
 
 ANVIL = Path(__file__).resolve().parents[1] / "node_modules" / ".bin" / "anvil"
 BLOCK_GAS_LIMIT = 30_000_000
 RICH = hex(10**24)  # wei of ETH given to every account the chain sends from
+METHOD_NOT_FOUND = -32601  # JSON-RPC's code for a method the node does not have
 
 
 @contextmanager
@@ -77,6 +77,7 @@ class Web3Chain(ChainBase):
         self.transactions = 0
         self.last_block = 0
         self._impersonated = set()
+        self._sync = True
 
     def _rpc(self, method: str, params: list):
         self._id += 1
@@ -132,13 +133,9 @@ class Web3Chain(ChainBase):
         tx = {**tx, "from": sender, "gas": self.gas}
         self.last_logs = []
         try:
-            tx_hash = self._rpc("eth_sendTransaction", [tx])
+            receipt = self._send_and_wait(tx)
         except _NodeError as e:
             raise Reverted(e.reason) from None
-        receipt = self._rpc("eth_getTransactionReceipt", [tx_hash])
-        while receipt is None:  # dev: anvil may answer before the block is in
-            time.sleep(0.0005)
-            receipt = self._rpc("eth_getTransactionReceipt", [tx_hash])
         if int(receipt["status"], 16) != 1:
             # dev: replay as a call for the reason. At "latest", not the parent
             #      block: a pruned node keeps no old states, and a reverted
@@ -158,11 +155,31 @@ class Web3Chain(ChainBase):
         return receipt
 
 
+    def _send_and_wait(self, tx: dict) -> dict:
+        # dev: eth_sendTransactionSync (EIP-7966, anvil >= 1.4) answers with
+        #      the receipt, one round trip; otherwise send, then poll for the
+        #      receipt (automine may answer before the block is in).
+        if self._sync:
+            try:
+                return self._rpc("eth_sendTransactionSync", [tx])
+            except _NodeError as e:
+                if e.code != METHOD_NOT_FOUND:
+                    raise
+                self._sync = False
+        tx_hash = self._rpc("eth_sendTransaction", [tx])
+        receipt = self._rpc("eth_getTransactionReceipt", [tx_hash])
+        while receipt is None:
+            time.sleep(0.0005)
+            receipt = self._rpc("eth_getTransactionReceipt", [tx_hash])
+        return receipt
+
+
 class _NodeError(Exception):
     """A JSON-RPC error; `reason` is the revert string when it was a revert."""
 
     def __init__(self, error: dict):
         super().__init__(error.get("message", ""))
+        self.code = error.get("code")
         data = error.get("data")
         if isinstance(data, str) and data.startswith("0x") and len(data) > 10:
             self.reason = revert_reason(bytes.fromhex(data[2:]))

@@ -27,8 +27,25 @@ from backstop.simulation_output import EVENTS, KEEPER_LOG, read_log, replay_diff
 from backstop.plots import REPORT_FILES
 
 
+def _scenario(ctx, param, value) -> dict:
+    # dev: validated while the options are parsed, before ape starts a node.
+    try:
+        return load_scenario_data(value)
+    except ParamsError as e:
+        raise click.BadParameter(str(e)) from None
+
+
+def _saved_log(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        return (value, *read_log(value))
+    except ParamsError as e:
+        raise click.BadParameter(str(e)) from None
+
+
 @click.command(cls=ConnectedProviderCommand, short_help="Replay a crash scenario on a local chain")
-@click.option("--scenario", default="flash-crash", show_default=True,
+@click.option("--scenario", default="flash-crash", show_default=True, callback=_scenario,
               help="A scenario under scenarios/ (by name) or a path to a scenario file")
 @click.option("--traders", type=click.IntRange(1, 5_000), default=None,
               help="Population size  [default: the scenario's]")
@@ -36,20 +53,16 @@ from backstop.plots import REPORT_FILES
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Output directory  [default: runs/<scenario>-<seed>/]")
 @click.option("--replay", "replay_log", type=click.Path(exists=True, path_type=Path), default=None,
+              callback=_saved_log,
               help="Rerun the run saved in this directory (or events.jsonl) and check its event log")
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots")
 def cli(provider, scenario, traders, seed, out, replay_log, no_plots):
     from backstop.web3_chain import Web3Chain  # dev: after ape has connected
 
-    saved = None
-    try:
-        if replay_log:
-            header, saved = read_log(replay_log)
-            data, seed, traders = header["scenario"], header["seed"], header["traders"]
-        else:
-            data = load_scenario_data(scenario)
-    except ParamsError as e:
-        raise click.BadParameter(str(e), param_hint="--replay" if replay_log else "--scenario") from None
+    data, saved = scenario, None
+    if replay_log:
+        replay_log, header, saved = replay_log
+        data, seed, traders = header["scenario"], header["seed"], header["traders"]
     name = data["name"]
     out = out or Path("runs") / (f"{name}-{seed}" + ("-replay" if replay_log else ""))
 
