@@ -25,6 +25,15 @@ def _batched(view, accounts, *args) -> list:
     return out
 
 
+def _collaterals(p, accounts) -> list:
+    # dev: the lens reads its engine's vault; a vault it does not read (the
+    #      vault tests' standalone ones) is asked account by account.
+    lens = getattr(p, "lens", None)
+    if lens is not None and str(lens.VAULT()) == str(p.vault.address):
+        return _batched(lens.collaterals, accounts)
+    return [p.vault.collateral(a) for a in accounts]
+
+
 def custody_violations(p, accounts) -> list[str]:
     """I1: the vault's tokens (in WAD) cover the sum of every collateral balance:
     exactly, or with a surplus in the protocol's favour (tokens sent to the vault
@@ -34,7 +43,7 @@ def custody_violations(p, accounts) -> list[str]:
     out = []
     if held < total:
         out.append(f"vault holds {held}, less than the ledger total {total}")
-    ledger = sum(_batched(p.lens.collaterals, everyone(p, accounts)))
+    ledger = sum(_collaterals(p, everyone(p, accounts)))
     if ledger != total:
         out.append(f"known accounts sum to {ledger}, ledger total is {total}")
     return out

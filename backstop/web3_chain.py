@@ -31,8 +31,9 @@ METHOD_NOT_FOUND = -32601  # JSON-RPC's code for a method the node does not have
 
 
 @contextmanager
-def start_anvil(block_gas_limit: int = BLOCK_GAS_LIMIT):
-    """A fresh anvil (cancun, automine) on a free port; yields its URL and stops it after."""
+def start_anvil(block_gas_limit: int = BLOCK_GAS_LIMIT, prune_history: bool = True):
+    """A fresh anvil (cancun, automine) on a free port; yields its URL and stops it after.
+    `prune_history=False` keeps past states, for tracing past transactions."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -40,8 +41,8 @@ def start_anvil(block_gas_limit: int = BLOCK_GAS_LIMIT):
         # dev: --prune-history: without it anvil keeps every block's state and
         #      slows as the chain grows (measured: 370 -> 100 tx/s over 6,000
         #      blocks; flat at ~330 with it).
-        [str(ANVIL), "--port", str(port), "--hardfork", "cancun", "--gas-limit", str(block_gas_limit),
-         "--prune-history"],
+        [str(ANVIL), "--port", str(port), "--hardfork", "cancun", "--gas-limit", str(block_gas_limit)]
+        + (["--prune-history"] if prune_history else []),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
@@ -76,6 +77,7 @@ class Web3Chain(ChainBase):
         self.gas = hex(gas)
         self.transactions = 0
         self.last_block = 0
+        self.last_receipt = None
         self._impersonated = set()
         self._sync = True
 
@@ -147,6 +149,7 @@ class Web3Chain(ChainBase):
                 raise Reverted(e.reason) from None
             raise Reverted("")
         self.last_block = int(receipt["blockNumber"], 16)
+        self.last_receipt = receipt
         self.last_logs = [
             RawLog(to_checksum_address(log["address"]), [bytes.fromhex(t[2:]) for t in log["topics"]],
                    bytes.fromhex(log["data"][2:]))

@@ -41,7 +41,7 @@ def test_custody__vault_short_of_its_ledger__reported():
         vault=NS(address="vault", SCALE=lambda: 1, total_collateral=lambda: 100, collateral=lambda a: 100 if a == "t" else 0),
         pool=NS(address="pool"),
         fund="fund",
-        lens=NS(collaterals=lambda accounts: [100 if a == "t" else 0 for a in accounts]),
+        lens=NS(VAULT=lambda: "vault", collaterals=lambda accounts: [100 if a == "t" else 0 for a in accounts]),
     )
     (violation,) = invariants.custody_violations(p, ["t"])
     assert "less than the ledger total" in violation
