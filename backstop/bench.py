@@ -36,9 +36,9 @@ GAS_TARGETS = {
 MISSES = {
     "liquidate (single, partial, new keeper)": "a keeper's first reward creates its vault slot: +17k once per keeper; "
                                                "and see the single case",
-    "liquidate (single, partial)": "1.30x its floor: the ~37k above it is computation (the partial fraction's "
-                                   "margin math over up to three passes, the pool's margin check, reentrancy "
-                                   "locks); the engine has ~300 bytes left to optimise in",
+    "liquidate (single, partial)": "the ~37k above its floor is computation and warm re-reads, not storage: "
+                                   "the margin state is worked out for the fraction, then again after the close; "
+                                   "the engine has ~300 bytes left to optimise in",
 }
 
 

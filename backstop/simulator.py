@@ -354,8 +354,11 @@ class Simulation:
     def outcome(self) -> dict:
         """The run in a few numbers (the sweep's columns)."""
         start_fund = self.steps[0].fund_balance_usd
+        liquidated = {args["account"] for e in self.events for _, name, args in e.get("events", [])
+                      if name == "LiquidationSettled"}
         return {
             "liquidations": sum(r.liquidations for r in self.steps),
+            "accounts_liquidated": len(liquidated),
             "peak_liquidations": max(r.liquidations for r in self.steps),
             "steps_with_liquidations": sum(1 for r in self.steps if r.liquidations),
             "bad_debt_usd": sum(r.bad_debt_usd for r in self.steps),

@@ -132,11 +132,13 @@ def _numeric(v) -> bool:
 def table(rows: list[dict], param: str | None, name: str) -> str:
     head = f"# Sweep of {name}" + (f" over {param}" if param else " over seeds")
     lines = [head, "", "| run | bad debt (USD) | fund drawdown (USD) | ADL volume (USD) | ADL fills | peak liq./step "
-             "| liquidations | low price | I1-I4 | hash |", "|---|---:|---:|---:|---:|---:|---:|---:|---|---|"]
+             "| liquidations | accounts liquidated | low price | I1-I4 | hash |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"]
     for r in rows:
         lines.append(
             f"| {r['label']} | {r['bad_debt_usd']:,.2f} | {r['fund_drawdown_usd']:,.2f} | {r['adl_volume_usd']:,.2f} | "
-            f"{r['adl_fills']} | {r['peak_liquidations']} | {r['liquidations']} | {r['min_price']:,.2f} | "
+            f"{r['adl_fills']} | {r['peak_liquidations']} | {r['liquidations']} | {r['accounts_liquidated']} | "
+            f"{r['min_price']:,.2f} | "
             f"{'ok' if r['invariants_ok'] else 'BROKEN'} | `{r['event_log_hash'][:12]}` |"
         )
     return "\n".join(lines) + "\n"

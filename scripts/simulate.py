@@ -101,7 +101,8 @@ def cli(provider, scenario, traders, seed, out, replay_log, no_plots, node):
     )
     click.echo(
         f"price low {o['min_price']:,.2f} (path alone {o['min_price_no_feedback']:,.2f}); "
-        f"{o['liquidations']} liquidations over {o['steps_with_liquidations']} steps (peak {o['peak_liquidations']}); "
+        f"{o['liquidations']} liquidations of {o['accounts_liquidated']} accounts over {o['steps_with_liquidations']} "
+        f"steps (peak {o['peak_liquidations']}); "
         f"bad debt {o['bad_debt_usd']:,.2f} USD; fund drawn {o['fund_draw_usd']:,.2f} USD "
         f"(drawdown {o['fund_drawdown_usd']:,.2f}); ADL {o['adl_fills']} fills, {o['adl_volume_usd']:,.2f} USD"
     )

@@ -43,7 +43,7 @@ def test_run_round__price_drop__liquidates_every_liquidatable_account(protocol, 
 
 def test_run_round__small_block_gas_limit__splits_into_batches(protocol, keeper):
     risky = _open_longs(protocol, 5)
-    bot = Keeper(BoaChain(protocol, keeper), block_gas_limit=300_000)
+    bot = Keeper(BoaChain(protocol, keeper), block_gas_limit=340_000)
     assert bot.batch_size == 2
     for a in risky:
         bot.track(a)
