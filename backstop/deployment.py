@@ -26,6 +26,9 @@ import yaml
 
 from backstop.protocol import ProtocolContracts
 from backstop.units import wad
+from backstop.validation import ParamsError  # noqa: F401  (callers import it from here too)
+from backstop.validation import check as _check
+from backstop.validation import keys as _keys
 
 # Limits the contracts enforce, checked here first so a bad file fails with the
 # field's name instead of a revert halfway through a deployment.
@@ -48,14 +51,6 @@ CONTRACTS = {
     "insurance": "InsuranceFund",
     "lens": "ClearinghouseLens",
 }
-
-
-class ParamsError(ValueError):
-    """A parameter file is invalid; `field` names the offending entry (e.g. `markets[1].mmr`)."""
-
-    def __init__(self, field: str, message: str):
-        self.field = field
-        super().__init__(f"{field}: {message}")
 
 
 class DeploymentError(RuntimeError):
@@ -243,20 +238,6 @@ def _market(m, at: str) -> MarketParams:
         name, price, feed_decimals, heartbeat, band_min, band_max,
         max_deviation, imr, mmr, fee_rate, skew_scale, max_skew,
     )
-
-
-def _check(ok: bool, field_name: str, message: str):
-    if not ok:
-        raise ParamsError(field_name, message)
-
-
-def _keys(obj, at: str, expected: set):
-    _check(isinstance(obj, dict), at or "<file>", "must be a mapping")
-    prefix = f"{at}." if at else ""
-    if unknown := sorted(map(str, set(obj) - expected)):
-        raise ParamsError(f"{prefix}{unknown[0]}", "unknown key")
-    if missing := sorted(expected - set(obj)):
-        raise ParamsError(f"{prefix}{missing[0]}", "missing")
 
 
 def _text(obj, key, at, max_len) -> str:

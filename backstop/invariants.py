@@ -16,9 +16,9 @@ def everyone(p, accounts) -> list:
     return list(dict.fromkeys([*accounts, p.pool.address, p.fund]))
 
 
-def _batched(view, accounts, *args) -> list:
-    # dev: one lens call per thousand accounts: on a node, one call per
-    #      account would dominate a simulation step.
+def batched(view, accounts, *args) -> list:
+    """A lens batch view over any number of accounts, a thousand to a call
+    (on a node, one call per account would dominate a simulation step)."""
     out = []
     for start in range(0, len(accounts), LENS_BATCH):
         out += view(accounts[start : start + LENS_BATCH], *args)
@@ -30,7 +30,7 @@ def _collaterals(p, accounts) -> list:
     #      vault tests' standalone ones) is asked account by account.
     lens = getattr(p, "lens", None)
     if lens is not None and str(lens.VAULT()) == str(p.vault.address):
-        return _batched(lens.collaterals, accounts)
+        return batched(lens.collaterals, accounts)
     return [p.vault.collateral(a) for a in accounts]
 
 
@@ -55,7 +55,7 @@ def zero_sum_violations(p, accounts) -> list[str]:
     out = []
     accounts = everyone(p, accounts)
     for m in range(p.engine.market_count()):
-        positions = _batched(p.lens.positions, accounts, m)
+        positions = batched(p.lens.positions, accounts, m)
         sizes = sum(pos.size for pos in positions)
         costs = sum(pos.cost for pos in positions)
         if sizes:
@@ -73,7 +73,7 @@ def zero_sum_violations(p, accounts) -> list[str]:
 def _equities(p, accounts) -> dict:
     # dev: the lens's batch view: last good prices where a feed fails, never reverts.
     accounts = everyone(p, accounts)
-    return {a: h.equity for a, h in zip(accounts, _batched(p.lens.health, accounts))}
+    return {a: h.equity for a, h in zip(accounts, batched(p.lens.health, accounts))}
 
 
 def solvency_violations(p, accounts, equities: dict | None = None) -> list[str]:

@@ -20,8 +20,9 @@ from pathlib import Path
 
 import yaml
 
-# dev: the same field checks and error as the deployment parameter file.
-from backstop.deployment import ParamsError, _check, _keys
+from backstop.validation import ParamsError
+from backstop.validation import check as _check
+from backstop.validation import keys as _keys
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 MARKETS = {"ETH": 0, "BTC": 1}  # market ids of config/local.yaml and backstop.harness

@@ -273,11 +273,11 @@ class Simulation:
                     rec.adl_socialised_usd += socialised
                     rec.bad_debt_usd += socialised
         rec.fund_balance_usd = _usd(p.vault.collateral(p.fund))
-        positions = invariants._batched(p.lens.positions, self.traders, self.scenario.market)
+        positions = invariants.batched(p.lens.positions, self.traders, self.scenario.market)
         rec.open_interest_long_usd = sum(x.size for x in positions if x.size > 0) * rec.price / WAD
         rec.open_interest_short_usd = -sum(x.size for x in positions if x.size < 0) * rec.price / WAD
         rec.margin_buckets = dict.fromkeys(BUCKETS, 0)
-        for h in invariants._batched(p.lens.health, self.traders):
+        for h in invariants.batched(p.lens.health, self.traders):
             rec.margin_buckets[_bucket(h)] += 1
         rec.invariants = {name: violations for name, violations in invariants.check(p, self.accounts(), settled=True)}
         rec.invariants_ok = not any(rec.invariants.values())
@@ -340,8 +340,8 @@ class Simulation:
     def final_balances(self) -> dict:
         p = self.protocol
         accounts = invariants.everyone(p, self.accounts())
-        collateral = invariants._batched(p.lens.collaterals, accounts)
-        health = invariants._batched(p.lens.health, accounts)
+        collateral = invariants.batched(p.lens.collaterals, accounts)
+        health = invariants.batched(p.lens.health, accounts)
         return {
             "vault_tokens_usd": p.token.balanceOf(p.vault.address) / 10**DECIMALS,
             "pool_share_price": p.pool.convertToAssets(10**18) / 10**DECIMALS,
