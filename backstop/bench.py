@@ -18,7 +18,7 @@ from typing import NamedTuple
 import boa
 
 from backstop import harness
-from backstop.harness import BTC, ETH, actor
+from backstop.harness import actor
 from backstop.units import wad
 
 CODE_SIZE_LIMIT = 24_576

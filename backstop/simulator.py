@@ -167,7 +167,7 @@ class Simulation:
             self._feed_refreshed[m] = 0
 
     def play_step(self, step: int):
-        s, p = self.scenario, self.protocol
+        s = self.scenario
         self.chain.time_travel(s.step_seconds)
         multiplier = self.depth.step(self.steps[-1].forced_flow_usd) if self.steps else 1.0
         price = self.path[step] * multiplier

@@ -21,8 +21,11 @@ import yaml
 from backstop.deployment import ParamsError
 from backstop.scenario import parse_scenario
 
+
 @dataclass(frozen=True)
 class Run:
+    """One run of a sweep: its directory name, seed, and the value of the swept field (None: seeds only)."""
+
     label: str
     seed: int
     param: str | None
