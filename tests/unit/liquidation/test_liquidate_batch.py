@@ -1,6 +1,7 @@
 """Clearinghouse.liquidate_batch: healthy, unpriceable and uncoverable accounts are skipped."""
 
 import boa
+import pytest
 
 from backstop.units import wad
 from tests.invariants import assert_invariants
@@ -71,3 +72,32 @@ def test_liquidate_batch__fund_short__skips_that_account(protocol, keeper):
 def test_liquidate_batch__empty__does_nothing(protocol, keeper):
     with boa.env.prank(keeper):
         assert protocol.engine.liquidate_batch([]) == 0
+
+
+def test_liquidate_batch__the_limit__500_settle_and_501_are_refused():
+    """MAX_LIQUIDATION_BATCH: a full batch of 500 settles in one call; a longer
+    list does not decode into the DynArray and reverts before anything moves
+    (Vyper gives no reason string). On revm: 500 accounts take a second."""
+    from backstop import harness, revm_chain
+    from backstop.revm_chain import Reverted
+
+    chain = revm_chain.Chain()
+    p = revm_chain.deploy(str(harness.actor("owner")), 6, chain=chain)
+    p.fund_pool(str(harness.actor("lp")), 10_000_000)
+    accounts = [str(harness.actor(f"batch-limit-{i}")) for i in range(501)]
+    for a in accounts:
+        p.fund_trader(a, 2_000)
+        with chain.prank(a):
+            p.engine.trade(0, 5 * 10**18)
+    p.set_price(0, 1650)  # every one below maintenance
+    keeper = str(harness.actor("keeper"))
+    before = [tuple(x) for x in p.lens.positions(accounts, 0)]
+    with chain.prank(keeper), pytest.raises(Reverted) as refused:
+        p.engine.liquidate_batch(accounts)
+    assert refused.value.reason == ""
+    assert [tuple(x) for x in p.lens.positions(accounts, 0)] == before
+    with chain.prank(keeper):
+        p.engine.liquidate_batch(accounts[:500])
+    settled = p.engine.events("LiquidationSettled")
+    assert len(settled) == 500
+    assert p.lens.health(accounts[500:])[0].liquidatable
