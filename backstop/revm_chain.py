@@ -106,7 +106,7 @@ def _struct(name: str, fields: tuple):
 def _wrap(param, value):
     # dev: structs as named tuples (recursively), addresses checksummed like titanoboa's.
     if param["type"] == "tuple":
-        name = param.get("internalType", "Struct").split(".")[-1].split(" ")[-1]
+        name = param.get("internalType", "Struct").split(".")[-1].split(" ")[-1].split("[")[0]
         fields = tuple(c["name"] for c in param["components"])
         return _struct(name, fields)(*(_wrap(c, v) for c, v in zip(param["components"], value)))
     if param["type"] == "tuple[]":

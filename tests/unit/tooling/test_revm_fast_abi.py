@@ -32,3 +32,14 @@ def test_encode_accounts__unusual_input__left_to_eth_abi():
     assert _encode_accounts([["0x" + "zz" * 20]]) is None
     assert _encode_accounts([[], -1]) is None
     assert _encode_accounts([[], 2**256]) is None
+
+
+def test_struct_array__internal_type_with_brackets__named_after_the_struct():
+    from backstop.revm_chain import _array_decoder
+
+    outputs = [{"type": "tuple[]", "internalType": "struct IClearinghouse.Position[]",
+                "components": [{"name": "size", "type": "int256"}, {"name": "cost", "type": "int256"}]}]
+    data = encode(["(int256,int256)[]"], [[(-3, 7)]])
+    (row,) = _array_decoder(outputs)(data)
+    assert type(row).__name__ == "Position" and (row.size, row.cost) == (-3, 7)
+    assert _wrap(outputs[0], decode(["(int256,int256)[]"], data)[0]) == [row]
