@@ -137,9 +137,9 @@ class _Overload:
 
 # ------------------------------------------------------------ fast paths
 # dev: eth_abi is pure Python and validates as it goes: decoding the lens's
-#      health of 500 accounts takes it ~10 ms, as long as anvil takes to run
-#      the call. The batch views' shapes (an array of static structs or of
-#      words; account lists in) are simple enough to do by hand.
+#      health of 500 accounts takes it ~11 ms, 2.4 ms by hand, when anvil
+#      runs the call in a few. The batch views' shapes (an array of static
+#      structs or of words; account lists in) are simple enough to do by hand.
 
 _WORD_DECODERS = {
     "uint256": lambda w: int.from_bytes(w, "big"),
