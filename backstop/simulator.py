@@ -116,6 +116,8 @@ class Simulation:
         self.protocol = None
         self.keeper = None
         self._feed_refreshed = {}
+        self._step_start = 0
+        self.max_leverage = 0.0
         self.started = self.finished = 0.0
 
     # ------------------------------------------------------------ the run
@@ -154,12 +156,12 @@ class Simulation:
         p.fund_pool(self._actor("lp"), s.population.lp_usd)
         if s.population.fund_stake_usd > 0:
             p.stake(self._actor("staker"), s.population.fund_stake_usd)
-        imr = _usd(p.engine.markets(s.market).imr)
+        self.max_leverage = LEVERAGE_HEADROOM / _usd(p.engine.markets(s.market).imr)
         for i in range(s.population.traders):
             trader = self._actor(f"trader-{i + 1}")
             self.traders.append(trader)
             self.keeper.track(trader)
-            self._open(trader, fresh=True, max_leverage=LEVERAGE_HEADROOM / imr)
+            self._open(trader, fresh=True)
             if progress:
                 progress(1)
         self._end_step()
@@ -183,6 +185,7 @@ class Simulation:
 
     def _begin_step(self, step: int, price: float):
         self.step_no = step
+        self._step_start = len(self.events)  # dev: where this step's entries begin
         answer = harness.feed_answer(Decimal(repr(price)).quantize(Decimal("1e-8")))
         self.events.append({"step": step, "price": answer})
         self.steps.append(StepRecord(step=step, price=answer / 10**harness.FEED_DECIMALS,
@@ -213,15 +216,14 @@ class Simulation:
         elif kind == "close" and size != 0:
             self._trade(trader, -size)
         elif kind == "open" or size == 0:
-            imr = _usd(self.protocol.engine.markets(self.scenario.market).imr)
-            self._open(trader, fresh=size == 0, max_leverage=LEVERAGE_HEADROOM / imr, existing=size)
+            self._open(trader, fresh=size == 0, existing=size)
 
-    def _open(self, trader: str, fresh: bool, max_leverage: float, existing: int = 0):
+    def _open(self, trader: str, fresh: bool, existing: int = 0):
         """A new position (deposit a drawn margin, trade at a drawn leverage),
         or more of the existing one at the same kind of draw."""
         pop, price = self.scenario.population, self.steps[-1].price
         margin = round(math.exp(self.rng.uniform(math.log(pop.margin_min_usd), math.log(pop.margin_max_usd))), 2)
-        leverage = min(self.rng.uniform(pop.leverage_min, pop.leverage_max), max_leverage)
+        leverage = min(self.rng.uniform(pop.leverage_min, pop.leverage_max), self.max_leverage)
         long = existing > 0 if existing else self.rng.random() < pop.long_share
         if fresh:
             self.margins[trader] = margin
@@ -248,8 +250,8 @@ class Simulation:
     def _end_step(self):
         """Totals of the step's events, then the state after it."""
         p, rec = self.protocol, self.steps[-1]
-        for entry in self.events:
-            if entry.get("step") != rec.step or "call" not in entry:
+        for entry in self.events[self._step_start:]:
+            if "call" not in entry:
                 continue
             rec.transactions += 1
             rec.rejected += "reverted" in entry
