@@ -33,7 +33,7 @@ from backstop.validation import keys as _keys
 # Limits the contracts enforce, checked here first so a bad file fails with the
 # field's name instead of a revert halfway through a deployment.
 MAX_MARKETS = 16  # constants.MAX_MARKETS
-MAX_FEE_RATE = Decimal("0.1")  # Clearinghouse.MAX_FEE_RATE
+MAX_FEE_RATE = Decimal("0.1")  # Configurator.MAX_FEE_RATE
 TOKEN_NAME_MAX, TOKEN_SYMBOL_MAX, FEED_NAME_MAX = 25, 5, 64  # String[...] sizes
 MAX_COOLDOWN, MIN_WINDOW, MAX_WINDOW = 90 * 86400, 3600, 90 * 86400  # InsuranceFund bounds, seconds
 # dev: larger is a typo for any price, size or scale here; the bound also keeps
@@ -46,6 +46,8 @@ CONTRACTS = {
     "token": "MockERC20",
     "vault": "Vault",
     "oracle": "PriceOracle",
+    "configurator": "Configurator",
+    "deleverager": "Deleverager",
     "engine": "Clearinghouse",
     "pool": "LiquidityPool",
     "insurance": "InsuranceFund",
@@ -89,7 +91,7 @@ class MarketParams:
         return int(Decimal(str(usd)) * 10**self.feed_decimals)
 
     def risk_params(self) -> tuple:
-        """The Clearinghouse MarketParams struct (imr, mmr, fee_rate, skew_scale, max_skew) in WAD."""
+        """The Configurator MarketParams struct (imr, mmr, fee_rate, skew_scale, max_skew) in WAD."""
         return tuple(wad(v) for v in (self.imr, self.mmr, self.fee_rate, self.skew_scale, self.max_skew))
 
 
@@ -104,7 +106,7 @@ class LiquidationParams:
     buffer: Decimal
 
     def as_struct(self) -> tuple:
-        """The Clearinghouse LiquidationParams struct in WAD."""
+        """The Configurator LiquidationParams struct in WAD."""
         return tuple(wad(v) for v in (self.liq_fee, self.keeper_share, self.min_reward, self.max_reward, self.buffer))
 
 
@@ -314,10 +316,12 @@ def deploy_protocol(params: Params, deployer) -> Deployment:
     """Deploy and wire a full protocol from `deployer` (which owns every contract).
 
     Order: token -> vault -> oracle + one feed per market (oracle.set_feed) ->
-    clearinghouse -> vault.set_engine -> pool -> engine.set_pool -> insurance
-    fund -> engine.set_insurance_fund -> lens -> engine.list_market per market.
-    A market can only be listed once its feed answers, and the pool and the
-    fund need the engine's address.
+    configurator -> deleverager -> clearinghouse -> configurator.set_engine
+    (binds the deleverager too) -> vault.set_engine -> pool ->
+    configurator.set_pool -> insurance fund -> configurator.set_insurance_fund
+    -> lens -> configurator.list_market per market. The engine names its
+    configurator and deleverager at deployment, a market can only be listed
+    once its feed answers, and the pool and the fund need the engine's address.
     """
     project = _project()
     tx = {"sender": deployer}
@@ -333,23 +337,27 @@ def deploy_protocol(params: Params, deployer) -> Deployment:
             wad(m.max_deviation), **tx,
         )
         feeds.append(feed)
-    engine = project.Clearinghouse.deploy(
-        vault, oracle, wad(params.fee_pool_share), wad(params.min_position_notional), **tx
+    configurator = project.Configurator.deploy(
+        wad(params.fee_pool_share), wad(params.min_position_notional), **tx
     )
+    deleverager = project.Deleverager.deploy(configurator, **tx)
+    engine = project.Clearinghouse.deploy(vault, oracle, configurator, deleverager, **tx)
+    configurator.set_engine(engine, **tx)
     vault.set_engine(engine, **tx)
     pool = project.LiquidityPool.deploy(token, vault, engine, "Backstop LP", "bLP", **tx)
-    engine.set_pool(pool, **tx)
+    configurator.set_pool(pool, **tx)
     f = params.insurance_fund
     insurance = project.InsuranceFund.deploy(
         token, vault, engine, f.cooldown, f.withdraw_window, "Backstop Insurance", "bINS", **tx
     )
-    engine.set_insurance_fund(insurance, **tx)
+    configurator.set_insurance_fund(insurance, **tx)
     lens = project.ClearinghouseLens.deploy(engine, **tx)
     for m in params.markets:
-        engine.list_market(m.risk_params(), **tx)
-    engine.set_liquidation_params(params.liquidation.as_struct(), **tx)
+        configurator.list_market(m.risk_params(), **tx)
+    configurator.set_liquidation_params(params.liquidation.as_struct(), **tx)
     return Deployment(
-        token, vault, oracle, engine, pool, feeds, str(insurance.address), str(deployer.address), insurance, lens, params
+        token, vault, oracle, engine, pool, feeds, str(insurance.address), str(deployer.address), insurance, lens,
+        configurator, deleverager, params,
     )
 
 

@@ -21,6 +21,8 @@ CONTRACTS = Path(__file__).resolve().parents[1] / "contracts"
 DEPLOYABLES = {
     "Vault": "Vault.vy",
     "PriceOracle": "PriceOracle.vy",
+    "Configurator": "Configurator.vy",
+    "Deleverager": "Deleverager.vy",
     "Clearinghouse": "Clearinghouse.vy",
     "LiquidityPool": "LiquidityPool.vy",
     "InsuranceFund": "InsuranceFund.vy",
@@ -140,7 +142,10 @@ def deploy(
 
 def wire(deploy_contract, env, owner, decimals, markets, fee_pool_share, min_notional) -> Protocol:
     """Deploy every contract with `deploy_contract(name, *args)` and wire them,
-    the caller acting as `owner` (the same order as backstop/deployment.py)."""
+    the caller acting as `owner` (the same order as backstop/deployment.py).
+
+    The engine names its Configurator and Deleverager at deployment, so they
+    come first; `configurator.set_engine` then binds the Deleverager too."""
     token = deploy_contract("MockERC20", "Test USD", "tUSD", decimals)
     vault = deploy_contract("Vault", token.address)
     oracle = deploy_contract("PriceOracle")
@@ -149,20 +154,23 @@ def wire(deploy_contract, env, owner, decimals, markets, fee_pool_share, min_not
         feed = deploy_contract("MockAggregator", FEED_DECIMALS, m.name, feed_answer(m.price))
         oracle.set_feed(market_id, feed.address, HEARTBEAT, 1, feed_answer(10**9), wad(m.max_deviation))
         feeds.append(feed)
-    engine = deploy_contract("Clearinghouse", vault.address, oracle.address, fee_pool_share, min_notional)
+    configurator = deploy_contract("Configurator", fee_pool_share, min_notional)
+    deleverager = deploy_contract("Deleverager", configurator.address)
+    engine = deploy_contract("Clearinghouse", vault.address, oracle.address, configurator.address, deleverager.address)
+    configurator.set_engine(engine.address)
     vault.set_engine(engine.address)
     pool = deploy_contract("LiquidityPool", token.address, vault.address, engine.address, "Backstop LP", "bLP")
-    engine.set_pool(pool.address)
+    configurator.set_pool(pool.address)
     insurance = deploy_contract(
         "InsuranceFund", token.address, vault.address, engine.address, FUND_COOLDOWN, FUND_WINDOW,
         "Backstop Insurance", "bINS",
     )
-    engine.set_insurance_fund(insurance.address)
+    configurator.set_insurance_fund(insurance.address)
     lens = deploy_contract("ClearinghouseLens", engine.address)
     for m in markets:
-        engine.list_market(m.params())
-    engine.set_liquidation_params(LIQUIDATION)
+        configurator.list_market(m.params())
+    configurator.set_liquidation_params(LIQUIDATION)
     return Protocol(
-        token, vault, oracle, engine, pool, feeds, str(insurance.address), owner, insurance, lens, decimals,
-        list(markets), env,
+        token, vault, oracle, engine, pool, feeds, str(insurance.address), owner, insurance, lens,
+        configurator, deleverager, decimals, list(markets), env,
     )

@@ -19,6 +19,9 @@ class ProtocolContracts:
     # The InsuranceFund (staking, withdrawal requests) and the read-only lens.
     insurance: object
     lens: object
+    # Owner setters of the engine, and auto-deleveraging.
+    configurator: object
+    deleverager: object
 
     def units(self, usd) -> int:
         """A USD amount in collateral token units (the subclass says `decimals`)."""

@@ -145,7 +145,7 @@ class Simulation:
         #      the same in every run).
         self.chain.on_transaction = self._record
         roles = {"token": p.token, "vault": p.vault, "oracle": p.oracle, "engine": p.engine, "pool": p.pool,
-                 "fund": p.insurance, "lens": p.lens}
+                 "fund": p.insurance, "lens": p.lens, "configurator": p.configurator, "deleverager": p.deleverager}
         for i, feed in enumerate(p.feeds):
             roles[f"feed-{p.markets[i].name.split(' ')[0]}"] = feed
         self.contracts = {str(c.address): c for c in roles.values()}
@@ -156,7 +156,7 @@ class Simulation:
         p.fund_pool(self._actor("lp"), s.population.lp_usd)
         if s.population.fund_stake_usd > 0:
             p.stake(self._actor("staker"), s.population.fund_stake_usd)
-        self.max_leverage = LEVERAGE_HEADROOM / _usd(p.engine.markets(s.market).imr)
+        self.max_leverage = LEVERAGE_HEADROOM / _usd(p.configurator.markets(s.market).imr)
         for i in range(s.population.traders):
             trader = self._actor(f"trader-{i + 1}")
             self.traders.append(trader)
@@ -255,7 +255,7 @@ class Simulation:
                 continue
             rec.transactions += 1
             rec.rejected += "reverted" in entry
-            deleverage = entry["call"] == "engine.deleverage"
+            deleverage = entry["call"] == "deleverager.deleverage"
             for _, name, args in entry.get("events", []):
                 if name == "Liquidation":
                     rec.forced_flow_usd += -args["size_closed"] * args["exec_price"] / WAD / WAD

@@ -15,6 +15,7 @@
 """
 
 from .interfaces import IClearinghouse
+from .interfaces import IConfigurator
 from .interfaces import IPriceOracle
 from .interfaces import IVault
 from .modules import constants
@@ -41,6 +42,9 @@ struct AdlEntry:
 # @dev The engine this lens reads.
 ENGINE: public(immutable(IClearinghouse))
 
+# @dev The engine's Configurator: the markets' risk parameters.
+CONFIGURATOR: public(immutable(IConfigurator))
+
 # @dev The engine's oracle.
 ORACLE: public(immutable(IPriceOracle))
 
@@ -54,6 +58,7 @@ def __init__(engine: IClearinghouse):
     @param engine The Clearinghouse to read.
     """
     ENGINE = engine
+    CONFIGURATOR = IConfigurator(staticcall engine.CONFIGURATOR())
     ORACLE = IPriceOracle(staticcall engine.ORACLE())
     VAULT = IVault(staticcall engine.VAULT())
 
@@ -163,7 +168,7 @@ def liquidation_price(account: address, market: uint256) -> uint256:
         return 0
     h: IClearinghouse.Health = self._strict_health(account)
     mark: int256 = convert(staticcall ORACLE.price(market), int256)
-    mmr: int256 = convert((staticcall ENGINE.markets(market)).mmr, int256)
+    mmr: int256 = convert((staticcall CONFIGURATOR.markets(market)).mmr, int256)
     denominator: int256 = pos.size * IWAD - abs(pos.size) * mmr
     liquidation: int256 = mark + (convert(h.maintenance_req, int256) - h.equity) * IWAD * IWAD // denominator
     return convert(max(liquidation, 0), uint256)
@@ -195,7 +200,7 @@ def quote(market: uint256, size_delta: int256) -> (uint256, uint256):
     assert market < staticcall ENGINE.market_count(), "Lens: unknown market"
     assert size_delta != 0, "Lens: zero size"
     mark: uint256 = staticcall ORACLE.price(market)
-    params: IClearinghouse.MarketParams = staticcall ENGINE.markets(market)
+    params: IConfigurator.MarketParams = staticcall CONFIGURATOR.markets(market)
     skew: int256 = (staticcall ENGINE.market_state(market)).skew
     exec_price: uint256 = margin_math._exec_price(mark, skew, size_delta, params.skew_scale)
     notional: uint256 = margin_math._notional(size_delta, exec_price)

@@ -46,6 +46,12 @@ MAX_MARKETS: constant(uint256) = constants.MAX_MARKETS
 #      answer is a rejected read, never a revert that would brick exits.
 MAX_PRICE: constant(uint256) = 10 ** 36
 
+# @dev Longest heartbeat a packed feed word holds (136 years).
+MAX_HEARTBEAT: constant(uint256) = 2 ** 32 - 1
+
+ADDRESS_BITS: constant(uint256) = 2 ** 160 - 1
+HALF_BITS: constant(uint256) = 2 ** 128 - 1
+
 # Why a read failed; `price` turns each into its revert reason.
 OK: constant(uint8) = 0
 CALL_FAILED: constant(uint8) = 1
@@ -81,8 +87,18 @@ struct Read:
     status: uint8
 
 
-# @dev Feed configuration per market id (the clearinghouse's market index).
-feeds: public(HashMap[uint256, Feed])
+# @dev Feed configuration per market id (the clearinghouse's market index),
+#      packed so that a read touches two slots, not six (every priced call
+#      reads it): aggregator (160 bits) | scale (64) | heartbeat (32).
+feed_words: HashMap[uint256, uint256]
+
+# @dev Per market: min_answer (128 bits) | max_answer (128), both positive
+#      and below 10**36 (the band check in `set_feed`).
+band_words: HashMap[uint256, uint256]
+
+# @dev Per market: the largest move between two rounds (WAD) before the
+#      market is guarded; only `refresh` reads it.
+max_deviations: HashMap[uint256, uint256]
 
 # @dev Last price that passed every check, per market, and its round.
 last: public(HashMap[uint256, LastPrice])
@@ -142,20 +158,18 @@ def set_feed(
     assert market < MAX_MARKETS, "Oracle: market id too large"
     assert aggregator != empty(address), "Oracle: zero address"
     assert heartbeat != 0, "Oracle: zero heartbeat"
+    assert heartbeat <= MAX_HEARTBEAT, "Oracle: heartbeat too long"
     assert 0 < min_answer and min_answer < max_answer, "Oracle: bad band"
     assert max_deviation != 0 and max_deviation <= WAD, "Oracle: bad deviation"
     decimals: uint8 = staticcall AggregatorV3(aggregator).decimals()
     assert decimals <= 18, "Oracle: feed decimals > 18"
     scale: uint256 = 10 ** convert(18 - decimals, uint256)
     assert convert(max_answer, uint256) <= MAX_PRICE // scale, "Oracle: band too wide"
-    self.feeds[market] = Feed(
-        aggregator=aggregator,
-        heartbeat=heartbeat,
-        min_answer=min_answer,
-        max_answer=max_answer,
-        scale=scale,
-        max_deviation=max_deviation,
-    )
+    # dev: every field is within its packed width: scale <= 10**18 < 2**64,
+    #      heartbeat <= MAX_HEARTBEAT, 0 < min < max <= 10**36 < 2**128.
+    self.feed_words[market] = convert(aggregator, uint256) | (scale << 160) | (heartbeat << 224)
+    self.band_words[market] = convert(min_answer, uint256) | (convert(max_answer, uint256) << 128)
+    self.max_deviations[market] = max_deviation
     r: Read = self._read(market)
     self._check(r.status)
     self.last[market] = LastPrice(price=r.price, round_id=r.round_id, updated_at=r.updated_at)
@@ -178,7 +192,7 @@ def set_guard(market: uint256, guarded: bool):
          next round within the deviation of the last good price lifts it.
     """
     ownable._check_owner()
-    assert self.feeds[market].aggregator != empty(address), "Oracle: unknown market"
+    assert self._feed(market).aggregator != empty(address), "Oracle: unknown market"
     self.guarded[market] = guarded
     if guarded:
         log PriceGuardRaised(market=market, previous_price=self.last[market].price, price=self.last[market].price, deviation=0)
@@ -203,7 +217,7 @@ def refresh(market: uint256) -> (uint256, bool, bool):
         # dev: a newer round; compare it with the previous good one. An older
         #      round (a feed going backwards) is used but never recorded.
         deviation: uint256 = self._deviation(last.price, r.price)
-        if deviation > self.feeds[market].max_deviation:
+        if deviation > self.max_deviations[market]:
             if not guarded:
                 guarded = True
                 self.guarded[market] = True
@@ -278,10 +292,43 @@ def status(market: uint256) -> uint8:
     return self._read(market).status
 
 
+@external
+@view
+def feeds(market: uint256) -> Feed:
+    """
+    @notice The feed configuration of `market` (an empty aggregator: none).
+    """
+    return self._feed(market)
+
+
+@internal
+@view
+def _feed(market: uint256) -> Feed:
+    word: uint256 = self.feed_words[market]
+    band: uint256 = self.band_words[market]
+    return Feed(
+        aggregator=convert(convert(word & ADDRESS_BITS, uint160), address),
+        heartbeat=word >> 224,
+        min_answer=convert(band & HALF_BITS, int256),
+        max_answer=convert(band >> 128, int256),
+        scale=(word >> 160) & (2 ** 64 - 1),
+        max_deviation=self.max_deviations[market],
+    )
+
+
 @internal
 @view
 def _read(market: uint256) -> Read:
-    feed: Feed = self.feeds[market]
+    word: uint256 = self.feed_words[market]
+    band: uint256 = self.band_words[market]
+    feed: Feed = Feed(
+        aggregator=convert(convert(word & ADDRESS_BITS, uint160), address),
+        heartbeat=word >> 224,
+        min_answer=convert(band & HALF_BITS, int256),
+        max_answer=convert(band >> 128, int256),
+        scale=(word >> 160) & (2 ** 64 - 1),
+        max_deviation=0,
+    )
     assert feed.aggregator != empty(address), "Oracle: unknown market"
     # dev: a reverting or malformed feed is a status, not a revert, so that
     #      callers can fall back to the last good price for exits.

@@ -7,7 +7,7 @@
         Balances are kept in WAD (18 decimals) whatever the token's decimals.
 @dev Only two functions change how much the vault owes in total: `deposit`
      (tokens in) and `withdraw_for` (tokens out). Everything the engine does
-     between accounts goes through `move`, which is zero-sum by construction,
+     between accounts goes through `move` or `shift`, which are zero-sum by construction,
      so the engine can never create collateral: custody invariant I1 is
      `TOKEN.balanceOf(self) * SCALE >= total_collateral`, with equality unless
      someone donated tokens (a surplus in the protocol's favour).
@@ -147,6 +147,27 @@ def move(sender: address, receiver: address, wad: int256):
     assert msg.sender == self.engine, "Vault: caller is not the engine"
     self.collateral[sender] -= wad
     self.collateral[receiver] += wad
+
+
+@external
+def shift(accounts: address[4], deltas: int256[4]):
+    """
+    @notice Add `deltas[i]` to the collateral of `accounts[i]`; the deltas sum
+            to zero, so `total_collateral` is unchanged. A zero delta is skipped.
+    @dev Engine only. One call settles a whole liquidation (the closes' PnL,
+         the penalty, the keeper's reward, the fund's cover) or a trade (PnL and
+         fee split), where `move` would take three. An account may be listed
+         twice; its deltas add up.
+    """
+    assert msg.sender == self.engine, "Vault: caller is not the engine"
+    total: int256 = 0
+    for i: uint256 in range(4):
+        delta: int256 = deltas[i]
+        if delta != 0:
+            self.collateral[accounts[i]] += delta
+            total += delta
+    # dev: not reachable by a user: the engine's books always balance.
+    assert total == 0  # dev: shift not zero-sum
 
 
 @external

@@ -70,7 +70,7 @@ def _exec_price(mark: uint256, skew: int256, size_delta: int256, skew_scale: uin
         price += self._ceil_div(impact, denominator)
     else:
         price += self._floor_div(impact, denominator)
-    assert price > 0, "Clearinghouse: price impact too large"
+    assert price > 0, "margin_math: price impact too large"
     return convert(price, uint256)
 
 

@@ -45,7 +45,7 @@ def list_extreme(protocol, owner, contracts, staker):
         feed = contracts["MockAggregator"].deploy(18, "X / USD", answer)
         with boa.env.prank(owner):
             protocol.oracle.set_feed(X, feed.address, HEARTBEAT, 1, MAX_PRICE, WAD)
-            assert protocol.engine.list_market((wad("0.1"), wad("0.05"), wad("0.001"), skew_scale, max_skew)) == X
+            assert protocol.configurator.list_market((wad("0.1"), wad("0.05"), wad("0.001"), skew_scale, max_skew)) == X
         protocol.stake(staker, 1_000)
         return feed
 
@@ -68,7 +68,7 @@ def test_set_feed__one_wei_price__refused(protocol, owner, contracts, min_answer
         protocol.oracle.set_feed(X, feed.address, HEARTBEAT, min_answer, MAX_PRICE, WAD)
     assert protocol.oracle.feeds(X).aggregator == "0x0000000000000000000000000000000000000000"
     with boa.env.prank(owner), boa.reverts("Oracle: unknown market"):
-        protocol.engine.list_market((wad("0.1"), wad("0.05"), 0, wad(1), wad("0.5")))
+        protocol.configurator.list_market((wad("0.1"), wad("0.05"), 0, wad(1), wad("0.5")))
     assert protocol.engine.market_count() == 2
 
 

@@ -57,7 +57,7 @@ KEEPER_SHARE, MIN_REWARD, MAX_REWARD = LIQUIDATION[1], LIQUIDATION[2], LIQUIDATI
 TRADE_REVERTS = {
     "Clearinghouse: insufficient margin", "Clearinghouse: negative equity", "Clearinghouse: position too small",
     "Clearinghouse: pool margin", "Clearinghouse: max skew", "Clearinghouse: market guarded",
-    "Clearinghouse: price impact too large", "Oracle: stale price",
+    "margin_math: price impact too large", "Oracle: stale price",
 }
 WITHDRAW_REVERTS = {
     "Clearinghouse: insufficient margin", "Clearinghouse: insufficient collateral", "Clearinghouse: market guarded",
@@ -196,7 +196,7 @@ class SolvencyMachine(RuleBasedStateMachine):
 
     def _affordable(self, trader, market, pct):
         # dev: `pct`% of the largest size the free margin carries at the market's imr.
-        imr = self.p.engine.markets(market).imr
+        imr = self.p.configurator.markets(market).imr
         free = self.p.engine.free_collateral(trader)
         return free * pct // 100 * WAD // imr * WAD // self.p.oracle.last(market).price
 

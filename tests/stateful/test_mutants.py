@@ -14,8 +14,8 @@ from tests.stateful.solvency_machine import SolvencyMachine
 MUTANTS = {
     # The fund may be drawn below zero: the ADL gate never fires, nothing stops the draw.
     "fund goes negative": ("Clearinghouse.vy", [
-        ("    if shortfall > fund_balance:\n        return shortfall, fund_balance, True",
-         "    if False:\n        return shortfall, fund_balance, True"),
+        ("    if shortfall > fund_balance:\n        return shortfall, fund_balance, fund_raw, True",
+         "    if False:\n        return shortfall, fund_balance, fund_raw, True"),
         ("reward = min(reward, paid + convert(fund_balance - shortfall, uint256))",
          "reward = min(reward, paid + convert(max(fund_balance - shortfall, 0), uint256))"),
         ('        assert remaining >= 0, "Clearinghouse: insurance fund short"\n', ""),

@@ -54,10 +54,10 @@ CASES = {
     "vault engine call": (lambda p, t: p.vault.move(t, p.pool.address, wad(1)), "Vault: caller is not the engine"),
     "vault payout call": (lambda p, t: p.vault.withdraw_for(p.pool.address, 1, t), "Vault: caller is not the engine"),
     "set market params": (
-        lambda p, t: p.engine.set_market_params(ETH, (wad("0.1"), wad("0.05"), 0, wad(10), wad(1))),
+        lambda p, t: p.configurator.set_market_params(ETH, (wad("0.1"), wad("0.05"), 0, wad(10), wad(1))),
         "ownable: caller is not the owner",
     ),
-    "set fee split": (lambda p, t: p.engine.set_fee_pool_share(0), "ownable: caller is not the owner"),
+    "set fee split": (lambda p, t: p.configurator.set_fee_pool_share(0), "ownable: caller is not the owner"),
     "set feed": (lambda p, t: p.oracle.set_feed(ETH, t, 1, 1, 2, 1), "ownable: caller is not the owner"),
     "set guard": (lambda p, t: p.oracle.set_guard(ETH, True), "ownable: caller is not the owner"),
     "set engine": (lambda p, t: p.vault.set_engine(t), "ownable: caller is not the owner"),

@@ -151,7 +151,10 @@ def test_trade__before_pool_is_set__reverts_not_initialised(contracts, owner, tr
         token = contracts["MockERC20"].deploy("Test USD", "tUSD", 6)
         vault = contracts["Vault"].deploy(token.address)
         oracle = contracts["PriceOracle"].deploy()
-        engine = contracts["Clearinghouse"].deploy(vault.address, oracle.address, wad("0.5"), wad(10))
+        configurator = contracts["Configurator"].deploy(wad("0.5"), wad(10))
+        deleverager = contracts["Deleverager"].deploy(configurator.address)
+        engine = contracts["Clearinghouse"].deploy(vault.address, oracle.address, configurator.address, deleverager.address)
+        configurator.set_engine(engine.address)  # bound, but no pool or fund yet
     with boa.env.prank(trader), boa.reverts("Clearinghouse: not initialised"):
         engine.trade(0, wad(1))
 
@@ -183,7 +186,7 @@ def test_trade__close_leaving_dust__reverts_position_too_small(protocol, funded_
 
 def test_trade__beyond_max_skew__reverts(protocol, funded_trader, owner, trade):
     with boa.env.prank(owner):
-        protocol.engine.set_market_params(ETH, (wad("0.1"), wad("0.05"), wad("0.001"), wad(100_000), wad(3)))
+        protocol.configurator.set_market_params(ETH, (wad("0.1"), wad("0.05"), wad("0.001"), wad(100_000), wad(3)))
     trade(funded_trader, ETH, 3)
     with boa.reverts("Clearinghouse: max skew"):
         trade(funded_trader, ETH, 1)
@@ -194,7 +197,7 @@ def test_trade__reducing_skew_beyond_cap__allowed(protocol, funded_trader, other
     protocol.fund_trader(other_trader, 10_000)
     trade(funded_trader, ETH, 3)
     with boa.env.prank(owner):
-        protocol.engine.set_market_params(ETH, (wad("0.1"), wad("0.05"), wad("0.001"), wad(100_000), wad(1)))
+        protocol.configurator.set_market_params(ETH, (wad("0.1"), wad("0.05"), wad("0.001"), wad(100_000), wad(1)))
     trade(other_trader, ETH, -2)  # skew 3 -> 1
     assert protocol.engine.market_state(ETH).skew == wad(1)
 
@@ -202,7 +205,7 @@ def test_trade__reducing_skew_beyond_cap__allowed(protocol, funded_trader, other
 def test_trade__pool_beyond_its_margin__reverts_pool_margin(protocol, trader, owner, trade):
     # Nearly no price impact, so the pool's equity stays ~1M while its requirement grows.
     with boa.env.prank(owner):
-        protocol.engine.set_market_params(ETH, (wad("0.1"), wad("0.05"), wad("0.001"), wad(10**7), wad(10**6)))
+        protocol.configurator.set_market_params(ETH, (wad("0.1"), wad("0.05"), wad("0.001"), wad(10**7), wad(10**6)))
     protocol.fund_trader(trader, 2_000_000)
     trade(trader, ETH, 4000)  # pool requirement 800k < ~1M equity
     with boa.reverts("Clearinghouse: pool margin"):
@@ -210,7 +213,7 @@ def test_trade__pool_beyond_its_margin__reverts_pool_margin(protocol, trader, ow
 
 
 def test_trade__impact_beyond_skew_scale__reverts_price_impact(protocol, funded_trader, trade):
-    with boa.reverts("Clearinghouse: price impact too large"):
+    with boa.reverts("margin_math: price impact too large"):
         trade(funded_trader, ETH, -250_000)
 
 

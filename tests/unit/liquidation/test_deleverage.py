@@ -21,7 +21,7 @@ ETH, BTC = 0, 1
 def _fills(protocol):
     return [
         AdlFill(str(e.account), str(e.counterparty), e.market, e.size_closed, e.price, e.score)
-        for e in protocol.engine.get_logs()
+        for e in protocol.deleverager.get_logs()
         if type(e).__name__ == "Deleverage"
     ]
 
@@ -47,8 +47,8 @@ def test_deleverage__fund_covers__reverts_not_required_and_liquidation_covers(
     protocol, crashed, short_book, keeper, seed_fund, events
 ):
     seed_fund(2_000)
-    with boa.env.prank(keeper), boa.reverts("Clearinghouse: ADL not required"):
-        protocol.engine.deleverage(crashed, ETH, [short_book["high"]])
+    with boa.env.prank(keeper), boa.reverts("Deleverager: ADL not required"):
+        protocol.deleverager.deleverage(crashed, ETH, [short_book["high"]])
     with boa.env.prank(keeper):
         protocol.engine.liquidate(crashed)
     (covered,) = events(protocol.engine, "BadDebtCovered")
@@ -72,9 +72,9 @@ def test_deleverage__fund_exhausted__fund_first_then_bankruptcy_price_to_equity_
 
     order = [short_book["high"], short_book["mid"], short_book["low"]]
     with boa.env.prank(keeper):
-        closed = protocol.engine.deleverage(crashed, ETH, order)
+        closed = protocol.deleverager.deleverage(crashed, ETH, order)
 
-    (covered,) = events(protocol.engine, "BadDebtCovered")
+    (covered,) = events(protocol.deleverager, "BadDebtCovered")
     assert (covered.amount, covered.fund_balance) == (fund, 0)
     assert protocol.vault.collateral(protocol.fund) == 0
     fills = _fills(protocol)
@@ -100,7 +100,7 @@ def test_deleverage__fund_exhausted__fund_first_then_bankruptcy_price_to_equity_
 def test_deleverage__across_two_calls__equity_shrinks_pro_rata_then_zero(protocol, crashed, short_book, keeper):
     accounts = [crashed, keeper, *short_book.values()]
     with boa.env.prank(keeper):
-        assert protocol.engine.deleverage(crashed, ETH, [short_book["high"]]) == wad(4)
+        assert protocol.deleverager.deleverage(crashed, ETH, [short_book["high"]]) == wad(4)
     first = _fills(protocol)
     assert protocol.engine.position(crashed, ETH).size == wad(6)
     # The fund was drawn to zero; 6/10 of the remaining deficit is left,
@@ -110,7 +110,7 @@ def test_deleverage__across_two_calls__equity_shrinks_pro_rata_then_zero(protoco
     assert equity < 0
     ranking = _ranking(protocol, accounts)
     with boa.env.prank(keeper):
-        assert protocol.engine.deleverage(crashed, ETH, [short_book["mid"], short_book["low"]]) == wad(6)
+        assert protocol.deleverager.deleverage(crashed, ETH, [short_book["mid"], short_book["low"]]) == wad(6)
     second = _fills(protocol)
     assert [f.size_closed for f in second] == [wad(-3), wad(-3)]
     assert protocol.engine.equity(crashed) == 0
@@ -123,7 +123,7 @@ def test_deleverage__partial_call__bankrupt_equity_moves_pro_rata(protocol, cras
     fund = protocol.vault.collateral(protocol.fund)
     start = protocol.engine.equity(crashed) + fund
     with boa.env.prank(keeper):
-        protocol.engine.deleverage(crashed, ETH, [short_book["high"]])
+        protocol.deleverager.deleverage(crashed, ETH, [short_book["high"]])
     # 4 of 10 closed: 6/10 of the deficit left, rounded up (toward zero).
     expected = -((-start * 6) // 10)
     assert protocol.engine.equity(crashed) == expected
@@ -137,7 +137,7 @@ def test_deleverage__pool_as_counterparty__pool_takes_the_rest(protocol, long_10
     ranking = _ranking(protocol, [long_10_eth, short])
     assert ranking[pool].upnl > 0 and ranking[pool].score < ranking[str(short)].score
     with boa.env.prank(keeper):
-        assert protocol.engine.deleverage(long_10_eth, ETH, [short, pool]) == wad(10)
+        assert protocol.deleverager.deleverage(long_10_eth, ETH, [short, pool]) == wad(10)
     fills = _fills(protocol)
     assert [(f.counterparty, f.size_closed) for f in fills] == [(str(short), wad(-4)), (pool, wad(-6))]
     assert protocol.engine.position(pool, ETH).size == 0
@@ -153,8 +153,8 @@ def test_deleverage__same_side_counterparty__reverts(protocol, crashed, short_bo
     other_long = open_position("other_long", 100_000, 1)
     protocol.set_price(ETH, 900)
     before = _state(protocol, [crashed, other_long])
-    with boa.env.prank(keeper), boa.reverts("Clearinghouse: counterparty same side"):
-        protocol.engine.deleverage(crashed, ETH, [other_long])
+    with boa.env.prank(keeper), boa.reverts("Deleverager: counterparty same side"):
+        protocol.deleverager.deleverage(crashed, ETH, [other_long])
     assert _state(protocol, [crashed, other_long]) == before
 
 
@@ -167,51 +167,51 @@ def test_deleverage__losing_counterparty__reverts(protocol, crashed, short_book,
     protocol.set_price(ETH, 950)
     assert protocol.lens.unrealized_pnl(late_short, ETH) < 0
     before = _state(protocol, [crashed, late_short])
-    with boa.env.prank(keeper), boa.reverts("Clearinghouse: counterparty not in profit"):
-        protocol.engine.deleverage(crashed, ETH, [short_book["high"], late_short])
+    with boa.env.prank(keeper), boa.reverts("Deleverager: counterparty not in profit"):
+        protocol.deleverager.deleverage(crashed, ETH, [short_book["high"], late_short])
     assert _state(protocol, [crashed, late_short]) == before
 
 
 def test_deleverage__unordered_scores__reverts(protocol, crashed, short_book, keeper):
     before = _state(protocol, [crashed, *short_book.values()])
-    with boa.env.prank(keeper), boa.reverts("Clearinghouse: scores not ordered"):
-        protocol.engine.deleverage(crashed, ETH, [short_book["mid"], short_book["high"]])
+    with boa.env.prank(keeper), boa.reverts("Deleverager: scores not ordered"):
+        protocol.deleverager.deleverage(crashed, ETH, [short_book["mid"], short_book["high"]])
     assert _state(protocol, [crashed, *short_book.values()]) == before
 
 
 def test_deleverage__flat_counterparty__reverts(protocol, crashed, short_book, other_trader, keeper):
     protocol.fund_trader(other_trader, 1_000)
     before = _state(protocol, [crashed, other_trader])
-    with boa.env.prank(keeper), boa.reverts("Clearinghouse: counterparty flat"):
-        protocol.engine.deleverage(crashed, ETH, [short_book["high"], other_trader])
+    with boa.env.prank(keeper), boa.reverts("Deleverager: counterparty flat"):
+        protocol.deleverager.deleverage(crashed, ETH, [short_book["high"], other_trader])
     assert _state(protocol, [crashed, other_trader]) == before
 
 
 def test_deleverage__healthy_account__reverts(protocol, long_10_eth, short_book, keeper):
-    with boa.env.prank(keeper), boa.reverts("Clearinghouse: account healthy"):
-        protocol.engine.deleverage(long_10_eth, ETH, [short_book["high"]])
+    with boa.env.prank(keeper), boa.reverts("Deleverager: account healthy"):
+        protocol.deleverager.deleverage(long_10_eth, ETH, [short_book["high"]])
 
 
 def test_deleverage__no_position_in_market__reverts(protocol, crashed, short_book, keeper):
-    with boa.env.prank(keeper), boa.reverts("Clearinghouse: no position"):
-        protocol.engine.deleverage(crashed, BTC, [short_book["high"]])
+    with boa.env.prank(keeper), boa.reverts("Deleverager: no position"):
+        protocol.deleverager.deleverage(crashed, BTC, [short_book["high"]])
 
 
 def test_deleverage__empty_list__reverts(protocol, crashed, keeper):
-    with boa.env.prank(keeper), boa.reverts("Clearinghouse: no counterparties"):
-        protocol.engine.deleverage(crashed, ETH, [])
+    with boa.env.prank(keeper), boa.reverts("Deleverager: no counterparties"):
+        protocol.deleverager.deleverage(crashed, ETH, [])
 
 
 def test_deleverage__healthy_pool__reverts(protocol, crashed, short_book, keeper):
     # The pool is deleveraged only below its own maintenance margin.
-    with boa.env.prank(keeper), boa.reverts("Clearinghouse: account healthy"):
-        protocol.engine.deleverage(protocol.pool.address, ETH, [short_book["high"]])
+    with boa.env.prank(keeper), boa.reverts("Deleverager: account healthy"):
+        protocol.deleverager.deleverage(protocol.pool.address, ETH, [short_book["high"]])
 
 
 def test_deleverage__stale_price__reverts_with_oracle_reason(protocol, crashed, short_book, keeper):
     boa.env.time_travel(seconds=2 * 3600)
     with boa.env.prank(keeper), boa.reverts("Oracle: stale price"):
-        protocol.engine.deleverage(crashed, ETH, [short_book["high"]])
+        protocol.deleverager.deleverage(crashed, ETH, [short_book["high"]])
 
 
 def test_liquidate_batch__adl_needed__skipped_with_adl_required_event(protocol, crashed, short_book, keeper, events):
@@ -229,7 +229,7 @@ def test_adl_score__matches_the_score_deleverage_checks(protocol, crashed, short
     assert scores["high"] > scores["mid"] > scores["low"] > 0
     assert protocol.lens.adl_score(crashed, ETH) == 0  # in loss: never deleveraged
     with boa.env.prank(keeper):
-        protocol.engine.deleverage(crashed, ETH, [short_book["high"]])
+        protocol.deleverager.deleverage(crashed, ETH, [short_book["high"]])
     assert _fills(protocol)[0].score == scores["high"]
 
 
@@ -270,7 +270,7 @@ def test_adl_gate__pool_cannot_absorb__adl_although_fund_could_cover(deploy, kee
     with boa.env.prank(keeper), boa.reverts("Clearinghouse: ADL required"):
         p.engine.liquidate(bankrupt)
     with boa.env.prank(keeper):
-        p.engine.deleverage(bankrupt, ETH, shorts[:1])
+        p.deleverager.deleverage(bankrupt, ETH, shorts[:1])
     assert p.engine.position(bankrupt, ETH).size == 0
     assert p.engine.equity(bankrupt) == 0
     assert_invariants(p, [bankrupt, keeper, *shorts])
@@ -283,8 +283,8 @@ def test_deleverage__pool_listed_twice__reverts_flat(protocol, long_10_eth, open
     protocol.set_price(ETH, 900)
     pool = protocol.pool.address
     assert protocol.engine.position(pool, ETH).size == wad(-8)
-    with boa.env.prank(keeper), boa.reverts("Clearinghouse: counterparty flat"):
-        protocol.engine.deleverage(long_10_eth, ETH, [pool, pool, short])
+    with boa.env.prank(keeper), boa.reverts("Deleverager: counterparty flat"):
+        protocol.deleverager.deleverage(long_10_eth, ETH, [pool, pool, short])
 
 
 # ---------------------------------------------------------------- the pool below its margin
@@ -322,7 +322,7 @@ def test_deleverage__pool_under_water__fund_first_then_shorts_absorb_the_rest(th
     shorts_before = sum(p.engine.equity(a) for a in shorts)
     ranked = sorted(shorts, key=lambda a: -p.lens.adl_score(a, ETH))
     with boa.env.prank(keeper):
-        assert p.engine.deleverage(pool, ETH, ranked) == wad(40)
+        assert p.deleverager.deleverage(pool, ETH, ranked) == wad(40)
     assert p.engine.position(pool, ETH).size == 0
     assert p.engine.equity(pool) == 0 and p.vault.collateral(p.fund) == 0
     # The shorts paid exactly what the pool and the fund could not.
@@ -339,7 +339,7 @@ def test_deleverage__pool_below_maintenance_in_profit__closed_at_mark(deploy, ke
     h = p.engine.account_health(pool)
     assert 0 < h.equity < h.maintenance_req
     with boa.env.prank(keeper):
-        p.engine.deleverage(pool, ETH, shorts[:1])
+        p.deleverager.deleverage(pool, ETH, shorts[:1])
     (fill,) = _fills(p)
     assert fill.price == 1300 * WAD and fill.size_closed == wad(-10)
     assert p.engine.equity(pool) == h.equity
@@ -370,7 +370,7 @@ def test_regression__fuzzer_lp_drains_pool_then_crash__pool_deleveraged(deploy, 
     for i, (margin, pct, market) in enumerate([(403, -71, ETH), (190, -74, BTC), (9_779, -92, ETH), (4_224, 79, BTC)]):
         t = actor(f"regression trader {i}")
         p.fund_trader(t, margin)
-        imr = p.engine.markets(market).imr
+        imr = p.configurator.markets(market).imr
         size = p.engine.free_collateral(t) * abs(pct) // 100 * WAD // imr * WAD // p.oracle.last(market).price
         with boa.env.prank(t):
             p.engine.trade(market, size if pct > 0 else -size)

@@ -123,7 +123,7 @@ def test_liquidate__fund_just_enough__covers_without_going_negative(protocol, lo
 
 def test_liquidate__reward_above_max__clamped(protocol, long_10_eth, keeper, owner, events):
     with boa.env.prank(owner):
-        protocol.engine.set_liquidation_params((wad("0.01"), wad("0.2"), 0, wad(1), wad("0.1")))
+        protocol.configurator.set_liquidation_params((wad("0.01"), wad("0.2"), 0, wad(1), wad("0.1")))
     protocol.set_price(ETH, 1040)
     with boa.env.prank(keeper):
         protocol.engine.liquidate(long_10_eth)

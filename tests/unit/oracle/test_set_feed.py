@@ -75,6 +75,14 @@ def test_set_feed__zero_heartbeat__reverts_zero_heartbeat(oracle, owner, new_fee
         _set_feed(oracle, owner, BTC, new_feed().address, heartbeat=0)
 
 
+def test_set_feed__heartbeat_beyond_32_bits__reverts_too_long(oracle, owner, new_feed):
+    # The heartbeat is packed in 32 bits of the feed's storage word.
+    with boa.reverts("Oracle: heartbeat too long"):
+        _set_feed(oracle, owner, BTC, new_feed().address, heartbeat=2**32)
+    _set_feed(oracle, owner, BTC, new_feed().address, heartbeat=2**32 - 1)
+    assert oracle.feeds(BTC).heartbeat == 2**32 - 1
+
+
 @pytest.mark.parametrize(
     "band",
     [(0, BAND[1]), (-1, BAND[1]), (BAND[1], BAND[1]), (BAND[1], BAND[0])],

@@ -110,7 +110,7 @@ def test_totalAssets__open_and_close_at_same_mark__rises_by_pool_fee_share(proto
 def test_totalAssets__fee_pool_share_zero__no_rise_from_fees(protocol, owner, trader):
     p = protocol
     with boa.env.prank(owner):
-        p.engine.set_fee_pool_share(0)
+        p.configurator.set_fee_pool_share(0)
     p.fund_trader(trader, 10_000)
 
     with boa.env.prank(trader):

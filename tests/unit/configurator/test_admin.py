@@ -1,4 +1,5 @@
-"""Owner-only parameters: listing markets, risk parameters, wiring, fee split."""
+"""The Configurator: owner-only parameters (listing markets, risk parameters,
+wiring, fee split), their bounds, and what reaches the engine."""
 
 import boa
 import pytest
@@ -21,63 +22,63 @@ def _with_feed(contracts, protocol, owner, market_id):
 def test_list_market__by_owner__lists_with_next_id(contracts, protocol, owner):
     _with_feed(contracts, protocol, owner, 2)
     with boa.env.prank(owner):
-        market = protocol.engine.list_market(GOOD)
+        market = protocol.configurator.list_market(GOOD)
     assert market == 2
     assert protocol.engine.market_count() == 3
-    assert tuple(protocol.engine.markets(2)) == GOOD
+    assert tuple(protocol.configurator.markets(2)) == GOOD
 
 
 def test_list_market__without_feed__reverts_unknown_market(protocol, owner):
     with boa.env.prank(owner), boa.reverts("Oracle: unknown market"):
-        protocol.engine.list_market(GOOD)
+        protocol.configurator.list_market(GOOD)
 
 
 def test_list_market__stale_feed__reverts_stale(contracts, protocol, owner):
     _with_feed(contracts, protocol, owner, 2)
     boa.env.time_travel(seconds=HEARTBEAT + 1)
     with boa.env.prank(owner), boa.reverts("Oracle: stale price"):
-        protocol.engine.list_market(GOOD)
+        protocol.configurator.list_market(GOOD)
 
 
 def test_list_market__seventeenth__reverts_too_many(contracts, protocol, owner):
     for market_id in range(2, 16):
         _with_feed(contracts, protocol, owner, market_id)
         with boa.env.prank(owner):
-            protocol.engine.list_market(GOOD)
+            protocol.configurator.list_market(GOOD)
     assert protocol.engine.market_count() == 16
-    with boa.env.prank(owner), boa.reverts("Clearinghouse: too many markets"):
-        protocol.engine.list_market(GOOD)
+    with boa.env.prank(owner), boa.reverts("Configurator: too many markets"):
+        protocol.configurator.list_market(GOOD)
 
 
 @pytest.mark.parametrize(
     "params, reason",
     [
-        ((wad("0.1"), 0, wad("0.001"), wad(100_000), wad(10_000)), "Clearinghouse: bad margins"),
-        ((wad("0.1"), wad("0.1"), wad("0.001"), wad(100_000), wad(10_000)), "Clearinghouse: bad margins"),
-        ((wad("1.1"), wad("0.5"), wad("0.001"), wad(100_000), wad(10_000)), "Clearinghouse: bad margins"),
-        ((wad("0.1"), wad("0.05"), wad("0.11"), wad(100_000), wad(10_000)), "Clearinghouse: fee too high"),
-        ((wad("0.1"), wad("0.05"), wad("0.001"), 0, 0), "Clearinghouse: zero skew scale"),
-        ((wad("0.1"), wad("0.05"), wad("0.001"), wad(100_000), 0), "Clearinghouse: bad max skew"),
-        ((wad("0.1"), wad("0.05"), wad("0.001"), wad(100_000), wad(100_000)), "Clearinghouse: bad max skew"),
+        ((wad("0.1"), 0, wad("0.001"), wad(100_000), wad(10_000)), "Configurator: bad margins"),
+        ((wad("0.1"), wad("0.1"), wad("0.001"), wad(100_000), wad(10_000)), "Configurator: bad margins"),
+        ((wad("1.1"), wad("0.5"), wad("0.001"), wad(100_000), wad(10_000)), "Configurator: bad margins"),
+        ((wad("0.1"), wad("0.05"), wad("0.11"), wad(100_000), wad(10_000)), "Configurator: fee too high"),
+        ((wad("0.1"), wad("0.05"), wad("0.001"), 0, 0), "Configurator: zero skew scale"),
+        ((wad("0.1"), wad("0.05"), wad("0.001"), wad(100_000), 0), "Configurator: bad max skew"),
+        ((wad("0.1"), wad("0.05"), wad("0.001"), wad(100_000), wad(100_000)), "Configurator: bad max skew"),
     ],
 )
 def test_set_market_params__invalid__reverts_and_keeps_old(protocol, owner, params, reason):
-    before = tuple(protocol.engine.markets(ETH))
+    before = tuple(protocol.configurator.markets(ETH))
     with boa.env.prank(owner), boa.reverts(reason):
-        protocol.engine.set_market_params(ETH, params)
-    assert tuple(protocol.engine.markets(ETH)) == before
+        protocol.configurator.set_market_params(ETH, params)
+    assert tuple(protocol.configurator.markets(ETH)) == before
 
 
 def test_set_market_params__unknown_market__reverts(protocol, owner):
-    with boa.env.prank(owner), boa.reverts("Clearinghouse: unknown market"):
-        protocol.engine.set_market_params(5, GOOD)
+    with boa.env.prank(owner), boa.reverts("Configurator: unknown market"):
+        protocol.configurator.set_market_params(5, GOOD)
 
 
 def test_set_market_params__by_owner__applies_and_logs(protocol, owner):
     with boa.env.prank(owner):
-        protocol.engine.set_market_params(ETH, GOOD)
-    (log,) = protocol.engine.get_logs()
-    assert tuple(protocol.engine.markets(ETH)) == GOOD
+        protocol.configurator.set_market_params(ETH, GOOD)
+    (log,) = protocol.configurator.get_logs()
+    assert tuple(protocol.configurator.markets(ETH)) == GOOD
     assert log.market == ETH and log.imr == GOOD[0]
 
 
@@ -98,48 +99,43 @@ def test_set_market_params__by_owner__applies_and_logs(protocol, owner):
 )
 def test_admin__by_non_owner__reverts_not_owner(protocol, attacker, call):
     with boa.env.prank(attacker), boa.reverts("ownable: caller is not the owner"):
-        call(protocol.engine)
+        call(protocol.configurator)
 
 
 def test_set_pool__second_time__reverts_already_set(protocol, owner, attacker):
-    with boa.env.prank(owner), boa.reverts("Clearinghouse: pool already set"):
-        protocol.engine.set_pool(attacker)
+    with boa.env.prank(owner), boa.reverts("Configurator: pool already set"):
+        protocol.configurator.set_pool(attacker)
 
 
 def test_set_insurance_fund__second_time__reverts_already_set(protocol, owner, attacker):
-    with boa.env.prank(owner), boa.reverts("Clearinghouse: fund already set"):
-        protocol.engine.set_insurance_fund(attacker)
+    with boa.env.prank(owner), boa.reverts("Configurator: fund already set"):
+        protocol.configurator.set_insurance_fund(attacker)
 
 
 def test_set_pool__zero_address__reverts(contracts, owner):
     with boa.env.prank(owner):
-        token = contracts["MockERC20"].deploy("Test USD", "tUSD", 6)
-        vault = contracts["Vault"].deploy(token.address)
-        oracle = contracts["PriceOracle"].deploy()
-        engine = contracts["Clearinghouse"].deploy(vault.address, oracle.address, wad("0.5"), wad(10))
-        with boa.reverts("Clearinghouse: zero address"):
-            engine.set_pool(ZERO)
-        with boa.reverts("Clearinghouse: zero address"):
-            engine.set_insurance_fund(ZERO)
+        configurator = contracts["Configurator"].deploy(wad("0.5"), wad(10))
+        with boa.reverts("Configurator: zero address"):
+            configurator.set_pool(ZERO)
+        with boa.reverts("Configurator: zero address"):
+            configurator.set_insurance_fund(ZERO)
+        with boa.reverts("Configurator: zero address"):
+            configurator.set_engine(ZERO)
 
 
 def test_constructor__fee_share_above_one__reverts(contracts, owner):
-    with boa.env.prank(owner):
-        token = contracts["MockERC20"].deploy("Test USD", "tUSD", 6)
-        vault = contracts["Vault"].deploy(token.address)
-        oracle = contracts["PriceOracle"].deploy()
-        with boa.reverts("Clearinghouse: share > 1"):
-            contracts["Clearinghouse"].deploy(vault.address, oracle.address, wad("1.01"), wad(10))
+    with boa.env.prank(owner), boa.reverts("Configurator: share > 1"):
+        contracts["Configurator"].deploy(wad("1.01"), wad(10))
 
 
 def test_set_fee_pool_share__above_one__reverts(protocol, owner):
-    with boa.env.prank(owner), boa.reverts("Clearinghouse: share > 1"):
-        protocol.engine.set_fee_pool_share(wad("1.01"))
+    with boa.env.prank(owner), boa.reverts("Configurator: share > 1"):
+        protocol.configurator.set_fee_pool_share(wad("1.01"))
 
 
 def test_set_fee_pool_share__all_to_pool__fund_gets_nothing(protocol, owner, trader):
     with boa.env.prank(owner):
-        protocol.engine.set_fee_pool_share(wad(1))
+        protocol.configurator.set_fee_pool_share(wad(1))
     protocol.fund_trader(trader, 10_000)
     with boa.env.prank(trader):
         protocol.engine.trade(ETH, wad(1))
@@ -148,7 +144,7 @@ def test_set_fee_pool_share__all_to_pool__fund_gets_nothing(protocol, owner, tra
 
 def test_set_min_position_notional__raised__blocks_small_positions(protocol, owner, trader):
     with boa.env.prank(owner):
-        protocol.engine.set_min_position_notional(wad(5_000))
+        protocol.configurator.set_min_position_notional(wad(5_000))
     protocol.fund_trader(trader, 10_000)
     with boa.env.prank(trader), boa.reverts("Clearinghouse: position too small"):
         protocol.engine.trade(ETH, wad(2))
@@ -156,10 +152,10 @@ def test_set_min_position_notional__raised__blocks_small_positions(protocol, own
 
 def test_two_step_ownership__pending_owner_accepts__becomes_owner(protocol, owner, attacker):
     with boa.env.prank(owner):
-        protocol.engine.transfer_ownership(attacker)
-    assert protocol.engine.owner() == owner
+        protocol.configurator.transfer_ownership(attacker)
+    assert protocol.configurator.owner() == owner
     with boa.env.prank(owner), boa.reverts("ownable_2step: caller is not the new owner"):
-        protocol.engine.accept_ownership()
+        protocol.configurator.accept_ownership()
     with boa.env.prank(attacker):
-        protocol.engine.accept_ownership()
-    assert protocol.engine.owner() == attacker
+        protocol.configurator.accept_ownership()
+    assert protocol.configurator.owner() == attacker

@@ -1,0 +1,197 @@
+# pragma version 0.4.3
+# pragma nonreentrancy on
+# pragma evm-version cancun
+"""
+@title Deleverager
+@notice Auto-deleveraging, the last stage of the loss waterfall: a bankrupt
+        position the insurance fund cannot cover, or the pool cannot take, is
+        closed at its bankruptcy price against profitable opposite positions,
+        best-ranked first. Permissionless; the keeper ranks the counterparties
+        off-chain and this contract checks them.
+@dev The engine decides whether an account needs ADL (`adl_gate`, the same
+     computation `liquidate` uses) and books the fills this contract works
+     out (`settle_adl`, which only this contract may call). Every check is
+     made on the state before the call: fills move nothing this contract
+     reads again (the pool intermediates both legs of each fill and its
+     equity does not change; a counterparty is filled once, and if listed
+     again after giving its whole position it is flat), so the fills are
+     booked together at the end.
+"""
+
+from .interfaces import IClearinghouse
+from .interfaces import IDeleverager
+from .interfaces import IPriceOracle
+from .modules import constants
+from .modules import margin_math
+
+implements: IDeleverager
+
+
+# ---------------------------------------------------------------- constants
+
+WAD: constant(uint256) = constants.WAD
+MAX_MARKETS: constant(uint256) = constants.MAX_MARKETS
+
+# @dev Longest counterparty list one `deleverage` call takes.
+MAX_ADL_COUNTERPARTIES: constant(uint256) = 50
+
+
+# ---------------------------------------------------------------- immutables
+
+# @dev The only caller of `bind`.
+CONFIGURATOR: public(immutable(address))
+
+
+# ---------------------------------------------------------------- storage
+
+# @dev The engine whose accounts this contract deleverages. Bound once by the Configurator.
+engine: public(IClearinghouse)
+
+# @dev The engine's oracle, read once at binding.
+oracle: public(IPriceOracle)
+
+
+# ---------------------------------------------------------------- constructor
+
+@deploy
+def __init__(configurator: address):
+    """
+    @param configurator The Configurator, which binds the engine once it is deployed.
+    """
+    CONFIGURATOR = configurator
+
+
+@external
+def bind(engine: address):
+    """
+    @notice Bind the engine (Configurator only, once).
+    """
+    # dev: not reachable by a user: only the Configurator's `set_engine`, which runs once.
+    assert msg.sender == CONFIGURATOR  # dev: configurator only
+    assert self.engine.address == empty(address)  # dev: bound once
+    self.engine = IClearinghouse(engine)
+    self.oracle = IPriceOracle(staticcall IClearinghouse(engine).ORACLE())
+
+
+# ---------------------------------------------------------------- deleveraging
+
+@external
+def deleverage(account: address, market: uint256, counterparties: DynArray[address, MAX_ADL_COUNTERPARTIES]) -> uint256:
+    """
+    @notice Close `account`'s position in `market` at its bankruptcy price
+            against profitable opposite positions, best-ranked first, so the
+            loss the insurance fund cannot cover is taken from their
+            unrealised profit.
+    @dev Allowed only when the account is liquidatable and `liquidate` would
+         refuse it for ADL (the engine's `adl_gate`). The fund first gives
+         everything it has towards the account's negative equity
+         (`BadDebtCovered`). Each counterparty must be on the other side with
+         positive unrealised PnL in `market`, and the scores (`adl_score`)
+         must not increase along the list; the pool counts as an account.
+         Counterparties are filled in order, each up to its whole position,
+         until the position is closed; the rest of the list is ignored, and
+         what is left of the position waits for another call. The account's
+         equity moves to 0 in proportion to the size closed, rounded in its
+         favour, and is exactly 0 once the position is closed: never below.
+         No fee, no penalty.
+    @param account The bankrupt account.
+    @param market The market to deleverage.
+    @param counterparties Accounts to close against, by non-increasing score.
+    @return Base units of the account's position closed (WAD).
+    """
+    engine: IClearinghouse = self.engine
+    assert engine.address != empty(address), "Deleverager: not bound"
+    assert len(counterparties) != 0, "Deleverager: no counterparties"
+    pool: address = staticcall engine.pool()
+    prices: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
+    valid: uint256 = 0
+    guarded: uint256 = 0
+    prices, valid, guarded = staticcall self.oracle.try_prices((1 << staticcall engine.market_count()) - 1)
+    gate: IClearinghouse.AdlGate = staticcall engine.adl_gate(account, prices)
+    assert gate.mask & (1 << market) != 0, "Deleverager: no position"
+    self._require_valid(gate.mask, valid)
+    st: IClearinghouse.AccountState = gate.state
+    assert st.notional != 0 and st.equity < convert(st.maintenance_req, int256), "Deleverager: account healthy"
+    assert gate.needs_adl, "Deleverager: ADL not required"
+
+    # Stage 3 before 4: the fund covers what it can of the negative equity.
+    equity: int256 = st.equity
+    draw: int256 = 0
+    if equity < 0 and gate.fund_balance > 0:
+        draw = min(gate.fund_balance, -equity)
+        equity += draw
+        log IClearinghouse.BadDebtCovered(
+            account=account, amount=convert(draw, uint256), fund_balance=gate.fund_balance - draw
+        )
+
+    # Stage 4: at the bankruptcy price, every unit closed moves the account's
+    # equity by the same amount: -equity / |size|.
+    if account == pool:
+        # dev: the pool below its maintenance margin has no one to take its
+        #      book: it is closed at mark while its equity is positive, and at
+        #      its bankruptcy price only for what the fund could not cover.
+        equity = min(equity, 0)
+    mark: uint256 = prices[market]
+    size: int256 = (staticcall engine.position(account, market)).size
+    held: int256 = abs(size)
+    remaining: int256 = held
+    last_score: uint256 = max_value(uint256)
+    fills: DynArray[IClearinghouse.AdlFill, MAX_ADL_COUNTERPARTIES] = []
+    filled: DynArray[address, MAX_ADL_COUNTERPARTIES] = []
+    for counterparty: address in counterparties:
+        if remaining == 0:
+            break
+        other: IClearinghouse.Position = empty(IClearinghouse.Position)
+        other_st: IClearinghouse.AccountState = empty(IClearinghouse.AccountState)
+        other_mask: uint256 = 0
+        other, other_st, other_mask = staticcall engine.state_at(counterparty, market, prices)
+        # dev: a counterparty already filled gave its whole position (else
+        #      nothing would remain to fill): it is flat now.
+        assert other.size != 0 and counterparty not in filled, "Deleverager: counterparty flat"
+        assert (other.size > 0) != (size > 0), "Deleverager: counterparty same side"
+        upnl: int256 = margin_math._upnl(other.size, other.cost, mark)
+        assert upnl > 0, "Deleverager: counterparty not in profit"
+        self._require_valid(other_mask, valid)
+        score: uint256 = margin_math._adl_score(upnl, other.cost, other_st.notional, other_st.equity)
+        assert score <= last_score, "Deleverager: scores not ordered"
+        last_score = score
+
+        amount: int256 = min(remaining, abs(other.size))
+        size_delta: int256 = -amount if size > 0 else amount
+        # dev: the account's equity change for `amount`, rounded up (in its
+        #      favour: it never ends below 0), exact when closing all that is left.
+        gain: int256 = margin_math._ceil_div(-equity * amount, remaining)
+        # dev: cash such that the account's equity moves by exactly `gain`:
+        #      equity changes by -cash + floor(new_size * mark) - floor(size * mark).
+        cash: int256 = margin_math._upnl(size + size_delta, 0, mark) - margin_math._upnl(size, 0, mark) - gain
+        fills.append(IClearinghouse.AdlFill(counterparty=counterparty, size_delta=size_delta, cash=cash))
+        filled.append(counterparty)
+        # dev: the pool's own position is the mirror: the counterparty's leg moves it the same way.
+        size += size_delta
+        equity += gain
+        remaining -= amount
+        log IDeleverager.Deleverage(
+            account=account,
+            counterparty=counterparty,
+            market=market,
+            size_closed=size_delta,
+            price=convert(abs(cash), uint256) * WAD // convert(amount, uint256),
+            mark_price=mark,
+            score=score,
+        )
+    extcall engine.settle_adl(account, market, draw, fills)
+    return convert(held - remaining, uint256)
+
+
+# ---------------------------------------------------------------- internal
+
+@internal
+@view
+def _require_valid(mask: uint256, valid: uint256):
+    if valid & mask == mask:
+        return
+    for i: uint256 in range(MAX_MARKETS):
+        if (mask & ~valid) & (1 << i) != 0:
+            # dev: reverts with the failed check's reason.
+            unreachable: uint256 = staticcall self.oracle.price(i)
+    raise "Deleverager: invalid price"

@@ -1,0 +1,33 @@
+"""Code size is deterministic: every deployable keeps room to grow.
+
+EIP-170 caps runtime code at 24,576 bytes. The engine (the hot path that every
+fix and feature lands in) keeps a quarter of it free, every other deployable a
+fifth; BENCHMARKS.md lists the figures with their headroom (`make bench`).
+"""
+
+import pytest
+
+from backstop import harness
+
+EIP_170_LIMIT = 24_576
+ENGINE_SHARE = 0.75
+DEPLOYABLE_SHARE = 0.80
+
+
+def runtime_size(name: str) -> int:
+    return len(harness.deployers()[name].compiler_data.bytecode_runtime)
+
+
+@pytest.mark.parametrize("name", harness.DEPLOYABLES.keys())
+def test_code_size__every_deployable__within_its_share_of_the_limit(name):
+    share = ENGINE_SHARE if name == "Clearinghouse" else DEPLOYABLE_SHARE
+    size = runtime_size(name)
+    assert size <= share * EIP_170_LIMIT, (
+        f"{name}: {size:,} runtime bytes, above {share:.0%} of {EIP_170_LIMIT:,} ({int(share * EIP_170_LIMIT):,})"
+    )
+
+
+def test_code_size__measured_from_the_runtime_code__not_the_initcode():
+    # The figure is what EIP-170 limits: the deployed code, not the constructor's.
+    deployer = harness.deployers()["Clearinghouse"]
+    assert len(deployer.compiler_data.bytecode) > runtime_size("Clearinghouse") > 10_000
