@@ -168,18 +168,43 @@ class Keeper:
             if report.adl_required:
                 # dev: the ranking ADL is about to use, so every trader can see where it stood.
                 self.publish_adl_quantiles()
-            for account in report.adl_required:
-                self._deleverage(account, report)
+            refused = [account for account in report.adl_required if not self._deleverage(account, report)]
+            # dev: an account sent to ADL early in a batch can be covered by the
+            #      fund once later accounts' penalties reach it ("ADL not
+            #      required"): liquidate it again this round, not a step later.
+            still = set(self.liquidatable()) if refused else set()
+            retry = [a for a in refused if a in still]
+            if retry:
+                try:
+                    settled, _ = self.chain.liquidate_batch(retry)
+                    report.liquidated += settled
+                except Exception as e:  # noqa: BLE001
+                    report.failed_batches += 1
+                    self.log.warning("retry batch of %d failed: %s", len(retry), e)
             return report
 
-    def _deleverage(self, account: str, report: RoundReport):
-        """Close each of `account`'s positions against the best-ranked counterparties."""
+    def _deleverage(self, account: str, report: RoundReport) -> bool:
+        """Close each of `account`'s positions against the best-ranked
+        counterparties; False when a market's ADL was refused.
+
+        The Deleverager charges each market only its notional share of the
+        deficit, each counterparty at most its profit, and leaves what those
+        bounds cannot take on the account for its other markets; its last
+        market takes all that is left. So the markets go in order of the
+        profit their counterparties hold, least first: the deepest market
+        comes last and absorbs what the thinner ones could not."""
+        plan = []
         for market in range(self.chain.market_count()):
-            entries = self.adl_entries(market)
             size = self.chain.adl_ranking([account], market)[0].size
             if size == 0:
                 continue
-            counterparties = rank_counterparties({a: e for a, e in entries.items() if a != account}, size)
+            entries = {a: e for a, e in self.adl_entries(market).items() if a != account}
+            depth = sum(e.upnl for e in entries.values()
+                        if e.size != 0 and (e.size > 0) != (size > 0) and e.upnl > 0 and e.prices_valid)
+            plan.append((depth, market, size, entries))
+        done = True
+        for _, market, size, entries in sorted(plan, key=lambda item: (item[0], item[1])):
+            counterparties = rank_counterparties(entries, size)
             if not counterparties:
                 self.log.warning("ADL %s market %d: no counterparty in profit on the other side", account, market)
                 continue
@@ -189,6 +214,7 @@ class Keeper:
                 # dev: typically "ADL not required": an earlier market's ADL left
                 #      little enough that the fund or the pool can take the rest.
                 report.failed_adl += 1
+                done = False
                 self.log.warning("ADL %s market %d failed: %s", account, market, e)
                 continue
             report.adl_fills += fills
@@ -197,6 +223,7 @@ class Keeper:
                     "ADL %s market %d: %d against %s at %d (score %d)",
                     account, market, fill.size_closed, fill.counterparty, fill.price, fill.score,
                 )
+        return done
 
     def publish_adl_quantiles(self) -> dict:
         """Log every profitable position's ADL quantile; return {market: {account: quantile}}."""

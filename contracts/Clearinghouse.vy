@@ -217,9 +217,10 @@ def trade(market: uint256, size_delta: int256, acceptable_price: uint256 = 0):
          `fee_rate` of the filled notional. A trade that only reduces the
          position is an exit: it works on a failing feed (at the last good
          price) and on a guarded market, and only needs the account to stay
-         solvent. Any other trade needs a valid unguarded price, equity >=
-         initial margin afterwards, and the pool within its skew cap and its
-         own initial margin when the pool's exposure grows.
+         solvent, as long as it shrinks |skew|. Any other trade needs a valid
+         unguarded price and equity >= initial margin afterwards, and every
+         trade but such an exit leaves |skew| within the cap and the pool
+         within its own initial margin.
     @param market Market id.
     @param size_delta Base units (WAD) to buy (positive) or sell (negative).
     @param acceptable_price Worst fill price accepted (WAD); 0 for none.
@@ -282,14 +283,18 @@ def trade(market: uint256, size_delta: int256, acceptable_price: uint256 = 0):
         assert after.equity >= 0, "Clearinghouse: negative equity"
     else:
         self._require_margin(after.equity, after.initial_req)
-        skew_after: int256 = state.skew + size_delta
-        if abs(skew_after) > abs(state.skew):
-            assert convert(abs(skew_after), uint256) <= self.max_skews[market], "Clearinghouse: max skew"
-            pool_mask: uint256 = self._pool_mask()
-            pool_prices: uint256[MAX_MARKETS] = self._prices(pool_mask & ~(1 << market), False)
-            pool_prices[market] = mark
-            pool_state: IClearinghouse.AccountState = self._state(pool, pool_mask, pool_prices)
-            assert pool_state.equity >= convert(pool_state.initial_req, int256), "Clearinghouse: pool margin"
+    # dev: every trade but a pure exit that shrinks |skew| answers to the skew
+    #      cap and the pool's margin: an exit that grows |skew| (after another
+    #      trader flipped it) or a flip that keeps |skew| adds the pool's risk
+    #      all the same.
+    skew_after: int256 = state.skew + size_delta
+    if not reduce_only or abs(skew_after) >= abs(state.skew):
+        assert convert(abs(skew_after), uint256) <= self.max_skews[market], "Clearinghouse: max skew"
+        pool_mask: uint256 = self._pool_mask()
+        pool_prices: uint256[MAX_MARKETS] = self._prices(pool_mask & ~(1 << market), False)
+        pool_prices[market] = mark
+        pool_state: IClearinghouse.AccountState = self._state(pool, pool_mask, pool_prices)
+        assert pool_state.equity >= convert(pool_state.initial_req, int256), "Clearinghouse: pool margin"
 
     log IClearinghouse.Trade(
         account=msg.sender,

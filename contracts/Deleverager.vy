@@ -90,10 +90,13 @@ def deleverage(account: address, market: uint256, counterparties: DynArray[addre
          must not increase along the list; the pool counts as an account.
          Counterparties are filled in order, each up to its whole position,
          until the position is closed; the rest of the list is ignored, and
-         what is left of the position waits for another call. The account's
-         equity moves to 0 in proportion to the size closed, rounded in its
-         favour, and is exactly 0 once the position is closed: never below.
-         No fee, no penalty.
+         what is left of the position waits for another call. The deficit
+         (negative equity after the fund) is split across the account's
+         markets by notional; this market's share is taken from the
+         counterparties in proportion to the size each gives, each at most
+         its unrealised profit on that size and never below zero equity.
+         What those bounds leave uncovered stays on the account
+         (`DeficitPending`). No fee, no penalty.
     @param account The bankrupt account.
     @param market The market to deleverage.
     @param counterparties Accounts to close against, by non-increasing score.
@@ -124,16 +127,19 @@ def deleverage(account: address, market: uint256, counterparties: DynArray[addre
             account=account, amount=convert(draw, uint256), fund_balance=gate.fund_balance - draw
         )
 
-    # Stage 4: at the bankruptcy price, every unit closed moves the account's
-    # equity by the same amount: -equity / |size|.
-    if account == pool:
-        # dev: the pool below its maintenance margin has no one to take its
-        #      book: it is closed at mark while its equity is positive, and at
-        #      its bankruptcy price only for what the fund could not cover.
-        equity = min(equity, 0)
+    # Stage 4: the deficit left after the fund is split across the account's
+    # markets by notional, so each market's counterparties bear only that
+    # market's share; within the market every unit closed carries the same
+    # part of it. An account with no deficit is closed at mark: it gives its
+    # position away for nothing and takes nothing from anyone.
     mark: uint256 = prices[market]
     size: int256 = (staticcall engine.position(account, market)).size
     held: int256 = abs(size)
+    deficit: int256 = max(-equity, 0)
+    market_notional: uint256 = margin_math._notional(size, mark)
+    if market_notional < st.notional:
+        # dev: rounded up: the last market's share is the whole deficit left.
+        deficit = margin_math._ceil_div(deficit * convert(market_notional, int256), convert(st.notional, int256))
     remaining: int256 = held
     last_score: uint256 = max_value(uint256)
     fills: DynArray[IClearinghouse.AdlFill, MAX_ADL_COUNTERPARTIES] = []
@@ -158,9 +164,15 @@ def deleverage(account: address, market: uint256, counterparties: DynArray[addre
 
         amount: int256 = min(remaining, abs(other.size))
         size_delta: int256 = -amount if size > 0 else amount
-        # dev: the account's equity change for `amount`, rounded up (in its
-        #      favour: it never ends below 0), exact when closing all that is left.
-        gain: int256 = margin_math._ceil_div(-equity * amount, remaining)
+        # dev: the account's equity change for `amount`: its part of the
+        #      market's share, rounded up (the account never ends below the
+        #      share's end), exact when closing all that is left...
+        gain: int256 = margin_math._ceil_div(deficit * amount, remaining)
+        # dev: ...but never more than the counterparty's profit on what it
+        #      gives, nor than its equity: it never loses beyond its gain in
+        #      this market and never ends below zero. One wei is kept back from
+        #      each bound: the two legs' flooring can differ by a wei.
+        gain = min(min(gain, max(upnl * amount // abs(other.size) - 1, 0)), max(other_st.equity - 1, 0))
         # dev: cash such that the account's equity moves by exactly `gain`:
         #      equity changes by -cash + floor(new_size * mark) - floor(size * mark).
         cash: int256 = margin_math._upnl(size + size_delta, 0, mark) - margin_math._upnl(size, 0, mark) - gain
@@ -168,7 +180,7 @@ def deleverage(account: address, market: uint256, counterparties: DynArray[addre
         filled.append(counterparty)
         # dev: the pool's own position is the mirror: the counterparty's leg moves it the same way.
         size += size_delta
-        equity += gain
+        deficit -= gain
         remaining -= amount
         log IDeleverager.Deleverage(
             account=account,
@@ -179,6 +191,10 @@ def deleverage(account: address, market: uint256, counterparties: DynArray[addre
             mark_price=mark,
             score=score,
         )
+    if remaining == 0 and deficit > 0:
+        # dev: the counterparties' bounds left part of this market's share:
+        #      it stays on the account, for its other markets or another call.
+        log IDeleverager.DeficitPending(account=account, market=market, amount=convert(deficit, uint256))
     extcall engine.settle_adl(account, market, draw, fills)
     return convert(held - remaining, uint256)
 

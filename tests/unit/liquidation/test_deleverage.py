@@ -269,10 +269,15 @@ def test_adl_gate__pool_cannot_absorb__adl_although_fund_could_cover(deploy, kee
     assert health[1].equity < 40 * 1040 * WAD * 5 // 100
     with boa.env.prank(keeper), boa.reverts("Clearinghouse: ADL required"):
         p.engine.liquidate(bankrupt)
+    counterparty_equity = p.engine.equity(shorts[0])
     with boa.env.prank(keeper):
         p.deleverager.deleverage(bankrupt, ETH, shorts[:1])
     assert p.engine.position(bankrupt, ETH).size == 0
-    assert p.engine.equity(bankrupt) == 0
+    # No deficit: closed at mark, it keeps its equity and the counterparty pays
+    # nothing (at its bankruptcy price the counterparty would have taken it all:
+    # the loss-waterfall review's finding 2).
+    assert p.engine.equity(bankrupt) == health[0].equity
+    assert abs(p.engine.equity(shorts[0]) - counterparty_equity) <= 1
     assert_invariants(p, [bankrupt, keeper, *shorts])
 
 
