@@ -48,7 +48,8 @@ MAX_LIQUIDATION_BATCH: constant(uint256) = 500
 # @dev Longest fill list one `settle_adl` books (the Deleverager's counterparty bound).
 MAX_ADL_FILLS: constant(uint256) = 50
 
-# @dev Wei of rounding a full close may differ from its exact preview by.
+# @dev Wei of rounding the full-close preview leaves room for beyond each
+#      market's own bound (see `_scan`).
 ROUNDING_SLACK: constant(int256) = 16
 
 # @dev `configure` with this market id leaves every market as it is.
@@ -755,8 +756,15 @@ def _scan(account: address, mask: uint256, prices: uint256[MAX_MARKETS]) -> Scan
         scan.maintenance_req += margin_math._ceil_div_u(notional * mmr, WAD)
         exec_price: uint256 = margin_math._exec_price(price, skew, -pos.size, self.skew_scales[i])
         # dev: equity counted this position as floor(size * mark) - cost; after
-        #      the close it is collateral + realised = ... - cash - cost.
-        scan.full_close_change -= margin_math._ceil_div(-pos.size * convert(exec_price, int256), IWAD) + held
+        #      the close it is collateral + realised = ... - cash - cost. The
+        #      close may take up to three passes: their exact impact cost is
+        #      the same as one fill's, but each fill's price rounds by < 1 wei
+        #      (times |fill| / 10**18) and its cash by < 1 wei, against the
+        #      account. The preview books that worst case too, so the gate is
+        #      never contradicted by the close ("insurance fund short").
+        scan.full_close_change -= (
+            margin_math._ceil_div(-pos.size * convert(exec_price, int256), IWAD) + held + abs(pos.size) // IWAD + 3
+        )
         # dev: the pool holds -skew now and -(skew - size) then; same rounding as `_state`.
         after: int256 = skew - pos.size
         scan.pool_grows = scan.pool_grows or abs(after) > abs(skew)
