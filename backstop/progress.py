@@ -79,8 +79,7 @@ class Progress:
         self.stream.flush()
 
     def finish(self):
-        """The last line: the run's whole work."""
-        elapsed = self.clock() - self.started
-        end = f"done: {self.transactions:,} tx in {elapsed:,.1f} s"
+        """The last line: the run's whole work (its timing is the caller's to print)."""
+        end = f"done: {self.transactions:,} transactions"
         self.stream.write((f"\r[{'#' * WIDTH}] {end}\033[K\n") if self.interactive else end + "\n")
         self.stream.flush()

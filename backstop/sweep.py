@@ -183,8 +183,12 @@ def cluster_client(scheduler: str | None, jobs: int):
             yield client
         return
     # dev: one thread a worker: a run is Python and revm on one core, the GIL would serialise threads.
+    #      The workers get the client's sys.path, which `ape run` trims of the project: each puts the
+    #      root of the backstop package the client runs first (a Dask preload given as script text).
+    root = str(Path(__file__).resolve().parents[1])
     with LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None,
-                      silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+                      silence_logs=logging.ERROR, preload=[f"import sys; sys.path.insert(0, {root!r})"]) as cluster, \
+            Client(cluster) as client:
         yield client
 
 
