@@ -242,8 +242,16 @@ def plot_sweep(stats: list[dict], axis_label: str, out_dir: Path, title: str) ->
         raise ValueError("plot_sweep: no settings to plot")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    with plt.style.context("default"):
+        return _save(sweep_figure(stats, axis_label, title), out_dir / "sweep.png")
+
+
+def sweep_figure(stats: list[dict], axis_label: str, title: str):
+    """The figure `plot_sweep` saves (the caller closes it)."""
     labels = [s.get("tick", s["setting_label"]) for s in stats]
     x = list(range(len(stats)))
+    # dev: long or many tick labels are turned, so neighbours never overlap.
+    turned = max(map(len, labels)) * len(labels) > 40
     with plt.style.context("default"):
         fig, axes = plt.subplots(2, 2, figsize=FIGSIZE, dpi=DPI, layout="constrained")
         runs = sum(len(s["seeds"]) for s in stats)
@@ -263,8 +271,8 @@ def plot_sweep(stats: list[dict], axis_label: str, out_dir: Path, title: str) ->
             ax.scatter(x, [m["max"] for m in metric], marker="v", color="tab:red", zorder=3,
                        label="worst seed", clip_on=False)
             ax.set_title(label)
-            ax.set_xticks(x, labels, rotation=30 if max(map(len, labels)) > 6 else 0, ha="right"
-                          if max(map(len, labels)) > 6 else "center", fontsize="small")
+            ax.set_xticks(x, labels, rotation=30 if turned else 0, ha="right" if turned else "center",
+                          rotation_mode="anchor", fontsize="small")
             ax.set_xlim(-0.5, len(x) - 0.5)
             ax.set_xlabel(axis_label)
             ax.grid(True, axis="y", alpha=0.3)
@@ -275,4 +283,4 @@ def plot_sweep(stats: list[dict], axis_label: str, out_dir: Path, title: str) ->
                 ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         handles, names = axes.flat[0].get_legend_handles_labels()
         fig.legend(handles, names, loc="outside lower center", ncols=len(names))
-        return _save(fig, out_dir / "sweep.png")
+    return fig

@@ -36,11 +36,9 @@ class Progress:
         """Transactions the whole run will take, by the run so far."""
         per_trader = self._setup_transactions / self.done_traders if self.done_traders else SETUP_GUESS
         setup = self._setup_transactions + per_trader * (self.traders - self.done_traders)
-        if self.done_steps:
-            per_step = (self.transactions - self._setup_transactions) / self.done_steps
-        else:
-            per_step = max(1.0, 2 * self.traders * self.activity)
-        return max(self.transactions, setup + per_step * (self.steps - self.done_steps))
+        played = self.transactions - self._setup_transactions
+        per_step = played / self.done_steps if self.done_steps else max(1.0, 2 * self.traders * self.activity)
+        return max(self.transactions, setup + played + per_step * (self.steps - self.done_steps))
 
     def fraction(self) -> float:
         total = self.estimate()

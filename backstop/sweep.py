@@ -170,13 +170,15 @@ def write_result(result: dict, out_dir: Path) -> dict:
 
 
 @contextmanager
-def cluster_client(scheduler: str | None, jobs: int):
-    """A Dask client: of the scheduler at `scheduler`, or of a local cluster of `jobs` single-threaded worker processes."""
+def cluster_client(scheduler: str | None, jobs: int, connect_timeout: float = 30):
+    """A Dask client: of the scheduler at `scheduler` (waiting up to
+    `connect_timeout` seconds for it), or of a local cluster of `jobs`
+    single-threaded worker processes."""
     from distributed import Client, LocalCluster
 
     if scheduler:
         try:
-            client = Client(scheduler, timeout=30)
+            client = Client(scheduler, timeout=connect_timeout)
         except OSError as e:
             raise ParamsError("--scheduler", f"no Dask scheduler answers at {scheduler} ({e})") from None
         with client:
@@ -200,7 +202,7 @@ def _prepare_sweep_dir(out_dir: Path):
 
 
 def sweep(runs: list[Run], out_dir: Path, chain_kind: str = "anvil", jobs: int = 2, plots: bool = False,
-          scheduler: str | None = None, on_done=None, on_skip=None) -> list[dict]:
+          scheduler: str | None = None, on_done=None, on_skip=None, connect_timeout: float = 30) -> list[dict]:
     """Run every run not already finished in `out_dir` on the cluster, writing
     each as it finishes; then the sweep's files. Rows in plan order."""
     out_dir = Path(out_dir)
@@ -218,7 +220,7 @@ def sweep(runs: list[Run], out_dir: Path, chain_kind: str = "anvil", jobs: int =
     if todo:
         from distributed import as_completed
 
-        with cluster_client(scheduler, jobs) as client:
+        with cluster_client(scheduler, jobs, connect_timeout) as client:
             futures = {client.submit(run_task, run, chain_kind, plots, key=f"backstop-{run.label}-{run.key[:12]}",
                                      pure=False, retries=1): run for run in todo}
             for future in as_completed(futures):
