@@ -26,7 +26,7 @@ DPI = 100
 # Order and colours of the margin buckets (backstop.simulator.BUCKETS), worst at
 # the bottom of the stack, so the accounts liquidatable sit under the maintenance line.
 BUCKETS = ["underwater", "below maintenance", "maintenance to initial", "initial to 2x initial",
-           "2x to 5x initial", "5x initial and up", "flat by liquidation", "flat"]
+           "2x to 5x initial", "5x initial and up", "flat by liquidation or ADL", "flat"]
 BUCKET_COLOURS = ["#7f0000", "#d7301f", "#fc8d59", "#fee08b", "#91cf60", "#1a9850", "#6a51a3", "#bdbdbd"]
 AT_RISK = 2  # the first two buckets: below the maintenance line
 

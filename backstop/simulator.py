@@ -63,7 +63,7 @@ LOG_FORMAT = 2
 # bottom): equity against the account's own maintenance and initial
 # requirements (the engine's Health), then the flat ones.
 BUCKETS = ("underwater", "below maintenance", "maintenance to initial", "initial to 2x initial",
-           "2x to 5x initial", "5x initial and up", "flat by liquidation", "flat")
+           "2x to 5x initial", "5x initial and up", "flat by liquidation or ADL", "flat")
 # The fund counts as empty below a cent.
 FUND_EMPTY_USD = 0.01
 # A trader's leverage is capped below 1 / imr so its opening trade clears the
@@ -144,7 +144,7 @@ class Simulation:
         self.started = self.finished = 0.0
         self.transaction_count = 0
         # dev: accounts whose position a liquidation or an ADL fill closed, until
-        #      their next own trade: flat ones are "flat by liquidation".
+        #      their next own trade: flat ones are "flat by liquidation or ADL".
         self._forced_out: set[str] = set()
         # dev: the ADL ranking read just before the keeper's `deleverage`
         #      (counterparty -> (rank, eligible, quantile)), for its fills.
@@ -604,7 +604,7 @@ def _sign(x: int) -> int:
 
 def _bucket(h, forced_out: bool) -> str:
     if h.notional == 0:
-        return "flat by liquidation" if forced_out else "flat"
+        return "flat by liquidation or ADL" if forced_out else "flat"
     if h.equity < 0:
         return "underwater"
     if h.equity < h.maintenance_req:

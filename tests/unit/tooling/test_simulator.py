@@ -174,8 +174,8 @@ def test_margin_buckets__before_the_keeper__accounts_at_risk_show_then_flat_by_l
     first = next(r for r in steps if r.liquidations)
     # dev: counted after the price moved and before the keeper acted: the accounts it liquidates are there
     assert first.margin_buckets["below maintenance"] + first.margin_buckets["underwater"] >= first.liquidations
-    assert steps[-1].margin_buckets["flat by liquidation"] > 0
-    assert all(r.margin_buckets["flat by liquidation"] == 0 for r in steps[: first.step + 1])
+    assert steps[-1].margin_buckets["flat by liquidation or ADL"] > 0
+    assert all(r.margin_buckets["flat by liquidation or ADL"] == 0 for r in steps[: first.step + 1])
 
 
 def test_final_balances__pool_share_price__assets_per_whole_share(small_run):
