@@ -85,10 +85,6 @@ class Setting:
     path: str
     values: tuple
 
-    @property
-    def protocol(self) -> bool:
-        return is_protocol_field(self.path)
-
 
 def parse_setting(text: str) -> Setting:
     """'markets[0].mmr=0.03,0.05' -> Setting('markets[0].mmr', ('0.03', '0.05'));

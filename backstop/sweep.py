@@ -157,7 +157,7 @@ def write_result(result: dict, out_dir: Path) -> dict:
     """A finished task's files into `<out_dir>/<label>/`, result.json last (it marks the run done)."""
     from backstop.simulation_output import RUN_FILES, prepare_out_dir
 
-    target = prepare_out_dir(out_dir / result["label"], ours=(*RUN_FILES, RESULT))
+    target = prepare_out_dir(out_dir / result["label"], ours=(*RUN_FILES, RESULT, f".{RESULT}.tmp"))
     for name, data in result["files"].items():
         (target / name).write_bytes(data)
     tmp = target / f".{RESULT}.tmp"
