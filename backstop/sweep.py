@@ -19,7 +19,7 @@ every finished run, and a rerun into the same directory skips each run whose
 The engine: Dask distributed, chosen by measurement on this machine (2 cores)
 against Ray 2.60: 45 MB installed against 265 MB, a local cluster up in
 0.45 s against 5.3 s; its per-task cost (1.8 ms a no-op task, 16 ms a
-sequential round trip; Ray's 0.75 and 4.5 ms) is below 0.1% of a run.
+sequential round trip; Ray's 0.75 and 4.5 ms) is 1% of a run at most.
 Without `scheduler` the sweep starts a local cluster of `jobs` worker
 processes; with one (`tcp://host:8786`, a `dask scheduler` whose `dask
 worker`s have this package and anvil installed) it runs there.
