@@ -127,6 +127,24 @@ def test_sweep__rerun_into_the_same_directory__finished_runs_skipped_changed_one
     assert [r["label"] for r in done] == [runs[0].label] and len(skipped) == 8
 
 
+def test_sweep__a_worker_killed_mid_sweep__the_sweep_completes_with_the_same_hashes(mmr_sweep, scheduler, tmp_path):
+    from distributed import Client
+
+    runs, rows, _, _, _ = mmr_sweep
+    killed = []
+
+    def kill_a_worker(row):
+        if not killed:
+            with Client(scheduler, timeout=30) as client:
+                pids = client.run(os.getpid)
+            victim = sorted(pids.values())[0]
+            os.kill(victim, signal.SIGKILL)  # dev: no goodbye: the scheduler sees the connection drop
+            killed.append(victim)
+
+    again = sweep(runs, tmp_path, chain_kind="revm", scheduler=scheduler, on_done=kill_a_worker)
+    assert killed and [r["event_log_hash"] for r in again] == [r["event_log_hash"] for r in rows]
+
+
 def test_sweep__foreign_file_in_the_directory__refused(tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(ParamsError, match="notes.txt"):
