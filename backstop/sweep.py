@@ -281,7 +281,7 @@ def write_sweep(rows: list[dict], runs: list[Run], out_dir: Path):
     record = {"scenario": name, "settings": paths, "seeds": sorted({r.seed for r in runs}), "statistics": stats,
               "rows": rows}
     (out_dir / "sweep.json").write_text(json.dumps(record, indent=1) + "\n")
-    (out_dir / "sweep.md").write_text(table(rows, paths, name, stats))
+    (out_dir / "sweep.md").write_text(table(rows, paths, name, stats, out_dir))
     title = f"{name}" + (f" over {', '.join(paths)}" if paths else " over seeds")
     plot_sweep(stats, ", ".join(paths) or "one setting, every seed", out_dir, title)
 
@@ -305,18 +305,36 @@ def statistics_table(stats: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def table(rows: list[dict], paths: list[str], name: str, stats: list[dict] | None = None) -> str:
+def worst_runs(stats: list[dict], rows: list[dict]) -> list[tuple]:
+    """Per metric, the run with its largest value over every setting: (key, heading, unit, value, row)."""
+    out = []
+    for key, heading, unit in METRICS:
+        worst = max(stats, key=lambda s: s["metrics"][key]["max"])
+        seed = worst["metrics"][key]["worst_seed"]
+        row = next(r for r in rows if r["setting_label"] == worst["setting_label"] and r["seed"] == seed)
+        out.append((key, heading, unit, worst["metrics"][key]["max"], row))
+    return out
+
+
+def table(rows: list[dict], paths: list[str], name: str, stats: list[dict] | None = None,
+          out_dir: Path | None = None) -> str:
     head = f"# Sweep of {name}" + (f" over {', '.join(paths)}" if paths else " over seeds")
     stats = stats if stats is not None else statistics(rows)
     seeds = sorted({r["seed"] for r in rows})
     lines = [head, "", f"{len(stats)} settings x {len(seeds)} seeds; percentiles interpolate linearly between "
              "seeds; the worst seed is the one with the largest value (ties: the lowest seed).", "",
              "## Statistics across seeds", "", statistics_table(stats),
-             "## Runs", "",
-             "| run | bad debt (USD) | paid by fund (USD) | paid by ADL (USD) | fund drawdown (USD) | fund empty at step "
-             "| ADL volume (USD) | ADL fills | peak liq./step | liquidations | accounts liquidated | low price (USD) "
-             "| I1-I4 | hash |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"]
+             "## The worst runs, to replay", "",
+             "| metric | value | setting | seed | replay |", "|---|---:|---|---:|---|"]
+    for _, heading, unit, value, row in worst_runs(stats, rows):
+        where = Path(out_dir or ".") / row["label"]
+        lines.append(f"| {heading} ({unit}) | {_figure(value, unit)} | {row['setting_label']} | {row['seed']} | "
+                     f"`ape run simulate --replay {where} --chain revm` |")
+    lines += ["", "## Runs", "",
+              "| run | bad debt (USD) | paid by fund (USD) | paid by ADL (USD) | fund drawdown (USD) | fund empty at step "
+              "| ADL volume (USD) | ADL fills | peak liq./step | liquidations | accounts liquidated | low price (USD) "
+              "| I1-I4 | hash |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"]
     for r in rows:
         empty = "-" if r["fund_empty_step"] is None else r["fund_empty_step"]
         lines.append(

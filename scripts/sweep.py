@@ -21,7 +21,7 @@ import click
 from backstop.deployment import ParamsError
 from backstop.scenario import load_scenario_data
 from backstop.settings import params_data
-from backstop.sweep import METRICS, SweepError, parse_seeds, plan, statistics, statistics_table, sweep
+from backstop.sweep import SweepError, parse_seeds, plan, statistics, statistics_table, sweep, worst_runs
 
 
 @click.command(short_help="Run a scenario over seeds and a grid of settings on a Dask cluster")
@@ -69,12 +69,11 @@ def cli(scenario, seeds, settings, params_file, traders, jobs, scheduler, chain_
     stats = statistics(rows)
     click.echo("")
     click.echo(statistics_table(stats))
-    key, heading, _ = METRICS[0]
-    worst = max(stats, key=lambda s: s["metrics"][key]["max"])
-    label = next(r["label"] for r in rows if r["setting_label"] == worst["setting_label"]
-                 and r["seed"] == worst["metrics"][key]["worst_seed"])
-    click.echo(f"worst {heading.lower()}: {worst['setting_label']}, seed {worst['metrics'][key]['worst_seed']}; "
-               f"replay it: ape run simulate --replay {out / label} --chain revm")
+    _, heading, unit, value, row = worst_runs(stats, rows)[0]
+    click.echo(f"worst {heading.lower()}: {value:,.2f} {unit} at {row['setting_label']}, seed {row['seed']}; "
+               f"replay it: ape run simulate --replay {out / row['label']} --chain revm")
     click.echo(f"wrote {out}/: sweep.json, sweep.md, sweep.png and a directory per run")
-    if not all(r["invariants_ok"] for r in rows):
-        raise click.ClickException("an invariant broke in at least one run: see its summary.md")
+    broken = [r["label"] for r in rows if not r["invariants_ok"]]
+    if broken:
+        raise click.ClickException(f"an invariant broke in {len(broken)} of {len(rows)} runs ({', '.join(broken)}): "
+                                   "see their summary.md")

@@ -109,6 +109,8 @@ def test_sweep__mmr_grid__statistics_table_per_setting_from_the_runs(mmr_sweep):
             assert m["worst_seed"] == min(worst)
             figure = f"{m['mean']:,.2f}" if unit == "USD" else f"{m['mean']:,.1f}"
             assert f"| mmr={mmr} | 3 | {figure} |" in table
+    worst = max(rows, key=lambda r: (r["bad_debt_usd"], -r["seed"]))
+    assert f"| {worst['setting_label']} | {worst['seed']} | `ape run simulate --replay {out / worst['label']} " in table
     assert (out / "sweep.png").read_bytes().startswith(b"\x89PNG")
 
 
