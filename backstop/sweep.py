@@ -251,9 +251,11 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
-def statistics(rows: list[dict]) -> list[dict]:
+def statistics(rows: list[dict], paths: list[str] | None = None) -> list[dict]:
     """Per setting (in the order first seen): the seeds, and for each METRICS
-    outcome its values by seed, mean, p50, p95, max and the seed of the worst run."""
+    outcome its values by seed, mean, p50, p95, max and the seed of the worst
+    run. `paths`: the swept fields in their --set order (a tick lists the
+    setting's values in it; a row read back from result.json has its fields sorted)."""
     settings: dict[str, list[dict]] = {}
     for row in rows:
         settings.setdefault(row["setting_label"], []).append(row)
@@ -266,7 +268,8 @@ def statistics(rows: list[dict]) -> list[dict]:
             metrics[key] = {"values": values, "mean": sum(values) / len(values), "p50": percentile(values, 50),
                             "p95": percentile(values, 95), "max": worst[key], "worst_seed": worst["seed"]}
         # dev: the axis names the fields; a tick only needs their values.
-        tick = ", ".join(group[0]["setting"].values()) or label
+        setting = group[0]["setting"]
+        tick = ", ".join(setting[p] for p in (paths if paths is not None else setting)) or label
         out.append({"setting_label": label, "tick": tick, "setting": group[0]["setting"],
                     "seeds": [r["seed"] for r in group], "metrics": metrics})
     return out
@@ -276,7 +279,7 @@ def write_sweep(rows: list[dict], runs: list[Run], out_dir: Path):
     from backstop.plots import plot_sweep
 
     paths = [p for p, _ in runs[0].setting]
-    stats = statistics(rows)
+    stats = statistics(rows, paths)
     name = runs[0].scenario_data["name"]
     record = {"scenario": name, "settings": paths, "seeds": sorted({r.seed for r in runs}), "statistics": stats,
               "rows": rows}

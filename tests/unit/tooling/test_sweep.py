@@ -220,3 +220,11 @@ def test_statistics__worst_seed__largest_value_ties_to_the_lowest_seed():
     (stats,) = statistics(rows)
     assert stats["seeds"] == [5, 3, 4]
     assert stats["metrics"]["bad_debt_usd"]["worst_seed"] == 3 and stats["metrics"]["bad_debt_usd"]["max"] == 7.0
+
+
+def test_statistics__setting_read_back_with_sorted_fields__tick_keeps_the_set_order():
+    # dev: result.json is written with sorted keys: liquidation.* comes back before markets[0].*
+    rows = [{"setting_label": "mmr=0.03, liq_fee=0.02", "setting": {"liquidation.liq_fee": "0.02",
+             "markets[0].mmr": "0.03"}, "seed": 1, **{k: 1.0 for k, _, _ in METRICS}}]
+    (stats,) = statistics(rows, ["markets[0].mmr", "liquidation.liq_fee"])
+    assert stats["tick"] == "0.03, 0.02"
