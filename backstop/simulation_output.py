@@ -5,9 +5,10 @@
                    line per step marker or transaction, written as the run
                    goes, then an `end` line (complete or interrupted, entries,
                    hash); a log without it is incomplete
-    report.json    every liquidation, bad debt, fund draw and ADL fill, per-step
-                   totals and state, the invariants I1-I4 at every step, final
-                   balances, the run's outcome, wall time and transactions/s
+    report.json    every liquidation, bad debt, fund draw and ADL fill, who paid
+                   the bad debt, the fund's low, per-step totals and state, the
+                   invariants I1-I4 at every step, final balances, the run's
+                   outcome, wall time and transactions/s: docs/report-schema.md
     summary.md     the outcome and the steps where something happened
     *.png          backstop.plots.REPORT_FILES
     keeper.log     what the keeper logged (written by the caller)
