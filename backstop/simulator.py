@@ -25,9 +25,9 @@ known addresses written as actor names. The log depends only on the scenario,
 the protocol parameters, the seed and the population size, so its hash names
 a run; a replay reruns from the log's header and compares. The protocol is
 deployed with `params` (config/local.yaml's format, default that file), and
-the header records them whole, with the code's git commit. Feed events are left out (they carry
-block timestamps, which a node takes from its wall clock); the price each step
-published is in the step's first entry instead.
+the header records them whole, with the code's git commit. Feed events are
+left out (they carry block timestamps, which a node takes from its wall
+clock); the price each step published is in the step's first entry instead.
 
 The chain is anything with `backstop.revm_chain.Chain`'s interface: revm in
 process, or a node through `backstop.web3_chain.Web3Chain` (what
