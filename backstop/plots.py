@@ -23,10 +23,12 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 FIGSIZE = (10, 6)  # inches, at DPI: 1000x600 px
 DPI = 100
 
-# Order and colours of the margin-ratio buckets, worst at the bottom of the stack
-# but "flat" (no position) first, as the simulator reports them.
-BUCKETS = ["flat", "underwater", "0-5%", "5-10%", "10-20%", "20-50%", ">=50%"]
-BUCKET_COLOURS = ["#bdbdbd", "#7f0000", "#d7301f", "#fc8d59", "#fee08b", "#91cf60", "#1a9850"]
+# Order and colours of the margin buckets (backstop.simulator.BUCKETS), worst at
+# the bottom of the stack, so the accounts liquidatable sit under the maintenance line.
+BUCKETS = ["underwater", "below maintenance", "maintenance to initial", "initial to 2x initial",
+           "2x to 5x initial", "5x initial and up", "flat by liquidation or ADL", "flat"]
+BUCKET_COLOURS = ["#7f0000", "#d7301f", "#fc8d59", "#fee08b", "#91cf60", "#1a9850", "#6a51a3", "#bdbdbd"]
+AT_RISK = 2  # the first two buckets: below the maintenance line
 
 REPORT_FILES = [
     "price.png",
@@ -37,11 +39,12 @@ REPORT_FILES = [
     "open_interest.png",
     "margin_buckets.png",
 ]
+# The sweep's statistics, one panel each (backstop.sweep.METRICS).
 SWEEP_OUTCOMES = [
     ("bad_debt_usd", "Bad debt (USD)"),
     ("fund_drawdown_usd", "Fund drawdown (USD)"),
     ("adl_volume_usd", "ADL volume (USD)"),
-    ("peak_liquidations", "Peak liquidations per step"),
+    ("accounts_liquidated", "Accounts liquidated (count)"),
 ]
 
 
@@ -176,17 +179,31 @@ def _open_interest(report):
     return fig
 
 
+def _bucket_labels(report) -> list[str]:
+    bounds = report.get("margin_bucket_bounds")
+    if not bounds:
+        return BUCKETS
+    # dev: the thresholds as the scenario market's margin ratios (equity / notional).
+    mm, im = bounds["maintenance"], bounds["initial"]
+    ranges = ["equity < 0", f"< {mm:.0%}", f"{mm:.0%} to {im:.0%}", f"{im:.0%} to {2 * im:.0%}",
+              f"{2 * im:.0%} to {5 * im:.0%}", f">= {5 * im:.0%}", "no position", "no position"]
+    return [f"{b} ({r})" for b, r in zip(BUCKETS, ranges, strict=True)]
+
+
 def _margin_buckets(report):
     steps = report["steps"]
-    fig, ax = _new_figure(report, "Accounts by margin ratio")
+    fig, ax = _new_figure(report, "Accounts by margin, before the keeper acts")
     x = _column(steps, "step")
     counts = [[s["margin_buckets"].get(b, 0) for s in steps] for b in BUCKETS]
-    ax.stackplot(x, counts, labels=BUCKETS, colors=BUCKET_COLOURS)
+    ax.stackplot(x, counts, labels=_bucket_labels(report), colors=BUCKET_COLOURS)
+    # dev: the maintenance line: the accounts under it are the keeper's work this step.
+    at_risk = [sum(c[i] for c in counts[:AT_RISK]) for i in range(len(x))]
+    ax.plot(x, at_risk, color="black", linewidth=2, label="maintenance line (below it: liquidatable)")
     ax.set_ylabel("Accounts (count)")
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     _from_zero(ax, [sum(c) for c in counts])
     # dev: legend outside the plot: the stack fills the axes and would hide it.
-    ax.legend(title="Margin ratio", loc="upper left", bbox_to_anchor=(1.01, 1), reverse=True)
+    ax.legend(title="Margin (ratio: equity / notional)", loc="upper left", bbox_to_anchor=(1.01, 1), reverse=True)
     return fig
 
 
@@ -215,31 +232,55 @@ def plot_report(report: dict, out_dir: Path) -> list[Path]:
         return [_save(draw(report), out_dir / name) for name, draw in FIGURES.items()]
 
 
-def plot_sweep(rows: list[dict], param: str, out_dir: Path) -> Path:
-    """Write `sweep.png`: each outcome against the swept parameter, one 2x2 panel each."""
-    if not rows:
-        raise ValueError("plot_sweep: no rows to plot")
+def plot_sweep(stats: list[dict], axis_label: str, out_dir: Path, title: str) -> Path:
+    """Write `sweep.png`: per outcome, its spread over the seeds at each swept
+    setting: every seed a dot, the p50 to p95 range a bar, the mean a
+    diamond, the worst seed marked; settings evenly spaced in the order swept
+    (a value like `infinite` has its place too). `stats` is backstop.sweep's
+    statistics table, one entry per setting."""
+    if not stats:
+        raise ValueError("plot_sweep: no settings to plot")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    rows = sorted(rows, key=lambda r: r[param])
-    x = [r[param] for r in rows]
+    with plt.style.context("default"):
+        return _save(sweep_figure(stats, axis_label, title), out_dir / "sweep.png")
+
+
+def sweep_figure(stats: list[dict], axis_label: str, title: str):
+    """The figure `plot_sweep` saves (the caller closes it)."""
+    labels = [s.get("tick", s["setting_label"]) for s in stats]
+    x = list(range(len(stats)))
+    # dev: long or many tick labels are turned, so neighbours never overlap.
+    turned = max(map(len, labels)) * len(labels) > 40
     with plt.style.context("default"):
         fig, axes = plt.subplots(2, 2, figsize=FIGSIZE, dpi=DPI, layout="constrained")
-        fig.suptitle(f"Sweep over {param} ({len(rows)} runs)")
+        runs = sum(len(s["seeds"]) for s in stats)
+        fig.suptitle(f"{title}: {len(stats)} settings x seeds ({runs} runs)")
         for ax, (key, label) in zip(axes.flat, SWEEP_OUTCOMES, strict=True):
-            values = [r[key] for r in rows]
-            # dev: clip_on=False: points at zero sit on the axis and would be cut in half.
-            ax.plot(x, values, "o-", color="tab:blue", clip_on=False)
+            metric = [s["metrics"][key] for s in stats]
+            for i, m in enumerate(metric):
+                values = m["values"]
+                # dev: seeds spread sideways a little so equal values stay countable.
+                offsets = [(j - (len(values) - 1) / 2) * 0.04 for j in range(len(values))]
+                ax.scatter([i + o for o in offsets], values, s=12, color="grey", alpha=0.7, zorder=2,
+                           label="a seed" if i == 0 else None, clip_on=False)
+            ax.vlines(x, [m["p50"] for m in metric], [m["p95"] for m in metric], color="tab:blue", linewidth=6,
+                      alpha=0.5, zorder=1, label="p50 to p95")
+            ax.scatter(x, [m["mean"] for m in metric], marker="D", color="tab:blue", zorder=3, label="mean",
+                       clip_on=False)
+            ax.scatter(x, [m["max"] for m in metric], marker="v", color="tab:red", zorder=3,
+                       label="worst seed", clip_on=False)
             ax.set_title(label)
-            ax.set_xlabel(param)
-            ax.set_ylabel(label)
-            ax.grid(True, alpha=0.3)
-            _from_zero(ax, values)
+            ax.set_xticks(x, labels, rotation=30 if turned else 0, ha="right" if turned else "center",
+                          rotation_mode="anchor", fontsize="small")
+            ax.set_xlim(-0.5, len(x) - 0.5)
+            ax.set_xlabel(axis_label)
+            ax.grid(True, axis="y", alpha=0.3)
+            _from_zero(ax, [v for m in metric for v in m["values"]])
             if key.endswith("_usd"):
                 ax.yaxis.set_major_formatter(USD)
             else:
                 ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-            # dev: integer parameters (seeds, counts) get integer ticks only.
-            if all(isinstance(v, int) for v in x):
-                ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        return _save(fig, out_dir / "sweep.png")
+        handles, names = axes.flat[0].get_legend_handles_labels()
+        fig.legend(handles, names, loc="outside lower center", ncols=len(names))
+    return fig

@@ -9,20 +9,25 @@ leverage, then play the scenario's steps. Each step:
 2. the oracle publishes the path's price times the depth model's displacement
    (the cascade feedback: last step's forced selling moved the book);
 3. a random few traders act (add margin, reduce, close, open);
-4. the keeper (backstop.keeper.Keeper, the code bots/keeper.py runs) liquidates
-   and deleverages whatever the price made liquidatable;
-5. the step's forced flow (liquidated size times its fill price; selling
+4. accounts are counted by margin (before the keeper acts, so the accounts at
+   risk show);
+5. the keeper (backstop.keeper.Keeper, the code bots/keeper.py runs) liquidates
+   and deleverages whatever the price made liquidatable; just before each
+   `deleverage` the ADL ranking is read, so every fill has its counterparty's
+   rank and quantile at the time;
+6. the step's forced flow (liquidated size times its fill price; selling
    positive) goes into the depth model for the next price;
-6. the state is read: fund balance, open interest, accounts by margin ratio,
-   and the invariants I1-I4.
+7. the state is read: fund balance, open interest and the invariants I1-I4.
 
 Every transaction, whoever sends it, lands in the event log: the step, the
 sender, the call, and either its decoded events or its revert reason, with
 known addresses written as actor names. The log depends only on the scenario,
-the seed and the population size, so its hash names a run; a replay reruns
-from the log's header and compares. Feed events are left out (they carry
-block timestamps, which a node takes from its wall clock); the price each step
-published is in the step's first entry instead.
+the protocol parameters, the seed and the population size, so its hash names
+a run; a replay reruns from the log's header and compares. The protocol is
+deployed with `params` (config/local.yaml's format, default that file), and
+the header records them whole, with the code's git commit. Feed events are
+left out (they carry block timestamps, which a node takes from its wall
+clock); the price each step published is in the step's first entry instead.
 
 The chain is anything with `backstop.revm_chain.Chain`'s interface: revm in
 process, or a node through `backstop.web3_chain.Web3Chain` (what
@@ -35,20 +40,32 @@ import json
 import logging
 import math
 import random
+import subprocess
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cache
+from pathlib import Path
 
 from backstop import harness, invariants, revm_chain
-from backstop.keeper import BoaChain, Keeper
+from backstop.deployment import ParamsError, parse_params
+from backstop.keeper import BoaChain, Keeper, adl_quantiles
 from backstop.revm_chain import Reverted, to_checksum_address
-from backstop.scenario import DepthModel, Scenario, parse_scenario, price_path
+from backstop.scenario import MARKETS, DepthModel, Scenario, parse_scenario, price_path
+from backstop.settings import default_params_data
+from backstop.units import wad
 
 WAD = 10**18
-DECIMALS = 6
-# Accounts by equity / notional, the report's buckets (the engine's margin ratio).
-BUCKETS = ("flat", "underwater", "0-5%", "5-10%", "10-20%", "20-50%", ">=50%")
-BUCKET_BOUNDS = ((0.05, "0-5%"), (0.10, "5-10%"), (0.20, "10-20%"), (0.50, "20-50%"))
+# The event log's format: 2 added the protocol parameters and the code version
+# to the header, and the closing `end` line.
+LOG_FORMAT = 2
+# Accounts by margin, worst first (the plot stacks them in this order from the
+# bottom): equity against the account's own maintenance and initial
+# requirements (the engine's Health), then the flat ones.
+BUCKETS = ("underwater", "below maintenance", "maintenance to initial", "initial to 2x initial",
+           "2x to 5x initial", "5x initial and up", "flat by liquidation or ADL", "flat")
+# The fund counts as empty below a cent.
+FUND_EMPTY_USD = 0.01
 # A trader's leverage is capped below 1 / imr so its opening trade clears the
 # initial margin after fees and the skew premium.
 LEVERAGE_HEADROOM = 0.9
@@ -79,6 +96,7 @@ class StepRecord:
     adl_socialised_usd: float = 0.0
     open_interest_long_usd: float = 0.0
     open_interest_short_usd: float = 0.0
+    # Counted after the traders acted and before the keeper did (BUCKETS).
     margin_buckets: dict = field(default_factory=dict)
     transactions: int = 0
     rejected: int = 0
@@ -88,15 +106,20 @@ class StepRecord:
 
 class Simulation:
     """One scenario run on `chain`. `scenario_data` is the scenario file's
-    content (kept whole in the log header, so a replay needs no file)."""
+    content and `params_data` the protocol parameters (config/local.yaml's
+    content as `Params.to_dict()` gives it; default that file), both kept
+    whole in the log header, so a replay needs no file."""
 
     def __init__(self, scenario_data: dict, seed: int, chain, traders: int | None = None,
-                 log: logging.Logger | None = None):
+                 log: logging.Logger | None = None, params_data: dict | None = None):
         data = json.loads(json.dumps(scenario_data))  # a private copy, JSON-clean
         if traders is not None and isinstance(data.get("population"), dict):
             data["population"]["traders"] = traders
         self.scenario_data = data
         self.scenario: Scenario = parse_scenario(data)
+        self.params = parse_params(params_data if params_data is not None else default_params_data())
+        self.params_data = self.params.to_dict()
+        _check_compatible(self.scenario, self.params)
         self.seed = seed
         self.chain = chain
         self.log = log or logging.getLogger("backstop.simulator")
@@ -119,28 +142,34 @@ class Simulation:
         self._step_start = 0
         self.max_leverage = 0.0
         self.started = self.finished = 0.0
+        self.transaction_count = 0
+        # dev: accounts whose position a liquidation or an ADL fill closed, until
+        #      their next own trade: flat ones are "flat by liquidation or ADL".
+        self._forced_out: set[str] = set()
+        # dev: the ADL ranking read just before the keeper's `deleverage`
+        #      (counterparty -> (rank, eligible, quantile)), for its fills.
+        self._adl_ranking: dict = {}
+        self.adl_fills: list[dict] = []
 
     # ------------------------------------------------------------ the run
 
     def run(self, progress=None) -> "Simulation":
-        """Set up, play every step; `progress(n)` is told as traders are set up
-        and steps complete (traders + steps in all)."""
+        """Set up, play every step; `progress(self)` is called after each
+        trader is set up and after each step (`step_no`, `transaction_count`)."""
         revm_chain.compiled()  # dev: the compile (or its cache) is not the run's time
         self.started = time.perf_counter()
         self.setup(progress)
         for step in range(1, self.scenario.steps + 1):
             self.play_step(step)
             if progress:
-                progress(1)
+                progress(self)
         self.finished = time.perf_counter()
         return self
 
     def setup(self, progress=None):
         s = self.scenario
         owner = self._actor("owner")
-        markets = [harness.ETH, harness.BTC]
-        markets[s.market] = dataclasses.replace(markets[s.market], price=Decimal(str(s.start_price)))
-        p = self.protocol = revm_chain.deploy(owner, DECIMALS, chain=self.chain, markets=tuple(markets))
+        p = self.protocol = self._deploy(owner)
         # dev: the log starts once every contract has a name (the wiring is
         #      the same in every run).
         self.chain.on_transaction = self._record
@@ -151,7 +180,7 @@ class Simulation:
         self.contracts = {str(c.address): c for c in roles.values()}
         self.names.update({str(c.address): role for role, c in roles.items()})
         self.keeper_address = self._actor("keeper")
-        self.keeper = Keeper(BoaChain(p, sender=self.keeper_address), log=self.log)
+        self.keeper = Keeper(_RankingChain(p, self.keeper_address, self._before_deleverage), log=self.log)
         self._begin_step(0, self.path[0])
         p.fund_pool(self._actor("lp"), s.population.lp_usd)
         if s.population.fund_stake_usd > 0:
@@ -163,10 +192,37 @@ class Simulation:
             self.keeper.track(trader)
             self._open(trader, fresh=True)
             if progress:
-                progress(1)
+                progress(self)
+        self._count_margins()
         self._end_step()
         for m in range(len(p.feeds)):
             self._feed_refreshed[m] = 0
+
+    def _deploy(self, owner):
+        """The protocol with `self.params`: harness.wire's deployment, then the
+        parameters it does not take (feed checks, liquidation, fund timing) set
+        by the owner, before the log starts."""
+        s, params = self.scenario, self.params
+        markets = []
+        for i, m in enumerate(params.markets):
+            price = Decimal(str(s.start_price)) if i == s.market else m.price
+            markets.append(harness.MarketSpec(
+                m.name, price, imr=str(m.imr), mmr=str(m.mmr), fee=str(m.fee_rate), skew_scale=m.skew_scale,
+                max_skew=m.max_skew, max_deviation=str(m.max_deviation)))
+        p = revm_chain.deploy(owner, params.collateral.decimals, chain=self.chain, markets=tuple(markets),
+                              fee_pool_share=wad(params.fee_pool_share))
+        with self.chain.prank(owner):
+            for i, (m, feed) in enumerate(zip(params.markets, p.feeds)):
+                p.oracle.set_feed(i, feed.address, m.heartbeat, m.feed_units(m.band_min), m.feed_units(m.band_max),
+                                  wad(m.max_deviation))
+            # dev: the dust check compares the reward floor with the minimum notional:
+            #      raise the notional first, set the liquidation parameters, then the notional.
+            notional = wad(params.min_position_notional)
+            p.configurator.set_min_position_notional(max(notional, p.configurator.min_position_notional()))
+            p.configurator.set_liquidation_params(params.liquidation.as_struct())
+            p.configurator.set_min_position_notional(notional)
+            p.insurance.set_cooldown(params.insurance_fund.cooldown, params.insurance_fund.withdraw_window)
+        return p
 
     def play_step(self, step: int):
         s = self.scenario
@@ -178,6 +234,7 @@ class Simulation:
         for trader in self.traders:
             if self.rng.random() < self.activity:
                 self._act(trader)
+        self._count_margins()
         self.keeper.run_round()
         self._end_step()
 
@@ -197,8 +254,8 @@ class Simulation:
     def _refresh_idle_feeds(self, step: int):
         """A new round, at the same answer, for each market the path does not
         move, before its heartbeat runs out (a stale feed blocks liquidations)."""
-        due = harness.HEARTBEAT // 2 // self.scenario.step_seconds
         for m, last in self._feed_refreshed.items():
+            due = self.params.markets[m].heartbeat // 2 // self.scenario.step_seconds
             if m != self.scenario.market and step - last >= due:
                 feed = self.protocol.feeds[m]
                 with self.chain.prank(self._actor("oracle-operator")):
@@ -278,11 +335,30 @@ class Simulation:
         positions = invariants.batched(p.lens.positions, self.traders, self.scenario.market)
         rec.open_interest_long_usd = sum(x.size for x in positions if x.size > 0) * rec.price / WAD
         rec.open_interest_short_usd = -sum(x.size for x in positions if x.size < 0) * rec.price / WAD
-        rec.margin_buckets = dict.fromkeys(BUCKETS, 0)
-        for h in invariants.batched(p.lens.health, self.traders):
-            rec.margin_buckets[_bucket(h)] += 1
         rec.invariants = {name: violations for name, violations in invariants.check(p, self.accounts(), settled=True)}
         rec.invariants_ok = not any(rec.invariants.values())
+
+    def _count_margins(self):
+        """This step's accounts by margin (BUCKETS), as they stand now."""
+        counts = dict.fromkeys(BUCKETS, 0)
+        for trader, h in zip(self.traders, invariants.batched(self.protocol.lens.health, self.traders)):
+            counts[_bucket(h, self.names[trader] in self._forced_out)] += 1
+        self.steps[-1].margin_buckets = counts
+
+    def _before_deleverage(self, account: str, market: int, counterparties: list):
+        """The ranking the keeper's `deleverage` is about to use: each
+        counterparty's rank among the eligible (opposite side, in profit; 1 =
+        deleveraged first) and its ADL quantile (5 = top fifth by score)."""
+        entries = self.keeper.adl_entries(market)
+        side = entries[account].size > 0 if account in entries else None
+        eligible = sorted(
+            ((a, e) for a, e in entries.items()
+             if a != account and e.size != 0 and (e.size > 0) != side and e.upnl > 0 and e.prices_valid),
+            key=lambda item: (-item[1].score, item[0].lower()))
+        quantiles = adl_quantiles(entries)
+        rank = {a: i + 1 for i, (a, _) in enumerate(eligible)}
+        self._adl_ranking = {self._name(str(c)): (rank.get(str(c)), len(eligible), quantiles.get(str(c)))
+                             for c in counterparties}
 
     def accounts(self) -> list[str]:
         """Every account with a balance in the vault besides the pool and the fund."""
@@ -318,17 +394,43 @@ class Simulation:
                     continue
                 args = {k: self._name(v) for k, v in event._asdict().items()}
                 entry["events"].append([self.names[str(log.address)], type(event).__name__, args])
+                self._note(type(event).__name__, args)
         self.events.append(entry)
+        self.transaction_count += 1
+
+    def _note(self, name: str, args: dict):
+        """What the report needs beside the log: who was forced out, each ADL fill with its ranking."""
+        if name == "Trade":
+            self._forced_out.discard(args["account"])
+        elif name == "LiquidationSettled":
+            self._forced_out.add(args["account"])
+        elif name == "Deleverage":
+            self._forced_out.update((args["account"], args["counterparty"]))
+            rank, eligible, quantile = self._adl_ranking.get(args["counterparty"], (None, None, None))
+            size = abs(args["size_closed"])
+            self.adl_fills.append({
+                "step": self.step_no, "account": args["account"], "counterparty": args["counterparty"],
+                "market": args["market"], "size": size / WAD, "price_usd": args["price"] / WAD,
+                "mark_usd": args["mark_price"] / WAD,
+                "counterparty_loss_usd": size * abs(args["price"] - args["mark_price"]) / WAD / WAD,
+                "rank": rank, "eligible": eligible, "quantile": quantile,
+            })
 
     # ------------------------------------------------------------ results
 
     def header(self) -> dict:
-        return {"scenario": self.scenario_data, "seed": self.seed, "traders": len(self.traders),
-                "decimals": DECIMALS}
+        """What the log's first line records: everything a replay needs, and the code that ran."""
+        return {"format": LOG_FORMAT, "scenario": self.scenario_data, "params": self.params_data, "seed": self.seed,
+                "traders": self.scenario.population.traders, "decimals": self.params.collateral.decimals,
+                "code_version": code_version()}
 
     def event_lines(self) -> list[str]:
         """The event log as canonical JSON lines (the hash is over these)."""
-        return [json.dumps(e, sort_keys=True, separators=(",", ":")) for e in self.events]
+        return self.event_lines_from(0)
+
+    def event_lines_from(self, start: int) -> list[str]:
+        """The log's lines from entry `start` on (a log written as the run goes)."""
+        return [json.dumps(e, sort_keys=True, separators=(",", ":")) for e in self.events[start:]]
 
     def event_hash(self) -> str:
         digest = hashlib.sha256()
@@ -344,9 +446,11 @@ class Simulation:
         accounts = invariants.everyone(p, self.accounts())
         collateral = invariants.batched(p.lens.collaterals, accounts)
         health = invariants.batched(p.lens.health, accounts)
+        decimals = self.params.collateral.decimals
         return {
-            "vault_tokens_usd": p.token.balanceOf(p.vault.address) / 10**DECIMALS,
-            "pool_share_price": p.pool.convertToAssets(10**18) / 10**DECIMALS,
+            "vault_tokens_usd": p.token.balanceOf(p.vault.address) / 10**decimals,
+            # dev: assets per whole share: the pool's shares have their own decimals (9 here).
+            "pool_share_price_usd": p.pool.convertToAssets(10 ** p.pool.decimals()) / 10**decimals,
             "accounts": {
                 self.names.get(str(a), str(a)): {"collateral_usd": _usd(c), "equity_usd": _usd(h.equity)}
                 for a, c, h in zip(accounts, collateral, health)
@@ -354,18 +458,22 @@ class Simulation:
         }
 
     def outcome(self) -> dict:
-        """The run in a few numbers (the sweep's columns)."""
+        """The run in a few numbers (the sweep's columns), USD as floats."""
         start_fund = self.steps[0].fund_balance_usd
         liquidated = {args["account"] for e in self.events for _, name, args in e.get("events", [])
                       if name == "LiquidationSettled"}
+        fund = self.fund_story()
         return {
             "liquidations": sum(r.liquidations for r in self.steps),
             "accounts_liquidated": len(liquidated),
             "peak_liquidations": max(r.liquidations for r in self.steps),
             "steps_with_liquidations": sum(1 for r in self.steps if r.liquidations),
             "bad_debt_usd": sum(r.bad_debt_usd for r in self.steps),
+            "bad_debt_paid_by_fund_usd": sum(r.fund_draw_usd for r in self.steps),
+            "bad_debt_paid_by_adl_usd": sum(r.adl_socialised_usd for r in self.steps),
             "fund_draw_usd": sum(r.fund_draw_usd for r in self.steps),
             "fund_drawdown_usd": max(0.0, start_fund - min(r.fund_balance_usd for r in self.steps)),
+            "fund_empty_step": fund["empty_step"],
             "adl_fills": sum(r.adl_fills for r in self.steps),
             "adl_volume_usd": sum(r.adl_volume_usd for r in self.steps),
             "min_price": min(r.price for r in self.steps),
@@ -373,14 +481,51 @@ class Simulation:
             "invariants_ok": all(r.invariants_ok for r in self.steps),
         }
 
+    def fund_story(self) -> dict:
+        """The insurance fund over the run: its balance once set up, its lowest
+        (and the first step there), the first step it was empty (None: never), its end."""
+        balances = [r.fund_balance_usd for r in self.steps]
+        low = min(balances)
+        empty = next((r.step for r in self.steps if r.fund_balance_usd < FUND_EMPTY_USD), None)
+        return {"start_usd": balances[0], "min_usd": low, "min_step": self.steps[balances.index(low)].step,
+                "empty_step": empty, "end_usd": balances[-1], "draws_usd": sum(r.fund_draw_usd for r in self.steps)}
+
+    def bad_debt_story(self) -> dict:
+        """Who paid the bad debt: the fund (its draws) and ADL (each counterparty
+        closed at the bankrupt's price instead of the mark loses the difference)."""
+        by_counterparty: dict[str, dict] = {}
+        for fill in self.adl_fills:
+            c = by_counterparty.setdefault(fill["counterparty"], {
+                "counterparty": fill["counterparty"], "fills": 0, "size": 0.0, "loss_usd": 0.0,
+                "first_step": fill["step"], "best_rank": fill["rank"], "quantile": fill["quantile"]})
+            c["fills"] += 1
+            c["size"] += fill["size"]
+            c["loss_usd"] += fill["counterparty_loss_usd"]
+            if fill["rank"] is not None and (c["best_rank"] is None or fill["rank"] < c["best_rank"]):
+                c["best_rank"] = fill["rank"]
+        o = self.outcome()
+        return {
+            "total_usd": o["bad_debt_usd"],
+            "paid_by_fund_usd": o["bad_debt_paid_by_fund_usd"],
+            "paid_by_adl_usd": o["bad_debt_paid_by_adl_usd"],
+            "adl_counterparties": sorted(by_counterparty.values(), key=lambda c: (-c["loss_usd"], c["counterparty"])),
+        }
+
     def report(self) -> dict:
+        """Everything report.json holds; docs/report-schema.md describes every field."""
         wall = self.finished - self.started
         s = self.scenario
+        market = self.params.markets[s.market]
         return {
+            "report_format": REPORT_FORMAT,
+            "units": UNITS,
             "scenario": {"name": s.name, "description": s.description, "sources": list(s.sources),
-                         "market": self.protocol.markets[s.market].name.split(" ")[0], "steps": s.steps,
+                         "market": market.name.split(" ")[0], "steps": s.steps,
                          "step_seconds": s.step_seconds, "depth_usd_per_pct": s.depth_usd_per_pct,
                          "recovery_per_step": s.recovery_per_step, "activity": self.activity},
+            "scenario_file": self.scenario_data,
+            "params": self.params_data,
+            "code_version": code_version(),
             "seed": self.seed,
             "traders": len(self.traders),
             "event_log_hash": self.event_hash(),
@@ -388,7 +533,11 @@ class Simulation:
             "wall_seconds": wall,
             "transactions_per_second": self.transactions() / wall if wall else 0.0,
             "outcome": self.outcome(),
-            "events": {
+            "fund": self.fund_story(),
+            "bad_debt": self.bad_debt_story(),
+            "adl_fills": self.adl_fills,
+            "margin_bucket_bounds": {"maintenance": float(market.mmr), "initial": float(market.imr)},
+            "events_wad": {
                 kind: [dict(step=e["step"], **args) for e in self.events for _, name, args in e.get("events", [])
                        if name == kind]
                 for kind in ("Liquidation", "LiquidationSettled", "BadDebtCovered", "AdlRequired", "Deleverage")
@@ -398,14 +547,71 @@ class Simulation:
         }
 
 
+# report.json's format (docs/report-schema.md); 2: the units, parameters, fund,
+# bad-debt and ADL sections, margin buckets before the keeper.
+REPORT_FORMAT = 2
+UNITS = {
+    "*_usd": "US dollars as floats (display precision; the exact figures are in events_wad)",
+    "price, price_no_feedback, min_price*": "USD per unit of the market's base asset, floats",
+    "size": "base-asset units (e.g. ETH), floats",
+    "events_wad": "the contracts' event fields as emitted: WAD integers (10**18 = 1 USD or 1 base unit)",
+    "params": "the parameter file's human units (fractions, USD, seconds), decimals as exact strings",
+}
+
+
+class _RankingChain(BoaChain):
+    """The keeper's in-process chain, telling the simulator just before each
+    `deleverage` (a view read then: the log does not change)."""
+
+    def __init__(self, contracts, sender, before_deleverage):
+        super().__init__(contracts, sender=sender)
+        self._before_deleverage = before_deleverage
+
+    def deleverage(self, account, market, counterparties):
+        self._before_deleverage(str(account), market, [str(c) for c in counterparties])
+        return super().deleverage(account, market, counterparties)
+
+
+def _check_compatible(scenario: Scenario, params) -> None:
+    """The scenario's market exists in the parameters under its name; the mock feeds have the harness's decimals."""
+    symbol = [k for k, v in MARKETS.items() if v == scenario.market][0]
+    if scenario.market >= len(params.markets) or not params.markets[scenario.market].name.startswith(symbol):
+        raise ParamsError("market", f"the scenario trades {symbol}, which must be markets[{scenario.market}] of the "
+                                    "protocol parameters")
+    for i, m in enumerate(params.markets):
+        if m.feed_decimals != harness.FEED_DECIMALS:
+            raise ParamsError(f"markets[{i}].feed_decimals",
+                              f"the simulator's mock feeds answer with {harness.FEED_DECIMALS} decimals, got {m.feed_decimals}")
+
+
+@cache
+def code_version() -> dict:
+    """The git commit of the code that ran, and whether tracked files differed from it ("unknown" outside a checkout)."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10,
+                                check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=10, check=True).stdout.strip() != ""
+    except (OSError, subprocess.SubprocessError):
+        return {"git_commit": "unknown", "dirty": None}
+    return {"git_commit": commit, "dirty": dirty}
+
+
 def _sign(x: int) -> int:
     return 1 if x > 0 else -1
 
 
-def _bucket(h) -> str:
+def _bucket(h, forced_out: bool) -> str:
     if h.notional == 0:
-        return "flat"
+        return "flat by liquidation or ADL" if forced_out else "flat"
     if h.equity < 0:
         return "underwater"
-    ratio = h.equity / h.notional
-    return next((name for bound, name in BUCKET_BOUNDS if ratio < bound), ">=50%")
+    if h.equity < h.maintenance_req:
+        return "below maintenance"
+    if h.equity < h.initial_req:
+        return "maintenance to initial"
+    for multiple, name in ((2, "initial to 2x initial"), (5, "2x to 5x initial")):
+        if h.equity < multiple * h.initial_req:
+            return name
+    return "5x initial and up"

@@ -50,9 +50,37 @@ def test_simulate__bad_scenario_file__clear_error_no_trace(tmp_path):
     assert unknown.returncode == 2 and "no such scenario (known: calm, cascade-2025-10-10" in unknown.stderr
 
 
-def test_sweep__two_seeds__a_node_each_and_a_table(tmp_path):
+def test_sweep__two_seeds_on_the_local_dask_cluster__a_node_each_and_statistics(tmp_path):
     result = _ape("sweep", "--scenario", "flash-crash", "--seeds", "1-2", "--traders", "15", "--jobs", "2",
                   "--out", str(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "| seed-1 |" in result.stdout and "| seed-2 |" in result.stdout
-    assert (tmp_path / "sweep.md").exists() and (tmp_path / "seed-2" / "report.json").exists()
+    assert "on a local Dask cluster of 2 workers" in result.stdout
+    assert "| all seeds | 2 |" in result.stdout and "replay it: ape run simulate --replay" in result.stdout
+    assert "| seed-1 |" in (tmp_path / "sweep.md").read_text()
+    assert (tmp_path / "seed-2" / "report.json").exists() and (tmp_path / "seed-2" / "result.json").exists()
+
+
+def test_simulate__chain_revm_with_params_file_and_set__same_hash_as_in_process_and_params_in_header(tmp_path):
+    from backstop.settings import apply, params_data
+    from backstop.simulation_output import read_log
+
+    params = tmp_path / "params.yaml"
+    params.write_text((ROOT / "config" / "local.yaml").read_text().replace("liq_fee: 0.01", "liq_fee: 0.02"))
+    out = tmp_path / "run"
+    result = ape_run("simulate", "--chain", "revm", "--params", str(params), "--set", "markets[0].mmr=0.04",
+                     "--traders", "20", "--seed", "2", "--out", str(out), "--no-plots")
+    (digest,) = HASH.findall(result.stdout)
+    assert "on revm in process" in result.stdout
+    header, _ = read_log(out)
+    scenario, expected = apply(load_scenario_data("flash-crash"), params_data(params), {"markets[0].mmr": "0.04"})
+    assert header["params"] == expected and header["params"]["liquidation"]["liq_fee"] == "0.02"
+    assert digest == Simulation(scenario, 2, Chain(), traders=20, params_data=expected).run().event_hash()
+
+
+def test_simulate__params_file_out_of_bounds__clear_error_no_trace(tmp_path):
+    params = tmp_path / "params.yaml"
+    params.write_text((ROOT / "config" / "local.yaml").read_text().replace("mmr: 0.05", "mmr: 0.5"))
+    result = _ape("simulate", "--chain", "revm", "--params", str(params), "--network", NETWORK)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "markets[0].mmr: must be above 0 and below imr" in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr

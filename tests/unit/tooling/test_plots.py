@@ -28,7 +28,7 @@ def _step(i: int, active: bool) -> dict:
         "adl_volume_usd": 50_000.0 * max(0, k - 7),
         "open_interest_long_usd": 5e7 - 2e6 * k,
         "open_interest_short_usd": 5e7 - 2e6 * k + 1e5 * math.sin(k),
-        "margin_buckets": dict(zip(BUCKETS, [2, k % 3, 3, 5, 10 - k % 3, 20, 8], strict=True)),
+        "margin_buckets": dict(zip(BUCKETS, [k % 3, 3, 5, 10 - k % 3, 20, 8, k % 2, 2], strict=True)),
         "invariants_ok": True,
     }
 
@@ -80,31 +80,47 @@ def test_plot_report__same_report_twice__identical_bytes(tmp_path):
         assert a.read_bytes() == b.read_bytes(), a.name
 
 
-def _sweep_rows(values):
-    return [
-        {"seed": v, "bad_debt_usd": 1000.0 * (v % 3), "fund_drawdown_usd": 5000.0 * v,
-         "adl_volume_usd": 0.0, "peak_liquidations": v % 5}
-        for v in values
-    ]  # fmt: skip
+def _stats(values, seeds=(1, 2, 3)):
+    from backstop.sweep import METRICS, statistics
+
+    rows = [{"setting_label": f"usd_per_pct={v}", "setting": {"market_depth.usd_per_pct": str(v)}, "seed": s,
+             **{key: 1000.0 * i * s for i, (key, _, _) in enumerate(METRICS)}}
+            for v in values for s in seeds]
+    return statistics(rows)
 
 
-def test_plot_sweep__unsorted_int_param__writes_sweep_png(tmp_path):
-    path = plot_sweep(_sweep_rows([5, 1, 9, 3, 7]), "seed", tmp_path)
+def test_plot_sweep__writes_sweep_png(tmp_path):
+    path = plot_sweep(_stats([250000, 500000]), "market_depth.usd_per_pct", tmp_path, "cascade")
     assert path == tmp_path / "sweep.png"
     _assert_png(path)
 
 
-def test_plot_sweep__float_param__plots(tmp_path):
-    rows = [{**r, "depth": r["seed"] / 10} for r in _sweep_rows([1, 2, 3])]
-    _assert_png(plot_sweep(rows, "depth", tmp_path))
+def test_sweep_figure__infinite_and_long_values__every_setting_a_tick_none_overlapping_axis_named():
+    from backstop.plots import sweep_figure
+
+    values = [125000, 250000, 500000, 1000000, 2000000, 4000000, "infinite"]
+    fig = sweep_figure(_stats(values), "market_depth.usd_per_pct", "cascade")
+    try:
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        for ax in fig.axes:
+            ticks = [t for t in ax.get_xticklabels() if t.get_text()]
+            assert [t.get_text() for t in ticks] == [str(v) for v in values]
+            assert ax.get_xlabel() == "market_depth.usd_per_pct"
+            boxes = [t.get_window_extent(renderer) for t in ticks]
+            assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    finally:
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
 
 
-def test_plot_sweep__same_rows_twice__identical_bytes(tmp_path):
-    a = plot_sweep(_sweep_rows([3, 1, 2]), "seed", tmp_path / "one")
-    b = plot_sweep(_sweep_rows([3, 1, 2]), "seed", tmp_path / "two")
+def test_plot_sweep__same_stats_twice__identical_bytes(tmp_path):
+    a = plot_sweep(_stats([3, 1, 2]), "x", tmp_path / "one", "t")
+    b = plot_sweep(_stats([3, 1, 2]), "x", tmp_path / "two", "t")
     assert a.read_bytes() == b.read_bytes()
 
 
-def test_plot_sweep__no_rows__raises(tmp_path):
-    with pytest.raises(ValueError, match="no rows"):
-        plot_sweep([], "seed", tmp_path)
+def test_plot_sweep__no_settings__raises(tmp_path):
+    with pytest.raises(ValueError, match="no settings"):
+        plot_sweep([], "seed", tmp_path, "t")
