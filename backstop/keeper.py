@@ -30,6 +30,11 @@ from dataclasses import dataclass, field
 # is the loss-waterfall issue's.
 GAS_PER_ACCOUNT = 60_000
 GAS_BASE = 160_000
+# Each further market an account holds, measured on anvil after the split:
+# 64,755 a two-market account against 42,507 a one-market one (+22,248), with
+# the same ~40% margin as GAS_PER_ACCOUNT. (Before, every account counted as
+# one market: a cascade of cross-margin accounts made 31-43M-gas batches.)
+GAS_PER_EXTRA_MARKET = 32_000
 MAX_BATCH = 500  # the engine's MAX_LIQUIDATION_BATCH
 HEALTH_CHUNK = 1_000  # the lens's MAX_BATCH
 MAX_COUNTERPARTIES = 50  # the Deleverager's MAX_ADL_COUNTERPARTIES
@@ -103,8 +108,16 @@ class Keeper:
         # dev: a block handler and a price-update handler may fire together;
         #      one round at a time keeps the signer's nonces in order.
         self._lock = threading.Lock()
-        usable = int(block_gas_limit * 0.9) - GAS_BASE
-        self.batch_size = max(1, min(MAX_BATCH, usable // GAS_PER_ACCOUNT))
+        self.gas_budget = int(block_gas_limit * 0.9) - GAS_BASE
+        # dev: the most one-market accounts a batch holds (the budget decides
+        #      for accounts in more markets, see `batches`).
+        self.batch_size = max(1, min(MAX_BATCH, self.gas_budget // GAS_PER_ACCOUNT))
+        # dev: batches that failed, by the reason they failed with: one that
+        #      fails again the same way is split, never resent whole.
+        self._failed: set = set()
+        # dev: accounts whose batch of one failed twice the same way, with the
+        #      figures they had: left alone until their figures change.
+        self._stuck: dict = {}
 
     def track(self, account: str):
         """Watch `account` (every trader: from Trade events, or told by the simulator)."""
@@ -146,17 +159,15 @@ class Keeper:
             if report.dry_run:
                 self.log.info("dry run: %d liquidatable: %s", len(report.liquidatable), report.liquidatable)
                 return report
-            for start in range(0, len(report.liquidatable), self.batch_size):
-                batch = report.liquidatable[start : start + self.batch_size]
-                try:
-                    settled, adl_required = self.chain.liquidate_batch(batch)
-                except Exception as e:  # noqa: BLE001  (a keeper must outlive any failed transaction)
-                    report.failed_batches += 1
-                    self.log.warning("batch of %d failed: %s", len(batch), e)
-                    continue
-                report.liquidated += settled
-                report.adl_required += adl_required
-                report.skipped += len(batch) - len(settled) - len(adl_required)
+            sendable = report.liquidatable
+            if self._stuck:
+                figures = self._figures(report.liquidatable)
+                for account in [a for a in sendable if self._stuck.get(a) == figures[a]]:
+                    self.log.warning("%s: its liquidation failed twice the same way; left until its figures change",
+                                     account)
+                sendable = [a for a in sendable if self._stuck.get(a) != figures[a]]
+            for batch in self.batches(sendable):
+                self._send_batch(batch, report)
             self.log.info(
                 "liquidated %d of %d liquidatable (%d lost to other keepers, %d failed batches, %d for ADL)",
                 len(report.liquidated), len(report.liquidatable), report.skipped, report.failed_batches,
@@ -182,6 +193,59 @@ class Keeper:
                     report.failed_batches += 1
                     self.log.warning("retry batch of %d failed: %s", len(retry), e)
             return report
+
+    def batches(self, accounts: list[str]) -> list[list[str]]:
+        """`accounts` in order, cut into batches that fit the block: each
+        account costs GAS_PER_ACCOUNT for its first market and
+        GAS_PER_EXTRA_MARKET for each further one it holds."""
+        counts = self.chain.market_counts(accounts) if accounts else {}
+        out, batch, gas = [], [], 0
+        for account in accounts:
+            cost = GAS_PER_ACCOUNT + GAS_PER_EXTRA_MARKET * max(counts[account] - 1, 0)
+            if batch and (gas + cost > self.gas_budget or len(batch) == MAX_BATCH):
+                out.append(batch)
+                batch, gas = [], 0
+            batch.append(account)
+            gas += cost
+        if batch:
+            out.append(batch)
+        return out
+
+    def _send_batch(self, batch: list[str], report: RoundReport, splitting: bool = False):
+        """Send one batch. On out-of-gas, or a second failure the same way, it
+        is split in halves and those are sent, and split again while they
+        fail; a batch of one that fails so is left alone until its figures
+        change. Any other failure is logged, and the next round sends it again."""
+        try:
+            settled, adl_required = self.chain.liquidate_batch(batch)
+        except Exception as e:  # noqa: BLE001  (a keeper must outlive any failed transaction)
+            report.failed_batches += 1
+            reason = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
+            key = (tuple(batch), reason)
+            split = splitting or "gas" in reason.lower() or key in self._failed
+            self._failed.add(key)
+            self.log.warning("batch of %d failed: %s", len(batch), reason)
+            if split and len(batch) > 1:
+                half = len(batch) // 2
+                self._send_batch(batch[:half], report, splitting=True)
+                self._send_batch(batch[half:], report, splitting=True)
+            elif split:
+                self._stuck[batch[0]] = self._figures(batch)[batch[0]]
+            return
+        for account in batch:
+            self._stuck.pop(account, None)
+        report.liquidated += settled
+        report.adl_required += adl_required
+        report.skipped += len(batch) - len(settled) - len(adl_required)
+
+    def _figures(self, accounts: list[str]) -> dict:
+        """account -> (equity, notional, maintenance) now: what "the same way" compares."""
+        out = {}
+        for start in range(0, len(accounts), HEALTH_CHUNK):
+            chunk = accounts[start : start + HEALTH_CHUNK]
+            for account, h in zip(chunk, self.chain.health(chunk)):
+                out[account] = (int(h.equity), int(h.notional), int(h.maintenance_req))
+        return out
 
     def _deleverage(self, account: str, report: RoundReport) -> bool:
         """Close each of `account`'s positions against the best-ranked
@@ -259,6 +323,17 @@ class EngineChain:
 
     def market_count(self) -> int:
         return self.engine.market_count()
+
+    def market_counts(self, accounts) -> dict:
+        """account -> how many markets it holds a position in (the lens's batch positions view)."""
+        accounts = list(accounts)
+        counts = dict.fromkeys(accounts, 0)
+        for market in range(self.market_count()):
+            for start in range(0, len(accounts), HEALTH_CHUNK):
+                chunk = accounts[start : start + HEALTH_CHUNK]
+                for account, position in zip(chunk, self.lens.positions(chunk, market)):
+                    counts[account] += position.size != 0
+        return counts
 
 
 def _fill(event) -> AdlFill:
