@@ -179,19 +179,26 @@ class Keeper:
             if report.adl_required:
                 # dev: the ranking ADL is about to use, so every trader can see where it stood.
                 self.publish_adl_quantiles()
-            refused = [account for account in report.adl_required if not self._deleverage(account, report)]
-            # dev: an account sent to ADL early in a batch can be covered by the
-            #      fund once later accounts' penalties reach it ("ADL not
-            #      required"): liquidate it again this round, not a step later.
-            still = set(self.liquidatable()) if refused else set()
-            retry = [a for a in refused if a in still]
-            if retry:
+            for account in report.adl_required:
+                if self._deleverage(account, report):
+                    continue
+                # dev: an account sent to ADL early in a batch can be covered by
+                #      the fund once later accounts' penalties reach it ("ADL not
+                #      required"): liquidate it at once, before the next
+                #      account's ADL draws on the fund, and deleverage it after
+                #      all if that draw came first.
+                if account not in set(self.liquidatable()):
+                    continue
                 try:
-                    settled, _ = self.chain.liquidate_batch(retry)
-                    report.liquidated += settled
+                    settled, again = self.chain.liquidate_batch([account])
                 except Exception as e:  # noqa: BLE001
                     report.failed_batches += 1
-                    self.log.warning("retry batch of %d failed: %s", len(retry), e)
+                    self.log.warning("liquidation of %s after a refused ADL failed: %s", account, e)
+                    continue
+                report.liquidated += settled
+                self.log.info("%s: ADL not required any more; liquidated %d", account, len(settled))
+                if again:
+                    self._deleverage(account, report)
             return report
 
     def batches(self, accounts: list[str]) -> list[list[str]]:
