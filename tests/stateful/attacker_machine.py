@@ -270,19 +270,21 @@ class Monitor:
 
     def _open_stretch(self):
         self.stretch = {"base": self._read(self.wealth_parts), "inflow": self.inflow, "allowed": 0,
-                        "liquidatable": self.liquidatable(), "calls": 0, "skew": list(self.skew)}
+                        "liquidatable": self.liquidatable(), "calls": 0, "skew": list(self.skew),
+                        "net": [0] * self.n}
         Coverage.i8_stretches += 1
 
-    def premium_released(self, skew_before) -> int:
-        """The fill premium P*S^2/(2K) the pool held for the skew a stretch began
-        with and no longer holds: whoever trades a skew back pays or earns it,
-        by the impact formula, so taking back the premium others paid before
-        the stretch is not a free lunch (as keeper rewards for accounts that
-        were already liquidatable are not). What the coalition's own pushes,
-        or the liquidations it called, put into the premium is not released."""
+    def premium_released(self, s) -> int:
+        """The fill premium P*S^2/(2K) that the coalition's own net trades took
+        back from the skew its stretch began with: whoever trades a skew back
+        earns what others paid into it, by the impact formula, so that is no
+        free lunch (as keeper rewards for accounts that were already
+        liquidatable are not). Counted from the coalition's net size traded per
+        market, so a round trip around someone else's liquidation releases
+        nothing: what the victim's forced close paid stays a gain to explain."""
         out = 0
         for m in range(self.n):
-            s0, s1 = skew_before[m], self.skew[m]
+            s0, s1 = s["skew"][m], s["skew"][m] + s["net"][m]
             if s0 * s0 > s1 * s1:
                 out += self.marks[m] * (s0 * s0 - s1 * s1) // (2 * self.skew_scale[m] * WAD) + 1
         return out
@@ -295,7 +297,7 @@ class Monitor:
             return
         Coverage.i8_checks += 1
         now = self._read(self.wealth_parts)
-        released = self.premium_released(s["skew"])
+        released = self.premium_released(s)
         gain = sum(now.values()) - sum(s["base"].values()) - (self.inflow - s["inflow"]) - s["allowed"] - released
         if gain > I8_UNITS_OF_SLACK * self.scale:
             moved = {f"{who} {part}": f"{(now[who, part] - v) / WAD:+,.2f}" for (who, part), v in s["base"].items()
@@ -349,6 +351,8 @@ class Monitor:
                 if type(e).__name__ == "LiquidationSettled" and str(e.keeper) in self.coalition \
                         and str(e.account) in self.stretch["liquidatable"]:
                     self.stretch["allowed"] += e.keeper_reward
+                elif type(e).__name__ == "Trade" and str(e.account) in self.coalition:
+                    self.stretch["net"][e.market] += e.size_delta
         if marks != old_marks:
             self.stretch = None  # dev: a price moved: a new stretch starts at the next coalition call
 
