@@ -8,7 +8,10 @@ reads prices already values positions at the jumped price. In that window:
   - withdraw: an account whose position gained from the jump takes the gain
     out (more than the last good price allowed);
   - LP redeem: an LP redeems shares priced with the pool's jumped gain;
-  - LP deposit: an LP buys shares priced with the pool's jumped loss.
+  - LP deposit: an LP buys shares priced with the pool's jumped loss;
+  - a trade after the feed jumps and comes back: the round back is compared
+    with the stale recorded price, not with the round before it, so a market
+    that a refresh at the first jump would have kept guarded is open.
 
 Why it must fail (SPEC 4): the guarded state is a function of the feed's
 rounds, the same for every caller and path, whether or not anyone wrote to
@@ -16,7 +19,8 @@ the oracle; while a market is guarded, nothing that takes value out or adds
 risk uses its price: withdrawing, LP deposits and redemptions.
 
 Fuzzer find: invariant "SPEC 4 guard bypass" (tests/stateful/attacker_machine.py):
-an LP deposit, a withdrawal and a redemption right after such a round.
+an LP deposit, a withdrawal and a redemption right after such a round, and
+(hunting past those) a risk-adding trade right after a round back.
 """
 
 import pytest
@@ -82,3 +86,14 @@ def test_lp_deposit__right_after_unrefreshed_jump__reverts_guarded(decimals, fee
         p.token.approve(p.pool.address, amount)
     assert reverts_with(p, ATTACKER, "market guarded", p.pool.deposit, amount), \
         "bought LP shares at a share price holding the jumped round's loss"
+
+
+def test_trade__right_after_unrefreshed_jump_and_back__reverts_guarded(decimals, feed_decimals):
+    p = deploy(decimals, feed_decimals)
+    p.fund_trader(ATTACKER, 10_000)
+    jump(p, ETH, 1_400)  # -30%, nobody refreshes
+    publish(p, ETH, 1_920)  # +37% from the round before, 4% from the recorded 2,000
+    # dev: with a refresh at 1,400 the market would be guarded now (1,920 is 37% from
+    #      the last good price), so the guard depends on who wrote to the oracle.
+    assert reverts_with(p, ATTACKER, "market guarded", p.engine.trade, ETH, 10**18, 0), \
+        "opened a position right after a round 37% away from the one before it"

@@ -53,6 +53,7 @@ changes one helper and no reason string.
 import time
 from decimal import Decimal
 
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import invariant, precondition, rule
 
@@ -73,6 +74,14 @@ ALL_MARKETS = tuple(range(len(MARKET_SPECS)))
 COLLUDER = actor("fuzz colluder")
 COALITION = (ATTACKER, COLLUDER)
 WHO = st.sampled_from([0, 1])  # 0: the attacker, 1: the colluder
+
+
+# The attacker machine's fixed run (its CI test, its mutants): derandomised, so
+# the same examples every time, and no shrinking (finding it is the point).
+FIXED_RUN = settings(
+    max_examples=100, stateful_step_count=50, deadline=None, derandomize=True, database=None,
+    phases=(Phase.generate,), suppress_health_check=list(HealthCheck),
+)
 
 
 def tail(reason: str) -> str:
@@ -472,21 +481,27 @@ class Monitor:
     def _check_guard(self, sender, to, name, risk_adding):
         if not self.fresh_jump:
             return
-        uses = set()
-        if to == self.engine and name == "withdraw":
-            uses = self.markets_of(sender)
-        elif to == self.pool and name in ("deposit", "mint", "redeem", "withdraw"):
-            uses = self.markets_of(self.pool)
+        skip = self.machine.SKIP
+        uses = []  # (path, markets whose price it used)
+        if to == self.engine and name == "withdraw" and "guard-exits" not in skip:
+            uses.append(("withdraw", self.markets_of(sender)))
+        elif to == self.pool and name in ("deposit", "mint", "redeem", "withdraw") and "guard-exits" not in skip:
+            uses.append((f"LP {name}", self.markets_of(self.pool)))
         for account, m in risk_adding:
-            # dev: a risk-adding trade uses its market's price, and its margin every other market's.
-            uses |= {m} | self.markets_of(account)
-        for m in sorted(uses & set(self.fresh_jump)):
-            self.fail(
-                f"SPEC 4 guard bypass: {name} by {sender} succeeded on market {m}'s price right after a round "
-                f"{self.fresh_jump[m] * 100 / WAD:.1f}% away from the one before (deviation cap "
-                f"{self.max_deviation[m] * 100 / WAD:.0f}%), before any later round; the oracle's guard flag "
-                f"reads {self._read(self.p.oracle.guarded, m)}"
-            )
+            # dev: a risk-adding trade uses its market's price, and its margin every
+            #      other market the account holds (the trade's own market is
+            #      refreshed, and so guarded, by the trade itself).
+            uses.append((f"risk-adding trade in market {m}", {m}))
+            if "guard-margin" not in skip:
+                uses.append((f"margin of a risk-adding trade in market {m}", self.markets_of(account) - {m}))
+        for path, markets in uses:
+            for m in sorted(markets & set(self.fresh_jump)):
+                self.fail(
+                    f"SPEC 4 guard bypass ({path}): {name} by {sender} succeeded on market {m}'s price right after "
+                    f"a round {self.fresh_jump[m] * 100 / WAD:.1f}% away from the one before (deviation cap "
+                    f"{self.max_deviation[m] * 100 / WAD:.0f}%), before any later round; the oracle's guard flag "
+                    f"reads {self._read(self.p.oracle.guarded, m)}"
+                )
 
 
 class CheckedKeeperChain(RecordingChain):
@@ -505,6 +520,8 @@ class CheckedKeeperChain(RecordingChain):
             raise
 
     def deleverage(self, account, market, counterparties):
+        if "keeper-adl" in self.machine.SKIP:
+            return []  # dev: a hunting run looking past the keeper's own ADL finds
         fills, events = self.machine._deleverage(self.sender, account, market, counterparties)
         self.events += events
         return fills
@@ -515,8 +532,10 @@ class AttackerMachine(SolvencyMachine):
 
     STATS = Coverage
     # Checks a run may switch off to look past a finding already recorded as a
-    # regression test (the deep runs of the note; never in CI): names from
-    # `Monitor`/`_check_adl` ("adl-beyond-profit", "solvent-adl", "guard", "i8", "liveness").
+    # regression test (hunting runs, ATTACKER_SKIP; never in CI): "guard" (all
+    # of SPEC 4), "guard-exits" (withdraw, LP deposit and redeem), "guard-margin"
+    # (other markets' margin in a trade), "adl-beyond-profit", "solvent-adl",
+    # "i8", "liveness"; and "keeper-adl": the keeper leaves ADL to the coalition.
     SKIP: frozenset = frozenset()
 
     # ------------------------------------------------------------ setup
@@ -583,11 +602,18 @@ class AttackerMachine(SolvencyMachine):
         return self.monitor.marks[market]
 
     def _push_size(self, market, pct, short):
-        """`pct`% of the room left under the market's skew cap on the chosen side."""
-        cap = self.p.engine.markets(market).max_skew
+        """`pct`% of the room left on the chosen side: under the market's skew
+        cap, and within what the pool's free margin carries (a larger push
+        would only revert "pool margin")."""
+        params = self.p.engine.markets(market)
         skew = self.monitor.skew[market]
-        room = cap + skew if short else cap - skew
-        size = max(room, 0) * pct // 100
+        room = params.max_skew + skew if short else params.max_skew - skew
+        pool = self.monitor.health[self.monitor.index[self.monitor.pool]]
+        free = max(pool.equity - pool.initial_req, 0)
+        carried = free * WAD // (params.imr * self._mark(market) // WAD)
+        # dev: a push towards zero first unwinds the pool's exposure, then adds to it.
+        toward_zero = abs(skew) if (skew > 0) == short else 0
+        size = max(min(room, 2 * toward_zero + carried), 0) * pct // 100
         return -size if short else size
 
     def _margin_for(self, account, market, size):
@@ -836,10 +862,11 @@ class AttackerMachine(SolvencyMachine):
         if pushed and unwind:
             self._close(ATTACKER, market)
 
-    @rule(data=st.data(), pct=st.integers(20, 100), who=WHO)
-    def skew_into_adl(self, data, pct, who):
+    @rule(data=st.data(), pct=st.integers(20, 100), who=WHO, lp_usd=st.sampled_from([0, 0, 1_000_000, 10_000_000]))
+    def skew_into_adl(self, data, pct, who, lp_usd):
         """Push the skew against a liquidatable account's close so the ADL gate
-        previews a ruinous close, then deleverage it with a list the coalition
+        previews a ruinous close (LP capital first, if it needs the pool to
+        carry a larger push), then deleverage it with a list the coalition
         chose (itself first where eligible), then unwind."""
         victims = self._victims()
         if not victims:
@@ -847,6 +874,8 @@ class AttackerMachine(SolvencyMachine):
         victim = data.draw(st.sampled_from(victims))
         market = data.draw(st.sampled_from(sorted(self.monitor.markets_of(victim))))
         victim_long = self.monitor.sizes[victim, market] > 0
+        if lp_usd:
+            self._lp_deposit(COLLUDER, lp_usd)
         pushed = self._push(self._who(who), market, pct, short=victim_long)
         try:
             with self.chain.prank(ATTACKER):
