@@ -520,8 +520,6 @@ class CheckedKeeperChain(RecordingChain):
             raise
 
     def deleverage(self, account, market, counterparties):
-        if "keeper-adl" in self.machine.SKIP:
-            return []  # dev: a hunting run looking past the keeper's own ADL finds
         fills, events = self.machine._deleverage(self.sender, account, market, counterparties)
         self.events += events
         return fills
@@ -559,6 +557,9 @@ class AttackerMachine(SolvencyMachine):
             self.keeper.track(a)
         self.monitor = Monitor(self)
         self.chain.monitor = self.monitor
+        if "keeper-adl" in self.SKIP:
+            # dev: a hunting run looking past the keeper's own ADL finds leaves ADL to the coalition.
+            self.keeper._deleverage = lambda account, report: None
 
     @invariant()
     def i8_no_free_lunch(self):
@@ -862,40 +863,49 @@ class AttackerMachine(SolvencyMachine):
         if pushed and unwind:
             self._close(ATTACKER, market)
 
-    @rule(data=st.data(), pct=st.integers(20, 100), who=WHO, lp_usd=st.sampled_from([0, 0, 1_000_000, 10_000_000]))
-    def skew_into_adl(self, data, pct, who, lp_usd):
+    @rule(data=st.data(), pct=st.integers(20, 100), lp_usd=st.sampled_from([0, 0, 1_000_000, 10_000_000]),
+          hedge_pct=st.integers(0, 100), coalition_first=st.booleans())
+    def skew_into_adl(self, data, pct, lp_usd, hedge_pct, coalition_first):
         """Push the skew against a liquidatable account's close so the ADL gate
-        previews a ruinous close (LP capital first, if it needs the pool to
-        carry a larger push), then deleverage it with a list the coalition
-        chose (itself first where eligible), then unwind."""
+        previews a ruinous close, then deleverage it against the colluder's
+        opposite position (opened first, against the skew, so it is in profit
+        at the mark at once) with a list the coalition chose, then unwind.
+        LP capital first, if the pool must carry a larger push."""
+        mon = self.monitor
         victims = self._victims()
         if not victims:
             return
-        victim = data.draw(st.sampled_from(victims))
-        market = data.draw(st.sampled_from(sorted(self.monitor.markets_of(victim))))
-        victim_long = self.monitor.sizes[victim, market] > 0
+        # dev: a solvent victim is the interesting one (SPEC 6: only a real deficit is deleveraged).
+        solvent = [a for a in victims if mon.equity(a) > 0]
+        victim = data.draw(st.sampled_from(solvent if solvent and data.draw(st.booleans()) else victims))
+        market = data.draw(st.sampled_from(sorted(mon.markets_of(victim))))
+        victim_size = mon.sizes[victim, market]
         if lp_usd:
             self._lp_deposit(COLLUDER, lp_usd)
-        pushed = self._push(self._who(who), market, pct, short=victim_long)
+        hedge = -victim_size * hedge_pct // 100
+        if hedge and not self.p.engine.position(COLLUDER, market).size:
+            self._margin_for(COLLUDER, market, hedge)
+            self._trade(COLLUDER, market, hedge)
+        pushed = self._push(ATTACKER, market, pct, short=victim_size > 0)
         try:
             with self.chain.prank(ATTACKER):
                 self.p.engine.liquidate_batch([victim])
         except Reverted as e:
             if "liveness" not in self.SKIP:
-                self.monitor.fail(f"liveness: liquidate_batch([{victim}]) reverted as a whole: {e.reason!r}")
+                mon.fail(f"liveness: liquidate_batch([{victim}]) reverted as a whole: {e.reason!r}")
         if self.p.engine.position(victim, market).size:
-            entries = dict(zip(self.monitor.accounts, self.p.lens.adl_ranking(self.monitor.accounts, market)))
-            size = entries[victim].size
-            ranked = rank_counterparties({a: e for a, e in entries.items() if a != victim}, size)
-            mine = [a for a in ranked if a in self.monitor.coalition]
-            counterparties = mine + [a for a in ranked if a not in mine] if data.draw(st.booleans()) else ranked
+            entries = dict(zip(mon.accounts, self.p.lens.adl_ranking(mon.accounts, market)))
+            ranked = rank_counterparties({a: e for a, e in entries.items() if a != victim}, entries[victim].size)
+            mine = [a for a in ranked if a in mon.coalition]
+            counterparties = mine + [a for a in ranked if a not in mine] if coalition_first else ranked
             if counterparties:
                 try:
                     self._deleverage(ATTACKER, victim, market, counterparties)
                 except Reverted as e:
                     assert tail(e.reason) in ADL_TAILS, f"unexpected revert {e.reason!r} from deleverage"
         if pushed:
-            self._close(self._who(who), market)
+            self._close(ATTACKER, market)
+        self._close(COLLUDER, market)
 
     # ------------------------------------------------------------ the attacker: donations and LP
 
