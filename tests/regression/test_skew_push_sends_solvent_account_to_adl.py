@@ -12,8 +12,13 @@ Why it must fail (SPEC 5.2 and 6.4): no trader's skew can turn an account with
 positive equity into an ADL case; only a real deficit (equity below zero at
 the mark after the fund has given what it has) is deleveraged.
 
-Checked by the attacker fuzzer as "SPEC 6 solvent account sent to ADL"
-(tests/stateful/attacker_machine.py, rule `skew_into_adl`).
+Fuzzer find: invariant "SPEC 6 solvent account sent to ADL"
+(tests/stateful/attacker_machine.py), hunting past the finds above
+(ATTACKER_SKIP=guard,i8,keeper-adl,adl-beyond-profit): the attacker's own
+account, liquidatable with 1,734 USD of equity behind a skew the others' BTC
+positions made, deleveraged by the attacker itself against the colluder
+(`attacker_deleverage`, a reversed one-name list). The test replays the
+same flaw with the skew pushed on purpose.
 """
 
 import pytest
