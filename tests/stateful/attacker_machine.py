@@ -28,13 +28,17 @@ Everything the honest machine checks still holds (I1-I7). On top, a
   SPEC 4 (guard): right after a feed round that moves beyond the market's
      deviation (the same block, before any later round), no withdrawal by an
      account holding that market, no LP deposit or redemption while the pool
-     holds it, and no risk-adding trade using its price succeeds, whether or
-     not anyone refreshed the oracle.
+     holds it, and no risk-adding trade using its price (its own market, or
+     the margin of the account's other markets) succeeds, whether or not
+     anyone refreshed the oracle.
   I8 (no free lunch): over every stretch of calls made only by the attacker
      and colluder with every mark fixed, their joint wealth (tokens + equity at
      the mark, floored at zero + LP and fund shares at what they redeem for)
-     does not rise beyond the tokens minted to them and the keeper rewards for
-     accounts liquidatable when the stretch began.
+     does not rise beyond the tokens minted to them, the keeper rewards for
+     accounts liquidatable when the stretch began, and the fill premium their
+     own net trades took back from the skew the stretch began with (what
+     others paid into it before; see `Monitor.premium_released`), within a
+     token unit per share holding (shares are valued in whole units).
   liveness: after a keeper round, no account that was liquidatable (at valid
      prices) before it is still liquidatable with the same equity and
      maintenance requirement unless it is pending ADL with an `AdlRequired`
@@ -55,7 +59,7 @@ from decimal import Decimal
 
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import invariant, precondition, rule
+from hypothesis.stateful import invariant, rule
 
 from backstop import revm_chain
 from backstop.harness import BTC, ETH, MarketSpec, actor
@@ -189,7 +193,6 @@ class Monitor:
         self.feeds = {to_checksum_address(str(f.address)): m for m, f in enumerate(p.feeds)}
         config = [p.oracle.feeds(m) for m in range(self.n)]
         self.max_deviation = [c.max_deviation for c in config]
-        self.feed_scale = [c.scale for c in config]
         # dev: the contracts whose events explain equity: the engine (and the
         #      Deleverager once the engine is split), the vault.
         self.decoders = {to_checksum_address(str(c.address)): c
@@ -906,6 +909,56 @@ class AttackerMachine(SolvencyMachine):
         if pushed:
             self._close(ATTACKER, market)
         self._close(COLLUDER, market)
+
+    def _full_close_equity(self, account) -> int:
+        """What `account` would have left after closing everything against the
+        pool at the impact price of the current skew: the engine's ADL-gate
+        preview, recomputed here from the ghost's sizes and the lens."""
+        mon = self.monitor
+        out = mon.equity(account)
+        for m in sorted(mon.markets_of(account)):
+            size, mark, skew = mon.sizes[account, m], mon.marks[m], mon.skew[m]
+            scale = self.p.engine.markets(m).skew_scale
+            impact = mark * (2 * skew - size)
+            # dev: the engine's _exec_price for size_delta = -size, rounded against the taker.
+            exec_price = mark + (-((-impact) // (2 * scale)) if -size > 0 else impact // (2 * scale))
+            out += -ceil(-size * exec_price) - fl(size * mark)
+        return out
+
+    @rule(data=st.data(), pct=st.integers(0, 100),
+          slack=st.one_of(st.integers(0, 4_096), st.integers(0, MIN_REWARD), st.integers(0, 10 * WAD)))
+    def brick_liquidation(self, data, pct, slack):
+        """Tune the insurance fund to the wei a liquidation's preview says it
+        needs (a donation: anyone may credit the fund), after a push that makes
+        the close costlier, then send the batch: a close in several passes that
+        rounds beyond the preview must not make the batch revert."""
+        mon = self.monitor
+        victims = self._victims()
+        if not victims:
+            return
+        victim = data.draw(st.sampled_from(victims))
+        market = data.draw(st.sampled_from(sorted(mon.markets_of(victim))))
+        pushed = self._push(ATTACKER, market, pct, short=mon.sizes[victim, market] > 0) if pct else 0
+        shortfall = max(16 - self._full_close_equity(victim), 0)  # dev: the engine's ROUNDING_SLACK
+        missing = shortfall + slack - max(self.p.vault.collateral(self.p.fund), 0)
+        if missing > 0:
+            amount = -((-missing) // self.scale)  # dev: whole token units, rounded up
+            self._mint(ATTACKER, amount)
+            with self.chain.prank(ATTACKER):
+                self.p.token.approve(self.p.vault.address, amount)
+                self.p.vault.deposit(amount, self.p.fund)
+            self.ghost_vault_tokens += amount
+        others = [a for a in sorted(mon.liquidatable()) if a != victim]
+        batch = [victim, *others]
+        try:
+            with self.chain.prank(ATTACKER):
+                self.p.engine.liquidate_batch(batch)
+        except Reverted as e:
+            if "liveness" not in self.SKIP:
+                mon.fail(f"liveness: liquidate_batch({batch}) reverted as a whole: {e.reason!r} (the fund tuned to "
+                         f"{slack} wei above the preview's shortfall of {shortfall} wei for {victim})")
+        if pushed:
+            self._close(ATTACKER, market)
 
     # ------------------------------------------------------------ the attacker: donations and LP
 
