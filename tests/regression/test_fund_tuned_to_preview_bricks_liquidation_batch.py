@@ -1,5 +1,5 @@
 """A donation that tunes the insurance fund to a liquidation's preview bricks
-the batch (found by the attacker fuzzer).
+the batch.
 
 Attack: a trader's 1,000 ETH long is liquidatable with ~43,000 USD of equity,
 more than its penalty, so it is closed in passes. The attacker sells 3,500 ETH:
@@ -17,8 +17,10 @@ revert, and the gate that decides liquidation vs ADL uses the same
 computation as the close; after a keeper round every liquidatable account is
 liquidated or pending ADL with an event.
 
-Fuzzer find: invariant "liveness" (tests/stateful/attacker_machine.py, rule
-`brick_liquidation`), hunting past the finds above.
+Found by hand while writing the attacker fuzzer's `brick_liquidation` rule
+(tests/stateful/attacker_machine.py), which checks it as "liveness"; the
+fuzzer has not hit it by itself within the deep profile yet (its victims are
+rarely large and solvent enough for a close in passes behind a push).
 """
 
 import pytest

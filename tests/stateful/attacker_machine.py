@@ -138,6 +138,7 @@ class Coverage:
     guarded_rounds = 0  # rounds beyond the deviation, published and not refreshed
     guard_probes = 0  # guarded-price actions attempted right after such a round
     i8_checks = 0
+    fund_tunings = 0  # donations tuning the fund to a liquidation's preview of bad debt
     i8_stretches = 0  # fixed-price stretches of the coalition's calls, each checked
     first_failure = None
     calls_to_first_failure = 0
@@ -536,7 +537,9 @@ class AttackerMachine(SolvencyMachine):
     # regression test (hunting runs, ATTACKER_SKIP; never in CI): "guard" (all
     # of SPEC 4), "guard-exits" (withdraw, LP deposit and redeem), "guard-margin"
     # (other markets' margin in a trade), "adl-beyond-profit", "solvent-adl",
-    # "i8", "liveness"; and "keeper-adl": the keeper leaves ADL to the coalition.
+    # "i8", "liveness"; and "keeper-adl" / "attacker-adl": the keeper / the
+    # coalition sends no `deleverage` (to look past the ADL finds and their
+    # consequences, a counterparty left below zero).
     SKIP: frozenset = frozenset()
 
     # ------------------------------------------------------------ setup
@@ -623,7 +626,7 @@ class AttackerMachine(SolvencyMachine):
     def _margin_for(self, account, market, size):
         # dev: the attacker brings whatever margin its push needs (minted: inflow for I8).
         params = self.p.engine.markets(market)
-        need = abs(size) * self._mark(market) // WAD * (params.imr + 2 * params.fee_rate) // WAD * 12 // 10
+        need = abs(size) * self._mark(market) // WAD * (params.imr + 2 * params.fee_rate) // WAD * 3 // 2
         free = self.p.engine.free_collateral(account)
         if need > free:
             self._fund(account, (need - free) // WAD + 1)
@@ -634,6 +637,10 @@ class AttackerMachine(SolvencyMachine):
             return 0
         self._margin_for(account, market, size)
         return size if self._trade(account, market, size) else 0
+
+    def _tradable(self, market) -> bool:
+        # dev: a push needs a valid, unguarded price; the adversary waits for one.
+        return not self.p.oracle.guarded(market) and self.p.oracle.status(market) == 0
 
     def _close(self, account, market):
         size = self.p.engine.position(account, market).size
@@ -824,6 +831,8 @@ class AttackerMachine(SolvencyMachine):
         markets = sorted(mon.markets_of(account)) or list(ALL_MARKETS)
         market = data.draw(st.sampled_from(markets))
         counterparties = self._counterparty_list(data, account, market)
+        if "attacker-adl" in self.SKIP:
+            return
         try:
             self._deleverage(self._who(who), account, market, counterparties)
         except Reverted as e:
@@ -848,7 +857,10 @@ class AttackerMachine(SolvencyMachine):
         if not victims:
             return
         victim = data.draw(st.sampled_from(victims))
-        market = data.draw(st.sampled_from(sorted(self.monitor.markets_of(victim))))
+        markets = sorted(m for m in self.monitor.markets_of(victim) if self._tradable(m))
+        if not markets:
+            return
+        market = data.draw(st.sampled_from(markets))
         victim_long = self.monitor.sizes[victim, market] > 0
         # "against": the same side as the victim's close, so its close fills worse.
         pushed = self._push(ATTACKER, market, pct, short=victim_long if against else not victim_long)
@@ -881,7 +893,10 @@ class AttackerMachine(SolvencyMachine):
         # dev: a solvent victim is the interesting one (SPEC 6: only a real deficit is deleveraged).
         solvent = [a for a in victims if mon.equity(a) > 0]
         victim = data.draw(st.sampled_from(solvent if solvent and data.draw(st.booleans()) else victims))
-        market = data.draw(st.sampled_from(sorted(mon.markets_of(victim))))
+        markets = sorted(m for m in mon.markets_of(victim) if self._tradable(m))
+        if not markets:
+            return
+        market = data.draw(st.sampled_from(markets))
         victim_size = mon.sizes[victim, market]
         if lp_usd:
             self._lp_deposit(COLLUDER, lp_usd)
@@ -901,7 +916,7 @@ class AttackerMachine(SolvencyMachine):
             ranked = rank_counterparties({a: e for a, e in entries.items() if a != victim}, entries[victim].size)
             mine = [a for a in ranked if a in mon.coalition]
             counterparties = mine + [a for a in ranked if a not in mine] if coalition_first else ranked
-            if counterparties:
+            if counterparties and "attacker-adl" not in self.SKIP:
                 try:
                     self._deleverage(ATTACKER, victim, market, counterparties)
                 except Reverted as e:
@@ -925,21 +940,33 @@ class AttackerMachine(SolvencyMachine):
             out += -ceil(-size * exec_price) - fl(size * mark)
         return out
 
-    @rule(data=st.data(), pct=st.integers(0, 100),
+    @rule(data=st.data(), pct=st.integers(0, 100), lp_usd=st.sampled_from([0, 1_000_000, 10_000_000]),
           slack=st.one_of(st.integers(0, 4_096), st.integers(0, MIN_REWARD), st.integers(0, 10 * WAD)))
-    def brick_liquidation(self, data, pct, slack):
+    def brick_liquidation(self, data, pct, lp_usd, slack):
         """Tune the insurance fund to the wei a liquidation's preview says it
-        needs (a donation: anyone may credit the fund), after a push that makes
-        the close costlier, then send the batch: a close in several passes that
-        rounds beyond the preview must not make the batch revert."""
+        needs (a donation: anyone may credit the fund), after pushes that make
+        the close costlier until the preview shows bad debt (LP capital first,
+        if the pool must carry them), then send the batch: a close in several
+        passes that rounds beyond the preview must not make the batch revert."""
         mon = self.monitor
         victims = self._victims()
         if not victims:
             return
         victim = data.draw(st.sampled_from(victims))
-        market = data.draw(st.sampled_from(sorted(mon.markets_of(victim))))
-        pushed = self._push(ATTACKER, market, pct, short=mon.sizes[victim, market] > 0) if pct else 0
+        markets = [m for m in mon.markets_of(victim) if self._tradable(m)]
+        if not markets:
+            return
+        # dev: the largest position rounds the most over several passes.
+        market = max(markets, key=lambda m: abs(mon.sizes[victim, m]) * mon.marks[m])
+        if lp_usd:
+            self._lp_deposit(COLLUDER, lp_usd)
+        pushed = 0
+        for _ in range(3 if pct else 0):
+            if self._full_close_equity(victim) < 16:
+                break
+            pushed += self._push(ATTACKER, market, pct, short=mon.sizes[victim, market] > 0)
         shortfall = max(16 - self._full_close_equity(victim), 0)  # dev: the engine's ROUNDING_SLACK
+        Coverage.fund_tunings += shortfall > 0
         missing = shortfall + slack - max(self.p.vault.collateral(self.p.fund), 0)
         if missing > 0:
             amount = -((-missing) // self.scale)  # dev: whole token units, rounded up
@@ -948,8 +975,7 @@ class AttackerMachine(SolvencyMachine):
                 self.p.token.approve(self.p.vault.address, amount)
                 self.p.vault.deposit(amount, self.p.fund)
             self.ghost_vault_tokens += amount
-        others = [a for a in sorted(mon.liquidatable()) if a != victim]
-        batch = [victim, *others]
+        batch = [victim, *(a for a in sorted(mon.liquidatable()) if a != victim)]
         try:
             with self.chain.prank(ATTACKER):
                 self.p.engine.liquidate_batch(batch)
