@@ -1,4 +1,4 @@
-"""A liquidation sandwich profits at fixed prices (found by the attacker fuzzer).
+"""A liquidation sandwich profits at fixed prices.
 
 Attack: a trader's 1,000 ETH long is liquidatable near bankruptcy, so its
 liquidation closes all of it against the pool in one call. The attacker sells
@@ -13,9 +13,11 @@ trip pays in fees, the rest is liquidated in later blocks; at fixed prices a
 coalition's wealth rises by nothing but keeper rewards for accounts that were
 already liquidatable.
 
-Fuzzer find: invariant "I8 free lunch" (tests/stateful/attacker_machine.py),
-the `skew_into_adl` / `sandwich_liquidation` rules: a push, a liquidation by
-the coalition, the unwind.
+Found by hand from a fuzzer find: the attacker fuzzer's first I8 find (a
+push by the colluder, a liquidation by the attacker, the unwind, in
+`skew_into_adl`) gained through LP shares as well as through the sandwich;
+this test isolates the sandwich, with no LP shares. The fuzzer checks it as
+"I8 free lunch" (`sandwich_liquidation`, `skew_into_adl`).
 """
 
 import pytest

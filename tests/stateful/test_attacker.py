@@ -36,12 +36,14 @@ TestAttacker = pytest.mark.skipif(
 # Each finding's invariant (the start of its failure message) and its regression test.
 RECORDED = {
     "SPEC 4 guard bypass (withdraw)": "tests/regression/test_unrefreshed_jump_round_bypasses_guard.py",
-    "SPEC 4 guard bypass (LP ": "tests/regression/test_unrefreshed_jump_round_bypasses_guard.py",
+    "SPEC 4 guard bypass (LP ": "tests/regression/test_unrefreshed_jump_round_bypasses_guard.py and "
+                                "tests/regression/test_lp_deposit_ignores_raised_guard.py",
     "SPEC 4 guard bypass (risk-adding trade": "tests/regression/test_unrefreshed_jump_round_bypasses_guard.py",
     "SPEC 4 guard bypass (margin of a risk-adding trade": "tests/regression/test_trade_margin_uses_guarded_market_price.py",
     "SPEC 6 ADL beyond profit": "tests/regression/test_adl_charges_counterparty_beyond_profit.py",
     "SPEC 6 solvent account sent to ADL": "tests/regression/test_skew_push_sends_solvent_account_to_adl.py",
-    "I8 free lunch": "tests/regression/test_liquidation_sandwich_profits_at_fixed_prices.py",
+    "I8 free lunch": "tests/regression/test_liquidation_fill_premium_lifts_lp_shares.py and "
+                     "tests/regression/test_liquidation_sandwich_profits_at_fixed_prices.py",
 }
 
 @pytest.mark.xfail(strict=True, raises=AssertionError,
