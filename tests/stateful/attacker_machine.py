@@ -83,7 +83,7 @@ WHO = st.sampled_from([0, 1])  # 0: the attacker, 1: the colluder
 # The attacker machine's fixed run (its CI test, its mutants): derandomised, so
 # the same examples every time, and no shrinking (finding it is the point).
 FIXED_RUN = settings(
-    max_examples=100, stateful_step_count=50, deadline=None, derandomize=True, database=None,
+    max_examples=500, stateful_step_count=50, deadline=None, derandomize=True, database=None,
     phases=(Phase.generate,), suppress_health_check=list(HealthCheck),
 )
 
