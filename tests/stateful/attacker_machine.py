@@ -220,6 +220,7 @@ class Monitor:
         again once the round is over (`AttackerMachine.keeper_round`)."""
         if self.failed is None:
             self.failed = message
+        if Coverage.first_failure is None:  # dev: the run's first, not a shrunk example's
             Coverage.first_failure = message
             Coverage.calls_to_first_failure = Coverage.calls + self.chain.calls
             Coverage.seconds_to_first_failure = Coverage.seconds + time.perf_counter() - self.machine.started
