@@ -9,7 +9,7 @@ import os
 
 import boa
 import pytest
-from hypothesis import settings
+from hypothesis import Phase, settings
 
 from backstop import harness
 from backstop.harness import FEED_DECIMALS, HEARTBEAT, Protocol, actor, feed_answer  # noqa: F401  (re-exported for tests)
@@ -85,4 +85,7 @@ def protocol(deploy, decimals):
 settings.register_profile("quick", max_examples=10, stateful_step_count=20, deadline=None)
 settings.register_profile("ci", max_examples=40, stateful_step_count=50, deadline=None, print_blob=True)
 settings.register_profile("deep", max_examples=1_000, stateful_step_count=50, deadline=None, print_blob=True)
+# `hunt`: deep's examples without shrinking, for a first look at what the attacker fuzzer finds (its
+# failing example as generated, and the calls it took); shrink a find with `deep`.
+settings.register_profile("hunt", parent=settings.get_profile("deep"), phases=[Phase.explicit, Phase.reuse, Phase.generate])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "quick"))

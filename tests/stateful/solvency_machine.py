@@ -96,6 +96,8 @@ class RecordingChain(BoaChain):
 class SolvencyMachine(RuleBasedStateMachine):
     # The compiled contracts to deploy; a mutation test swaps in a broken build.
     CONTRACTS: dict | None = None
+    # Where the run's counters go (a subclass keeps its own, so each prints apart).
+    STATS = Throughput
 
     @initialize(decimals=st.sampled_from([6, 18]), pool_usd=st.integers(50_000, 500_000),
                 stake_usd=st.integers(0, 5_000),
@@ -104,15 +106,15 @@ class SolvencyMachine(RuleBasedStateMachine):
     def deploy(self, decimals, pool_usd, stake_usd, margins, leverages):
         revm_chain.compiled()  # dev: compiled once per process, before the clock starts
         self.started = time.perf_counter()
-        self.chain = revm_chain.Chain()
-        self.p = revm_chain.deploy(OWNER, decimals, contracts=self.CONTRACTS, chain=self.chain)
+        self.chain = self._new_chain()
+        self.p = revm_chain.deploy(OWNER, decimals, contracts=self.CONTRACTS, chain=self.chain, **self._deploy_options())
         self.scale = self.p.vault.SCALE()
         self.ghost_vault_tokens = 0
         self.ghost_vault_tokens += self.p.fund_pool(LPS[0], pool_usd)
         if stake_usd:
             self.ghost_vault_tokens += self.p.units(stake_usd)
             self.p.stake(STAKERS[0], stake_usd)
-        self.keeper = Keeper(RecordingChain(self.p, KEEPER))
+        self.keeper = Keeper(self._keeper_chain())
         self.sent = self.keeper.chain
         self.recorder = RankingRecorder(self.keeper.chain, lambda: self.keeper.accounts)
         self.keeper.chain = self.recorder
@@ -125,14 +127,28 @@ class SolvencyMachine(RuleBasedStateMachine):
             size = self._affordable(t, i % 2, abs(pct))
             if size:
                 self._attempt(t, self.p.engine.trade, i % 2, size if pct > 0 else -size, 0, allowed=TRADE_REVERTS)
+        self._after_deploy()
+
+    def _after_deploy(self):
+        """A subclass's hook, once the honest book is set up."""
 
     def teardown(self):
         if hasattr(self, "chain"):
-            Throughput.calls += self.chain.calls
-            Throughput.seconds += time.perf_counter() - self.started
-            Throughput.examples += 1
+            self.STATS.calls += self.chain.calls
+            self.STATS.seconds += time.perf_counter() - self.started
+            self.STATS.examples += 1
 
     # ------------------------------------------------------------ helpers
+
+    def _new_chain(self):
+        return revm_chain.Chain()
+
+    def _keeper_chain(self):
+        return RecordingChain(self.p, KEEPER)
+
+    def _deploy_options(self) -> dict:
+        # dev: the two markets of harness.deploy; a subclass may list more.
+        return {}
 
     def _attempt(self, account, fn, *args, allowed=()):
         """Call `fn` as `account`; a revert must carry an allowed reason and change nothing."""
@@ -156,7 +172,7 @@ class SolvencyMachine(RuleBasedStateMachine):
         else:
             raise AssertionError(f"{fn.name}{args} should revert with {reason!r}")
         assert self._snapshot() == before
-        Throughput.rejected += 1
+        self.STATS.rejected += 1
 
     def _everyone(self):
         return [*TRADERS, *LPS, *STAKERS, KEEPER, self.p.pool.address, self.p.fund]
@@ -355,12 +371,12 @@ class SolvencyMachine(RuleBasedStateMachine):
     def keeper_round(self):
         calls_before, events_before = len(self.recorder.calls), len(self.sent.events)
         report = self.keeper.run_round()
-        assert report.failed_batches == 0, "a liquidation batch reverted"
-        Throughput.adl_fills += len(report.adl_fills)
+        assert report.failed_batches == 0, "liveness: a liquidation batch reverted as a whole"
+        self.STATS.adl_fills += len(report.adl_fills)
         for e in self.sent.events[events_before:]:
-            Throughput.bad_debt_covered += type(e).__name__ == "BadDebtCovered"
+            self.STATS.bad_debt_covered += type(e).__name__ == "BadDebtCovered"
             if type(e).__name__ == "LiquidationSettled":
-                Throughput.liquidations += 1
+                self.STATS.liquidations += 1
                 # I6: the reward within its bounds; above the keeper's share only as the min-reward top-up.
                 assert e.keeper_reward <= MAX_REWARD, f"I6: reward {e.keeper_reward} above the cap"
                 assert e.keeper_reward <= max(e.penalty * KEEPER_SHARE // WAD, MIN_REWARD), f"I6: {e}"

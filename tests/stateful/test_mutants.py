@@ -2,6 +2,7 @@
 with one deliberate bug, and the solvency machine, run against it with a fixed
 seed, must fail. A mutant that survives means the fuzzer has a blind spot."""
 
+import re
 import shutil
 
 import pytest
@@ -9,6 +10,7 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from backstop import harness, revm_chain
+from tests.stateful.attacker_machine import FIXED_RUN, AttackerMachine
 from tests.stateful.solvency_machine import SolvencyMachine
 
 MUTANTS = {
@@ -27,6 +29,15 @@ MUTANTS = {
     ]),
 }
 
+# Mutants for the attacker machine, each the review's bug put back into the
+# fixed code: name -> (file, patches, the invariant its failure must name).
+# They wait for the loss-waterfall (13) and price-guard (14) fixes, whose code
+# they undo (issue 15, phase 2). Planned:
+#   "counterparty charged beyond its profit"  -> "SPEC 6 ADL beyond profit"
+#   "solvent account sent to ADL"             -> "SPEC 6 solvent account sent to ADL"
+#   "guard read that ignores a new round"     -> "SPEC 4 guard bypass"
+ATTACKER_MUTANTS: dict = {}
+
 # Enough examples to reach a bad debt beyond the fund (the ci profile sees ~15
 # bad debts in 40 examples); no shrinking: finding the failure is the point.
 MUTANT_RUN = settings(
@@ -40,7 +51,7 @@ def mutated(tmp_path_factory):
     """Factory: the compiled contracts with `name`'s patches applied."""
 
     def _mutated(name):
-        path, patches = MUTANTS[name]
+        path, patches = ({**MUTANTS, **ATTACKER_MUTANTS}[name])[:2]
         root = tmp_path_factory.mktemp(name.replace(" ", "-")) / "contracts"
         shutil.copytree(harness.CONTRACTS, root)
         source = root / path
@@ -61,6 +72,17 @@ def test_fuzzer__mutated_build__fails(name, mutated):
 
     with pytest.raises(AssertionError):
         run_state_machine_as_test(Mutant, settings=MUTANT_RUN)
+
+
+if ATTACKER_MUTANTS:
+    # dev: defined once there is a mutant, so an empty list is no test that cannot fail.
+    @pytest.mark.parametrize("name", ATTACKER_MUTANTS)
+    def test_attacker_fuzzer__mutated_build__fails_on_its_invariant(name, mutated):
+        class Mutant(AttackerMachine):
+            CONTRACTS = mutated(name)
+
+        with pytest.raises(AssertionError, match="^" + re.escape(ATTACKER_MUTANTS[name][2])):
+            run_state_machine_as_test(Mutant, settings=FIXED_RUN)
 
 
 def test_fuzzer__unmutated_build__passes_the_same_run():
