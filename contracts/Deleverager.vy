@@ -169,8 +169,8 @@ def deleverage(account: address, market: uint256, counterparties: DynArray[addre
         #      share's end), exact when closing all that is left...
         gain: int256 = margin_math._ceil_div(deficit * amount, remaining)
         # dev: ...but never more than the counterparty's profit on what it
-        #      gives, nor than its equity: it never loses beyond its gain in
-        #      this market and never ends below zero. One wei is kept back from
+        #      gives, nor than its equity: it never loses beyond its profit
+        #      in this market and never ends below zero. One wei is kept back from
         #      each bound: the two legs' flooring can differ by a wei.
         gain = min(min(gain, max(upnl * amount // abs(other.size) - 1, 0)), max(other_st.equity - 1, 0))
         # dev: cash such that the account's equity moves by exactly `gain`:
