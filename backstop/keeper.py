@@ -25,9 +25,8 @@ from dataclasses import dataclass, field
 # Figures from `make bench` on anvil before the engine split, rounded up: the
 # marginal gas of one more account in a batch (53,271; 42,351 since the split,
 # for a one-market account), and what a batch costs before its first account
-# (~159,000 with a new keeper's vault slot). Kept as they were so batch sizes,
-# and every simulation, stay the same; sizing by the accounts' market counts
-# is the loss-waterfall issue's.
+# (~159,000 with a new keeper's vault slot). Kept as they were so one-market
+# batches, and every one-market simulation, stay the same.
 GAS_PER_ACCOUNT = 60_000
 GAS_BASE = 160_000
 # Each further market an account holds, measured on anvil after the split:
@@ -66,6 +65,16 @@ class RoundReport:
     adl_fills: list = field(default_factory=list)
     failed_adl: int = 0
     dry_run: bool = False
+
+
+def chunked(accounts: list, read) -> list:
+    """(account, item) for each account, reading a batch view `read(chunk)` in
+    chunks of the lens's MAX_BATCH."""
+    out = []
+    for start in range(0, len(accounts), HEALTH_CHUNK):
+        chunk = accounts[start : start + HEALTH_CHUNK]
+        out += zip(chunk, read(chunk))
+    return out
 
 
 def rank_counterparties(entries: dict, bankrupt_size: int) -> list[str]:
@@ -125,14 +134,7 @@ class Keeper:
 
     def liquidatable(self) -> list[str]:
         """Tracked accounts below maintenance, at valid prices (the others cannot be liquidated now)."""
-        accounts = sorted(self.accounts)
-        out = []
-        for start in range(0, len(accounts), HEALTH_CHUNK):
-            chunk = accounts[start : start + HEALTH_CHUNK]
-            for account, health in zip(chunk, self.chain.health(chunk)):
-                if health.liquidatable and health.prices_valid:
-                    out.append(account)
-        return out
+        return [a for a, h in chunked(sorted(self.accounts), self.chain.health) if h.liquidatable and h.prices_valid]
 
     def pool_below_maintenance(self) -> bool:
         """The pool itself is below its maintenance margin (a move beyond what LP capital carries)."""
@@ -141,12 +143,7 @@ class Keeper:
 
     def adl_entries(self, market: int) -> dict:
         """account -> AdlEntry in `market` for every tracked account and the pool."""
-        accounts = sorted(self.accounts | {self.chain.pool})
-        entries = {}
-        for start in range(0, len(accounts), HEALTH_CHUNK):
-            chunk = accounts[start : start + HEALTH_CHUNK]
-            entries.update(zip(chunk, self.chain.adl_ranking(chunk, market)))
-        return entries
+        return dict(chunked(sorted(self.accounts | {self.chain.pool}), lambda c: self.chain.adl_ranking(c, market)))
 
     def run_round(self) -> RoundReport:
         """Liquidate every liquidatable account, then deleverage those the
@@ -187,7 +184,8 @@ class Keeper:
                 #      required"): liquidate it at once, before the next
                 #      account's ADL draws on the fund, and deleverage it after
                 #      all if that draw came first.
-                if account not in set(self.liquidatable()):
+                (health,) = self.chain.health([account])
+                if not (health.liquidatable and health.prices_valid):
                     continue
                 try:
                     settled, again = self.chain.liquidate_batch([account])
@@ -247,12 +245,7 @@ class Keeper:
 
     def _figures(self, accounts: list[str]) -> dict:
         """account -> (equity, notional, maintenance) now: what "the same way" compares."""
-        out = {}
-        for start in range(0, len(accounts), HEALTH_CHUNK):
-            chunk = accounts[start : start + HEALTH_CHUNK]
-            for account, h in zip(chunk, self.chain.health(chunk)):
-                out[account] = (int(h.equity), int(h.notional), int(h.maintenance_req))
-        return out
+        return {a: (int(h.equity), int(h.notional), int(h.maintenance_req)) for a, h in chunked(accounts, self.chain.health)}
 
     def _deleverage(self, account: str, report: RoundReport) -> bool:
         """Close each of `account`'s positions against the best-ranked
@@ -336,10 +329,8 @@ class EngineChain:
         accounts = list(accounts)
         counts = dict.fromkeys(accounts, 0)
         for market in range(self.market_count()):
-            for start in range(0, len(accounts), HEALTH_CHUNK):
-                chunk = accounts[start : start + HEALTH_CHUNK]
-                for account, position in zip(chunk, self.lens.positions(chunk, market)):
-                    counts[account] += position.size != 0
+            for account, position in chunked(accounts, lambda c: self.lens.positions(c, market)):
+                counts[account] += position.size != 0
         return counts
 
 

@@ -270,14 +270,14 @@ def _push(market: uint256):
     lp: IConfigurator.LiquidationParams = self.liquidation_params
     extcall engine.configure(
         market,
-        p.imr | (p.mmr << 64) | (p.fee_rate << 128),
+        packing._pack_fractions(p.imr, p.mmr, p.fee_rate),
         p.skew_scale,
         p.max_skew,
         IClearinghouse.EngineConfig(
-            pool_word=convert(self.pool, uint256) | (self.fee_pool_share << 160),
-            fund_word=convert(self.insurance_fund, uint256) | (lp.liq_fee << 160),
-            penalty_word=lp.keeper_share | (lp.buffer << 64) | (self.min_position_notional << 128),
-            reward_word=lp.min_reward | (lp.max_reward << 128),
+            pool_word=packing._pack_address(self.pool, self.fee_pool_share),
+            fund_word=packing._pack_address(self.insurance_fund, lp.liq_fee),
+            penalty_word=packing._pack_fractions(lp.keeper_share, lp.buffer, self.min_position_notional),
+            reward_word=packing._pack_amounts(lp.min_reward, lp.max_reward),
         ),
     )
 

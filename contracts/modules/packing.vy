@@ -73,6 +73,26 @@ def _address_tail(word: uint256) -> uint256:
 
 @internal
 @pure
+def _pack_fractions(low: uint256, mid: uint256, high: uint256) -> uint256:
+    # dev: two 64-bit fields, then a field from bit 128 (a fraction, or an amount below MAX_AMOUNT).
+    return low | (mid << 64) | (high << 128)
+
+
+@internal
+@pure
+def _pack_amounts(low: uint256, high: uint256) -> uint256:
+    return low | (high << 128)
+
+
+@internal
+@pure
+def _pack_address(account: address, tail: uint256) -> uint256:
+    # dev: an address, and a 64-bit fraction above it.
+    return convert(account, uint256) | (tail << 160)
+
+
+@internal
+@pure
 def _pack_signed(high: int256, low: int256) -> uint256:
     # dev: two's-complement halves; the caller bounds both within int128.
     return (convert(convert(high, bytes32), uint256) << 128) | (convert(convert(low, bytes32), uint256) & MAX_AMOUNT)
