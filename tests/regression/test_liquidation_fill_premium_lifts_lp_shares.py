@@ -23,7 +23,7 @@ attacker moved the coalition's LP shares by +2.07 USD at fixed prices.
 import pytest
 
 from backstop.harness import actor
-from tests.regression.helpers import ETH, deploy, events, move_price, require, trade
+from tests.regression.helpers import ETH, deploy, events, move_price, require, trade, wealth_with_lp_shares
 
 ATTACKER, TRADER, WHALE = actor("regression attacker"), actor("regression trader"), actor("regression whale")
 
@@ -45,9 +45,7 @@ def test_liquidate__grows_the_skew__lp_shares_of_the_liquidator_do_not_rise(deci
     scale = p.vault.SCALE()
 
     def wealth():
-        shares = p.pool.balanceOf(ATTACKER)
-        return p.token.balanceOf(ATTACKER) * scale + p.engine.account_health(ATTACKER).equity \
-            + p.pool.convertToAssets(shares) * scale
+        return wealth_with_lp_shares(p, ATTACKER)
 
     before = wealth()
     with p.env.prank(ATTACKER):

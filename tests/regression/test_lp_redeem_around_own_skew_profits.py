@@ -20,7 +20,7 @@ rule `lp_around_own_skew`: deposit, push, redeem, unwind), in the CI run
 import pytest
 
 from backstop.harness import actor
-from tests.regression.helpers import ETH, deploy, require, trade
+from tests.regression.helpers import ETH, deploy, require, trade, wealth_with_lp_shares
 
 ATTACKER = actor("regression attacker")
 
@@ -35,9 +35,7 @@ def test_lp_redeem__around_own_skew_push__gains_nothing(decimals):
     p.token.mint(ATTACKER, p.units(2_000_000))
 
     def wealth():
-        shares = p.pool.balanceOf(ATTACKER)
-        return p.token.balanceOf(ATTACKER) * scale + p.engine.account_health(ATTACKER).equity \
-            + p.pool.convertToAssets(shares) * scale
+        return wealth_with_lp_shares(p, ATTACKER)
 
     before = wealth()
     with p.env.prank(ATTACKER):
