@@ -9,7 +9,10 @@ of every known account just before the call, it proves that
   - each filled counterparty was eligible (opposite side, unrealised PnL > 0),
   - the scores in the events are the scores the accounts had, in
     non-increasing order,
-  - no eligible account ranked strictly above the call's last fill was skipped.
+  - no eligible account ranked strictly above the call's last fill was skipped
+    unseen: a counterparty the Deleverager passes over (too thin to pay the
+    bankruptcy price in the account's last market) is in the call's list with
+    a `CounterpartySkipped` event, a fill of size 0 here, in its place.
 
 Ties are not skips: accounts with equal scores may go in any order.
 
@@ -62,7 +65,7 @@ def audit(calls: list[AdlCall], pool: str) -> list[str]:
                 out.append(f"{where}: score {fill.score} after {previous}: not in order")
             previous = fill.score
         if not call.fills:
-            out.append(f"{where}: no fill")
+            out.append(f"{where}: no fill and no counterparty passed over")
             continue
         floor = min(fill.score for fill in call.fills)
         filled = {fill.counterparty.lower() for fill in call.fills}

@@ -232,10 +232,13 @@ def _market(m, at: str) -> MarketParams:
     _check(0 < max_deviation <= 1, f"{at}.max_deviation", f"must be in (0, 1], got {max_deviation}")
     _check(0 < imr <= 1, f"{at}.imr", f"must be in (0, 1], got {imr}")
     _check(0 < mmr < imr, f"{at}.mmr", f"must be above 0 and below imr ({imr}), got {mmr}")
-    _check(fee_rate <= MAX_FEE_RATE, f"{at}.fee_rate", f"must be at most {MAX_FEE_RATE}, got {fee_rate}")
+    # dev: the Configurator's bounds: the fee is what a sandwich around
+    #      liquidations pays, and the skew cap keeps it paying (SPEC 5.2).
+    _check(0 < fee_rate <= MAX_FEE_RATE, f"{at}.fee_rate", f"must be above 0 and at most {MAX_FEE_RATE}, got {fee_rate}")
     _check(skew_scale > 0, f"{at}.skew_scale", f"must be above 0, got {skew_scale}")
-    _check(0 < max_skew < skew_scale, f"{at}.max_skew",
-           f"must be above 0 and below skew_scale ({skew_scale}), got {max_skew}")
+    skew_bound = skew_scale * (1 - fee_rate) / 2
+    _check(0 < max_skew < skew_bound, f"{at}.max_skew",
+           f"must be above 0 and below skew_scale * (1 - fee_rate) / 2 ({skew_bound}), got {max_skew}")
     return MarketParams(
         name, price, feed_decimals, heartbeat, band_min, band_max,
         max_deviation, imr, mmr, fee_rate, skew_scale, max_skew,

@@ -18,6 +18,7 @@ Two adapters reach a chain: `ApeChain` (the silverback bot, bots/keeper.py) and
 `BoaChain` (in-process, for tests and the simulator).
 """
 
+import bisect
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -42,7 +43,8 @@ ADL_QUANTILES = 5
 
 @dataclass(frozen=True)
 class AdlFill:
-    """One `Deleverage` event: the bankrupt's size change against one counterparty."""
+    """One `Deleverage` event: the bankrupt's size change against one
+    counterparty; or a `CounterpartySkipped` one, with size and price 0."""
 
     account: str
     counterparty: str
@@ -101,11 +103,14 @@ def adl_quantiles(entries: dict) -> dict[str, int]:
     one market: 5 is the top fifth by score, deleveraged first."""
     out = {}
     for long_side in (True, False):
-        side = sorted(
-            (e.score, account) for account, e in entries.items() if e.size != 0 and (e.size > 0) == long_side and e.score > 0
-        )
-        for rank, (_, account) in enumerate(side):
-            out[account] = 1 + rank * ADL_QUANTILES // len(side)
+        side = [(e.score, account) for account, e in entries.items()
+                if e.size != 0 and (e.size > 0) == long_side and e.score > 0]
+        scores = sorted((score for score, _ in side), reverse=True)
+        for score, account in side:
+            # dev: counted from the top, so the first in line is always 5/5
+            #      however few there are, and equal scores share a quantile.
+            above = bisect.bisect_left([-x for x in scores], -score)
+            out[account] = ADL_QUANTILES - above * ADL_QUANTILES // len(side)
     return out
 
 
@@ -281,6 +286,7 @@ class Keeper:
                 done = False
                 self.log.warning("ADL %s market %d failed: %s", account, market, e)
                 continue
+            fills = [f for f in fills if f.size_closed != 0]  # dev: not the skipped counterparties
             report.adl_fills += fills
             for fill in fills:
                 self.log.info(
@@ -335,9 +341,11 @@ class EngineChain:
 
 
 def _fill(event) -> AdlFill:
+    # dev: a `CounterpartySkipped` is a fill of nothing (size 0, price 0): the
+    #      audit counts it as a counterparty seen in its place in the list.
     return AdlFill(
-        str(event.account), str(event.counterparty), int(event.market), int(event.size_closed), int(event.price),
-        int(event.score),
+        str(event.account), str(event.counterparty), int(event.market), int(getattr(event, "size_closed", 0)),
+        int(getattr(event, "price", 0)), int(event.score),
     )
 
 
@@ -351,7 +359,8 @@ class ApeChain(EngineChain):
 
     def deleverage(self, account, market, counterparties) -> list[AdlFill]:
         receipt = self.deleverager.deleverage(account, market, counterparties, sender=self.sender)
-        return [_fill(e) for e in receipt.decode_logs(self.deleverager.Deleverage)]
+        logs = [*receipt.decode_logs(self.deleverager.Deleverage), *receipt.decode_logs(self.deleverager.CounterpartySkipped)]
+        return [_fill(e) for e in sorted(logs, key=lambda e: e.log_index)]
 
 
 class BoaChain(EngineChain):
@@ -374,4 +383,4 @@ class BoaChain(EngineChain):
 
     def deleverage(self, account, market, counterparties) -> list[AdlFill]:
         logs = self._send(self.deleverager, "deleverage", account, market, counterparties)
-        return [_fill(e) for e in logs if type(e).__name__ == "Deleverage"]
+        return [_fill(e) for e in logs if type(e).__name__ in ("Deleverage", "CounterpartySkipped")]

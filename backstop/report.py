@@ -96,7 +96,7 @@ def account_rows(p, accounts: dict) -> list:
             notional=h.notional,
             initial_req=h.initial_req,
             maintenance_req=h.maintenance_req,
-            free_collateral=_try(p.engine.free_collateral, address),
+            free_collateral=_try(p.lens.free_collateral, address),
             liquidatable=h.liquidatable,
         ))
     return rows

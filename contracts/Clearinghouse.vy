@@ -48,17 +48,23 @@ MAX_LIQUIDATION_BATCH: constant(uint256) = 500
 # @dev Longest fill list one `settle_adl` books (the Deleverager's counterparty bound).
 MAX_ADL_FILLS: constant(uint256) = 50
 
-# @dev Wei of rounding the full-close preview leaves room for beyond each
-#      market's own bound (see `_scan`).
+# @dev Wei of the pool's equity kept back when working out how much of a
+#      book it can take within its margin (each fill rounds by a wei).
 ROUNDING_SLACK: constant(int256) = 16
+
+# @dev Seconds over which a market's price lag releases fee_rate * skew_scale
+#      base units into its fill price (one Ethereum slot): see `_price_skew`.
+LAG_RELEASE_SECONDS: constant(uint256) = 12
 
 # @dev `configure` with this market id leaves every market as it is.
 NO_MARKET: constant(uint256) = max_value(uint256)
 
-# Outcomes of `_liquidate`; NEEDS_ADL: the account is for the Deleverager.
+# Outcomes of `_liquidate`; NEEDS_ADL: the account is for the Deleverager;
+# DEFERRED: the pool has no margin left to take any of it, so it waits.
 LIQUIDATED: constant(uint8) = 0
 HEALTHY: constant(uint8) = 1
 NEEDS_ADL: constant(uint8) = 2
+DEFERRED: constant(uint8) = 3
 
 # @dev Positions and market aggregates are two signed 128-bit halves of one
 #      storage word (one SLOAD/SSTORE instead of two on every fill). 2**127 WAD
@@ -79,18 +85,17 @@ struct Config:
     min_reward: uint256
     max_reward: uint256
 
-# @dev One look at an account for liquidation: its margin state and what a
-#      full close against the pool would do, from one read of each position.
+# @dev One look at an account for liquidation: its margin state and what
+#      taking its book would ask of the pool, from one read of each position.
 struct Scan:
     equity: int256
     notional: uint256
     maintenance_req: uint256
-    # Equity change of closing every position at its impact price.
-    full_close_change: int256
-    # Whether taking the account's book leaves the pool more exposed in some market.
-    pool_grows: bool
-    # Change of the pool's maintenance requirement if it takes the book.
-    pool_extra_req: int256
+    # Rise of the pool's maintenance requirement if it takes the whole book,
+    # summed over the markets where it rises. Each market's requirement is
+    # convex in the closed fraction, so closing a fraction f of any of them
+    # raises the pool's requirement by at most f times this.
+    pool_extra_req: uint256
 
 # @dev What one pass of a liquidation closed, and the account after it.
 struct ClosePass:
@@ -101,6 +106,8 @@ struct ClosePass:
     notional: uint256
     maintenance_req: uint256
     mask: uint256
+    # Whether anything was closed.
+    filled: bool
 
 
 # ---------------------------------------------------------------- immutables
@@ -161,6 +168,11 @@ penalty_word: uint256
 # @dev min_reward | max_reward.
 reward_word: uint256
 
+# @dev Per market id, packed (lag | timestamp): the part of the skew that
+#      liquidations added and fill prices do not count yet, as of that
+#      timestamp. See `_price_skew`.
+price_lags: HashMap[uint256, uint256]
+
 
 # ---------------------------------------------------------------- constructor
 
@@ -199,6 +211,8 @@ def configure(
         assert market <= count  # dev: market ids are dense
         if market == count:
             self.market_count = count + 1
+            # dev: a non-zero word from the start, so no liquidation pays for a fresh slot.
+            self.price_lags[market] = 1
         self.margins_words[market] = margins_word
         self.skew_scales[market] = skew_scale
         self.max_skews[market] = max_skew
@@ -215,7 +229,9 @@ def trade(market: uint256, size_delta: int256, acceptable_price: uint256 = 0):
     """
     @notice Buy (`size_delta` > 0) or sell base units of `market` against the pool.
     @dev Fills at `mark * (1 + (skew + size_delta / 2) / skew_scale)` and pays
-         `fee_rate` of the filled notional. A trade that only reduces the
+         `fee_rate` of the filled notional; `skew` is the traders' net size
+         less what recent liquidations added and the price does not count yet
+         (`price_skew`). A trade that only reduces the
          position is an exit: it works on a failing feed (at the last good
          price) and on a guarded market, and only needs the account to stay
          solvent, as long as it shrinks |skew|. Any other trade needs a valid
@@ -248,7 +264,10 @@ def trade(market: uint256, size_delta: int256, acceptable_price: uint256 = 0):
 
     margins: uint256 = self.margins_words[market]
     state: IClearinghouse.MarketState = self._load_state(market)
-    exec_price: uint256 = margin_math._exec_price(mark, state.skew, size_delta, self.skew_scales[market])
+    skew_scale: uint256 = self.skew_scales[market]
+    exec_price: uint256 = margin_math._exec_price(
+        mark, self._price_skew(market, state.skew, margins, skew_scale), size_delta, skew_scale
+    )
     # dev: the fill's cash amount, rounded up (a buyer pays more, a seller gets less).
     cash: int256 = margin_math._ceil_div(size_delta * convert(exec_price, int256), IWAD)
     fee: uint256 = margin_math._ceil_div_u(convert(abs(cash), uint256) * packing._high_fraction(margins), WAD)
@@ -295,7 +314,7 @@ def trade(market: uint256, size_delta: int256, acceptable_price: uint256 = 0):
         pool_prices: uint256[MAX_MARKETS] = self._prices(pool_mask & ~(1 << market), False)
         pool_prices[market] = mark
         pool_state: IClearinghouse.AccountState = self._state(pool, pool_mask, pool_prices)
-        assert pool_state.equity >= convert(pool_state.initial_req, int256), "Clearinghouse: pool margin"
+        self._require_pool_margin(pool_state.equity >= convert(pool_state.initial_req, int256))
 
     log IClearinghouse.Trade(
         account=msg.sender,
@@ -338,15 +357,17 @@ def withdraw(amount: uint256, receiver: address = msg.sender):
 @external
 def liquidate(account: address):
     """
-    @notice Liquidate `account`: close the least fraction of its positions that
-            restores equity >= maintenance * (1 + buffer) after the penalty, or
-            all of them when it is near bankruptcy, the rest would be dust, or
-            the partial close falls short. The caller's reward is credited in
-            the vault. Permissionless.
-    @dev Reverts on a healthy account, on a price that fails its checks, and
-         when the account needs auto-deleveraging instead: a full close would
-         leave bad debt the insurance fund cannot cover, or the pool could not
-         take the position within its maintenance margin (see the Deleverager).
+    @notice Liquidate `account`: close, at the mark, the least fraction of
+            its positions that restores equity >= maintenance * (1 + buffer)
+            after the penalty, or all of them when it is near bankruptcy, the
+            rest would be dust, or the partial close falls short; no more than
+            the pool can take within its margin (the rest later). The caller's
+            reward is credited in the vault. Permissionless.
+    @dev Reverts on a healthy account, on a price that fails its checks, when
+         the pool's margin can take none of it, and when the account
+         needs auto-deleveraging instead: negative equity at the mark that
+         the insurance fund cannot cover, or that the pool cannot take at
+         once (see the Deleverager).
     """
     mask: uint256 = self.open_markets[account]
     prices: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
@@ -358,16 +379,17 @@ def liquidate(account: address):
     status: uint8 = self._liquidate(account, msg.sender, mask, prices, self._config())
     assert status != HEALTHY, "Clearinghouse: account healthy"
     assert status != NEEDS_ADL, "Clearinghouse: ADL required"
+    self._require_pool_margin(status != DEFERRED)
 
 
 @external
 def liquidate_batch(accounts: DynArray[address, MAX_LIQUIDATION_BATCH]) -> uint256:
     """
     @notice Liquidate every liquidatable account of `accounts`; healthy ones,
-            ones with a failing price and ones the fund cannot cover are
-            skipped, not reverted, so a keeper racing another never wastes a
-            batch. An account that needs auto-deleveraging is skipped with an
-            `AdlRequired` event.
+            ones with a failing price and ones the pool's margin cannot take
+            yet are skipped, not reverted, so a keeper racing another
+            never wastes a batch. An account that needs auto-deleveraging is
+            skipped with an `AdlRequired` event.
     @return How many accounts were liquidated.
     """
     prices: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
@@ -452,6 +474,18 @@ def market_state(market: uint256) -> IClearinghouse.MarketState:
 
 @external
 @view
+def price_skew(market: uint256) -> int256:
+    """
+    @notice The skew `trade` prices at now: traders' net size less what recent
+            liquidations added and the price does not count yet.
+    """
+    return self._price_skew(
+        market, self._load_state(market).skew, self.margins_words[market], self.skew_scales[market]
+    )
+
+
+@external
+@view
 def position(account: address, market: uint256) -> IClearinghouse.Position:
     """
     @notice Size and cost basis of `account` in `market` (the pool's is the mirror of all traders).
@@ -467,29 +501,6 @@ def equity(account: address) -> int256:
     """
     mask: uint256 = self._mask(account)
     return self._state(account, mask, self._prices(mask, True)).equity
-
-
-@external
-@view
-def free_collateral(account: address) -> uint256:
-    """
-    @notice Most WAD that `withdraw` would pay out now: min(collateral, equity -
-            initial margin), at least 0; 0 while a price the account depends
-            on fails its checks or its market is guarded. Never reverts.
-    """
-    collateral: int256 = staticcall VAULT.collateral(account)
-    free: int256 = collateral
-    mask: uint256 = self._mask(account)
-    if mask != 0:
-        prices: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
-        valid: uint256 = 0
-        guarded: uint256 = 0
-        prices, valid, guarded = staticcall ORACLE.try_prices(mask)
-        if valid & mask != mask or guarded & mask != 0:
-            return 0
-        st: IClearinghouse.AccountState = self._state(account, mask, prices)
-        free = min(collateral, st.equity - convert(st.initial_req, int256))
-    return convert(max(free, 0), uint256)
 
 
 @external
@@ -535,10 +546,10 @@ def state_at(
 def adl_gate(account: address, prices: uint256[MAX_MARKETS]) -> IClearinghouse.AdlGate:
     """
     @notice Stage 4's condition at the given prices, exactly as `liquidate`
-            decides it: whether a full close against the pool would leave bad
-            debt the fund cannot cover, or push the pool below its
-            maintenance margin. The pool itself always needs ADL once it is
-            liquidatable: no one else can take its book.
+            decides it: negative equity at the mark that the fund cannot
+            cover, or that the pool cannot take within its maintenance margin
+            at once. The pool itself always needs ADL once it is liquidatable:
+            no one else can take its book.
     """
     config: Config = self._config()
     mask: uint256 = self._mask(account)
@@ -549,8 +560,9 @@ def adl_gate(account: address, prices: uint256[MAX_MARKETS]) -> IClearinghouse.A
         gate.fund_balance = max(staticcall VAULT.collateral(config.fund), 0)
         return gate
     fund_raw: int256 = 0
-    gate.shortfall, gate.fund_balance, fund_raw, gate.needs_adl = self._gate(
-        account, config, mask, prices, self._scan(account, mask, prices)
+    pool_limit: uint256 = 0
+    gate.shortfall, gate.fund_balance, fund_raw, gate.needs_adl, pool_limit = self._gate(
+        config, mask, prices, self._scan(account, mask, prices)
     )
     return gate
 
@@ -624,11 +636,14 @@ def _liquidate(account: address, keeper: address, mask: uint256, prices: uint256
     @dev The whole liquidation of one account, at `prices` (valid for its
          markets). The loss waterfall's first three stages: the account's
          collateral absorbs its loss, its remaining margin pays the penalty,
-         the insurance fund covers any bad debt. Every position is read once
-         for the margin state and the gate together; each close pass works
-         out the account's state after it from its own fills, exactly as a
-         fresh read would (equity moves by -cash + floor(new * mark) -
-         floor(old * mark) per fill); the vault is moved once at the end.
+         the insurance fund covers any bad debt. Every close fills at the
+         mark, so the account's state after it is its state before it less
+         the penalty (and a wei of rounding a fill), whatever the skew: no
+         trader's skew can make a partial liquidation a full one, nor an
+         account with positive equity an ADL case. Every position is read
+         once for the margin state and the gate together; each close pass
+         works out the account's state after it from its own fills; the
+         vault is moved once at the end.
     """
     if mask == 0:
         return HEALTHY
@@ -636,14 +651,14 @@ def _liquidate(account: address, keeper: address, mask: uint256, prices: uint256
     if not self._is_liquidatable(scan.notional, scan.equity, scan.maintenance_req):
         return HEALTHY
 
-    # Stage 4 gate: bad debt the fund cannot cover, or a position the pool
-    # cannot take within its margin, is not closed against the pool: that
-    # account is for the Deleverager.
+    # Stage 4 gate: a deficit at the mark the fund cannot cover, or one the
+    # pool cannot take at once, is for the Deleverager.
     shortfall: int256 = 0
     fund_balance: int256 = 0
     fund_raw: int256 = 0
     needs_adl: bool = False
-    shortfall, fund_balance, fund_raw, needs_adl = self._gate(account, config, mask, prices, scan)
+    pool_limit: uint256 = 0
+    shortfall, fund_balance, fund_raw, needs_adl, pool_limit = self._gate(config, mask, prices, scan)
     if needs_adl:
         log IClearinghouse.AdlRequired(
             account=account, shortfall=convert(shortfall, uint256), fund_balance=convert(fund_balance, uint256)
@@ -652,9 +667,10 @@ def _liquidate(account: address, keeper: address, mask: uint256, prices: uint256
 
     # Fraction f (WAD) of every position to close, at mark: after it,
     # E - f * full_penalty >= (1 - f) * target  =>  f >= (target - E) / (target - full_penalty).
-    # dev: solved at mark, a close's own price impact can leave it a little
-    #      short: a second pass closes what is missing the same way (the gap
-    #      is small), and a third closes everything if that is still short.
+    # dev: exact up to the rounding of the closed sizes and the penalty; a
+    #      second pass closes what a wei of rounding left short, and a third
+    #      closes everything if that is still short. A pass cut short by the
+    #      pool's room is the last: the rest waits for the pool's margin.
     equity: int256 = scan.equity
     notional: uint256 = scan.notional
     maintenance_req: uint256 = scan.maintenance_req
@@ -662,18 +678,25 @@ def _liquidate(account: address, keeper: address, mask: uint256, prices: uint256
     closed: uint256 = 0
     penalty: uint256 = 0
     realized: int256 = 0
+    capped: bool = False
+    filled: bool = False
     for attempt: uint256 in range(3):
         equity_left: int256 = equity - convert(penalty, int256)
         # dev: the equity a partial liquidation restores: maintenance * (1 + buffer), rounded up.
         target: int256 = convert(margin_math._ceil_div_u(maintenance_req * (WAD + config.buffer), WAD), int256)
-        if attempt != 0 and (open_mask == 0 or equity_left >= target):
+        if attempt != 0 and (open_mask == 0 or equity_left >= target or capped):
             break
         full_penalty: int256 = convert(margin_math._ceil_div_u(notional * config.liq_fee, WAD), int256)
         fraction: uint256 = WAD
         if attempt < 2 and equity_left > full_penalty and target > full_penalty:
             fraction = min(convert(margin_math._ceil_div(
                 (target - equity_left) * IWAD, target - full_penalty), uint256), WAD)
+        if pool_limit < WAD:
+            # dev: the pool takes what its margin allows, the rest later.
+            fraction = min(fraction, pool_limit)
+            capped = True
         step: ClosePass = self._close_fraction(account, keeper, open_mask, prices, fraction, config)
+        filled = filled or step.filled
         closed += step.closed
         penalty += step.penalty
         realized += step.realized
@@ -681,39 +704,49 @@ def _liquidate(account: address, keeper: address, mask: uint256, prices: uint256
         notional = step.notional
         maintenance_req = step.maintenance_req
         open_mask = step.mask
+    if not filled:
+        log IClearinghouse.LiquidationDeferred(account=account)
+        return DEFERRED
 
     # Stage 2: the penalty, from what the account has left.
     paid: uint256 = min(penalty, convert(max(equity, 0), uint256))
     reward: uint256 = min(max(paid * config.keeper_share // WAD, config.min_reward), config.max_reward)
-    if paid == penalty:
+    if paid == penalty or open_mask != 0:
         # dev: an account that pays its whole penalty gets no top-up from the
         #      fund, or closing dust (a partial close, or a minimum-size
-        #      position a fall shrank) with one's own keeper would farm it.
+        #      position a fall shrank) with one's own keeper would farm it;
+        #      nor does a close that leaves positions open, or closing a
+        #      bankrupt account a part at a time would.
         reward = min(reward, paid)
     else:
-        # dev: near or past bankruptcy the fund tops up to min_reward, so
-        #      keepers are paid to clear bad debt, but never with what it
-        #      needs for this account's bad debt.
+        # dev: a full close near or past bankruptcy: the fund tops up to
+        #      min_reward, so keepers are paid to clear bad debt, but never
+        #      with what it needs for this account's bad debt (the gate left
+        #      fund_balance >= shortfall).
         reward = min(reward, paid + convert(fund_balance - shortfall, uint256))
 
     # Stage 3: bad debt after a full close is covered by the insurance fund.
-    bad_debt: uint256 = 0
+    paid_int: int256 = convert(paid, int256)
+    reward_int: int256 = convert(reward, int256)
+    cover: int256 = 0
     if open_mask == 0 and equity < 0:
-        bad_debt = convert(-equity, uint256)
-        remaining: int256 = fund_raw + convert(paid, int256) - convert(reward, int256) + equity
-        # dev: guaranteed by the ADL gate above; the fund never goes negative.
-        assert remaining >= 0, "Clearinghouse: insurance fund short"
-        log IClearinghouse.BadDebtCovered(account=account, amount=bad_debt, fund_balance=remaining)
+        cover = -equity
+    fund_change: int256 = paid_int - reward_int - cover
+    # dev: the gate left the fund the account's deficit at the mark; the
+    #      closes' rounding beyond it (a wei or two a fill) is the pool's, so
+    #      the fund never goes negative and no account can revert a batch.
+    pool_cover: int256 = max(-(fund_raw + fund_change), 0)
+    if cover != 0:
+        log IClearinghouse.BadDebtCovered(
+            account=account, amount=convert(cover, uint256), fund_balance=fund_raw + fund_change + pool_cover
+        )
 
     # dev: one vault call for the whole waterfall: the closes' realised PnL
     #      from the pool, the penalty to the fund, its reward to the keeper,
     #      and the fund's cover of any bad debt.
-    paid_int: int256 = convert(paid, int256)
-    reward_int: int256 = convert(reward, int256)
-    cover: int256 = convert(bad_debt, int256)
     extcall VAULT.shift(
         [account, config.pool, config.fund, keeper],
-        [realized - paid_int + cover, -realized, paid_int - reward_int - cover, reward_int],
+        [realized - paid_int + cover, -realized - pool_cover, fund_change + pool_cover, reward_int],
     )
 
     log IClearinghouse.LiquidationSettled(
@@ -723,7 +756,7 @@ def _liquidate(account: address, keeper: address, mask: uint256, prices: uint256
         penalty=paid,
         keeper_reward=reward,
         fund_share=paid_int - reward_int,
-        bad_debt=bad_debt,
+        bad_debt=convert(cover, uint256),
         fully_closed=open_mask == 0,
     )
     return LIQUIDATED
@@ -733,10 +766,8 @@ def _liquidate(account: address, keeper: address, mask: uint256, prices: uint256
 @view
 def _scan(account: address, mask: uint256, prices: uint256[MAX_MARKETS]) -> Scan:
     """
-    @dev Margin state and the full-close preview of a (non-pool) account, from
-         one read of each of its positions: the equity change of closing each
-         at its impact price exactly as a fill would (size_delta * mark -
-         cash per fill), and the pool's maintenance change if it takes them.
+    @dev Margin state of a (non-pool) account and what taking its book asks
+         of the pool, from one read of each of its positions.
     """
     scan: Scan = empty(Scan)
     scan.equity = staticcall VAULT.collateral(account)
@@ -746,63 +777,48 @@ def _scan(account: address, mask: uint256, prices: uint256[MAX_MARKETS]) -> Scan
         if mask & (1 << i) == 0:
             continue
         pos: IClearinghouse.Position = self._load_position(account, i)
-        skew: int256 = self._load_state(i).skew
         mmr: uint256 = packing._mid(self.margins_words[i])
         price: uint256 = prices[i]
-        held: int256 = margin_math._floor_div(pos.size * convert(price, int256), IWAD)
-        scan.equity += held - pos.cost
+        scan.equity += margin_math._floor_div(pos.size * convert(price, int256), IWAD) - pos.cost
         notional: uint256 = margin_math._notional(pos.size, price)
         scan.notional += notional
         scan.maintenance_req += margin_math._ceil_div_u(notional * mmr, WAD)
-        exec_price: uint256 = margin_math._exec_price(price, skew, -pos.size, self.skew_scales[i])
-        # dev: equity counted this position as floor(size * mark) - cost; after
-        #      the close it is collateral + realised = ... - cash - cost. The
-        #      close may take up to three passes: their exact impact cost is
-        #      the same as one fill's, but each fill's price rounds by < 1 wei
-        #      (times |fill| / 10**18) and its cash by < 1 wei, against the
-        #      account. The preview books that worst case too, so the gate is
-        #      never contradicted by the close ("insurance fund short").
-        scan.full_close_change -= (
-            margin_math._ceil_div(-pos.size * convert(exec_price, int256), IWAD) + held + abs(pos.size) // IWAD + 3
-        )
         # dev: the pool holds -skew now and -(skew - size) then; same rounding as `_state`.
-        after: int256 = skew - pos.size
-        scan.pool_grows = scan.pool_grows or abs(after) > abs(skew)
-        scan.pool_extra_req += convert(margin_math._ceil_div_u(margin_math._notional(after, price) * mmr, WAD), int256)
-        scan.pool_extra_req -= convert(margin_math._ceil_div_u(margin_math._notional(skew, price) * mmr, WAD), int256)
+        skew: int256 = self._load_state(i).skew
+        now_req: uint256 = margin_math._ceil_div_u(margin_math._notional(skew, price) * mmr, WAD)
+        then_req: uint256 = margin_math._ceil_div_u(margin_math._notional(skew - pos.size, price) * mmr, WAD)
+        if then_req > now_req:
+            scan.pool_extra_req += then_req - now_req
     return scan
 
 
 @internal
 @view
 def _gate(
-    account: address, config: Config, mask: uint256, prices: uint256[MAX_MARKETS], scan: Scan
-) -> (int256, int256, int256, bool):
+    config: Config, mask: uint256, prices: uint256[MAX_MARKETS], scan: Scan
+) -> (int256, int256, int256, bool, uint256):
     """
     @dev Stage 4's condition, shared by `liquidate` and the Deleverager
-         (`adl_gate`): a full close against the pool would leave bad debt the
-         insurance fund cannot cover, or would push the pool below its
-         maintenance margin. The full-close equity is exact up to a wei of
-         rounding per fill (impact cost does not depend on how a close is
-         split), hence the slack. Only a market where the close leaves the
-         pool more exposed can lower the pool's margin, so the pool's whole
-         book is valued only then.
-    @return (shortfall, fund balance (at least 0), fund collateral, needs ADL), WAD.
+         (`adl_gate`): only a real deficit is deleveraged, negative equity
+         at the mark that the insurance fund cannot cover, or that the pool
+         cannot take within its maintenance margin at once (a deficit is
+         settled only by a full close). Closes fill at the mark, so no skew
+         enters it. Also the most of the book (a WAD fraction) the pool can
+         take now: its whole book is valued only when taking the account's
+         raises its requirement.
+    @return (shortfall, fund balance (at least 0), fund collateral, needs ADL, pool limit), WAD.
     """
     fund_raw: int256 = staticcall VAULT.collateral(config.fund)
     fund_balance: int256 = max(fund_raw, 0)
-    shortfall: int256 = max(ROUNDING_SLACK - scan.equity - scan.full_close_change, 0)
-    if shortfall > fund_balance:
-        return shortfall, fund_balance, fund_raw, True
-    if not scan.pool_grows:
-        return shortfall, fund_balance, fund_raw, False
-    # dev: the rare case: value the pool's whole book (the caller priced only the account's markets).
-    pool_mask: uint256 = self._pool_mask() | mask
-    pool_st: IClearinghouse.AccountState = self._state(config.pool, pool_mask, self._prices(pool_mask, False))
-    absorbs: bool = (
-        pool_st.equity - scan.full_close_change >= convert(pool_st.maintenance_req, int256) + scan.pool_extra_req
-    )
-    return shortfall, fund_balance, fund_raw, not absorbs
+    shortfall: int256 = max(-scan.equity, 0)
+    pool_limit: uint256 = WAD
+    if scan.pool_extra_req != 0:
+        # dev: the rare case: value the pool's whole book (the caller priced only the account's markets).
+        pool_mask: uint256 = self._pool_mask() | mask
+        pool_st: IClearinghouse.AccountState = self._state(config.pool, pool_mask, self._prices(pool_mask, False))
+        room: int256 = pool_st.equity - convert(pool_st.maintenance_req, int256) - ROUNDING_SLACK
+        pool_limit = convert(min(max(room, 0) * IWAD // convert(scan.pool_extra_req, int256), IWAD), uint256)
+    return shortfall, fund_balance, fund_raw, shortfall > fund_balance or (shortfall > 0 and pool_limit < WAD), pool_limit
 
 
 @internal
@@ -816,9 +832,13 @@ def _close_fraction(
 ) -> ClosePass:
     """
     @dev Close `fraction` (WAD) of every position in `mask` against the pool
-         at the impact price, without trading fee (the penalty replaces it).
-         A remainder below the minimum notional is closed too. The vault is
-         not moved here: the caller moves the realised PnL once.
+         at the mark, without trading fee (the penalty replaces it). A
+         remainder below the minimum notional is closed too. The size closed
+         joins the market's price lag: fill prices do not count it at once
+         (`_price_skew`), so a trade ahead of a liquidation and its unwind
+         after, in the same block, fill at the same skew and pay two fees
+         for nothing (I8). The vault is not moved here: the caller moves the
+         realised PnL once.
     @return What was closed and the account's state after it (equity as a change).
     """
     out: ClosePass = empty(ClosePass)
@@ -829,44 +849,75 @@ def _close_fraction(
         if mask & (1 << i) == 0:
             continue
         pos: IClearinghouse.Position = self._load_position(account, i)
-        state: IClearinghouse.MarketState = self._load_state(i)
+        margins: uint256 = self.margins_words[i]
         price: uint256 = prices[i]
         # dev: round the closed size up in magnitude (in favour of safety).
         amount: int256 = margin_math._ceil_div(abs(pos.size) * convert(fraction, int256), IWAD)
         if fraction >= WAD or margin_math._notional(abs(pos.size) - amount, price) < config.min_notional:
             amount = abs(pos.size)
-        size_delta: int256 = -amount if pos.size > 0 else amount
-        exec_price: uint256 = margin_math._exec_price(price, state.skew, size_delta, self.skew_scales[i])
-        cash: int256 = margin_math._ceil_div(size_delta * convert(exec_price, int256), IWAD)
-        new: IClearinghouse.Position = empty(IClearinghouse.Position)
-        realized: int256 = 0
-        new, realized = self._book(account, i, pos, size_delta, cash, state)
-        out.realized += realized
-        out.equity_change += (
-            margin_math._floor_div(new.size * convert(price, int256), IWAD)
-            - margin_math._floor_div(pos.size * convert(price, int256), IWAD)
-            - cash
-        )
+        new: IClearinghouse.Position = pos
+        if amount != 0:
+            out.filled = True
+            size_delta: int256 = -amount if pos.size > 0 else amount
+            cash: int256 = margin_math._ceil_div(size_delta * convert(price, int256), IWAD)
+            realized: int256 = 0
+            state: IClearinghouse.MarketState = self._load_state(i)
+            new, realized = self._book(account, i, pos, size_delta, cash, state)
+            lag: int256 = state.skew - self._price_skew(i, state.skew, margins, self.skew_scales[i]) + size_delta
+            self.price_lags[i] = packing._pack_signed(lag, convert(block.timestamp, int256))
+            out.realized += realized
+            out.equity_change += (
+                margin_math._floor_div(new.size * convert(price, int256), IWAD)
+                - margin_math._floor_div(pos.size * convert(price, int256), IWAD)
+                - cash
+            )
+            closed: uint256 = margin_math._notional(amount, price)
+            market_penalty: uint256 = margin_math._ceil_div_u(closed * config.liq_fee, WAD)
+            out.closed += closed
+            out.penalty += market_penalty
+            log IClearinghouse.Liquidation(
+                account=account,
+                keeper=keeper,
+                market=i,
+                size_closed=size_delta,
+                exec_price=price,
+                mark_price=price,
+                penalty=market_penalty,
+            )
         if new.size == 0:
             out.mask &= ~(1 << i)
         else:
             left: uint256 = margin_math._notional(new.size, price)
             out.notional += left
-            out.maintenance_req += margin_math._ceil_div_u(left * packing._mid(self.margins_words[i]), WAD)
-        closed: uint256 = margin_math._notional(amount, price)
-        market_penalty: uint256 = margin_math._ceil_div_u(closed * config.liq_fee, WAD)
-        out.closed += closed
-        out.penalty += market_penalty
-        log IClearinghouse.Liquidation(
-            account=account,
-            keeper=keeper,
-            market=i,
-            size_closed=size_delta,
-            exec_price=exec_price,
-            mark_price=price,
-            penalty=market_penalty,
-        )
+            out.maintenance_req += margin_math._ceil_div_u(left * packing._mid(margins), WAD)
     return out
+
+
+@internal
+@view
+def _price_skew(market: uint256, skew: int256, margins: uint256, skew_scale: uint256) -> int256:
+    """
+    @dev The skew fill prices count: the traders' net size less the market's
+         price lag, what liquidations added to it (they fill at the mark), of
+         which fee_rate * skew_scale base units are released into prices every
+         LAG_RELEASE_SECONDS. A liquidation moves no price in its own block,
+         and what it moves later moves at a block's worth of fees at most:
+         half what a round trip through that skew pays (see the
+         Configurator's max-skew bound), so that no sandwich around
+         liquidations pays within a block (SPEC 5.2, I8), while the pool's
+         margin and skew cap count the whole skew at once.
+    """
+    word: uint256 = self.price_lags[market]
+    lag: int256 = packing._signed_high(word)
+    if lag == 0:
+        return skew
+    elapsed: uint256 = block.timestamp - convert(packing._signed_low(word), uint256)
+    released: uint256 = elapsed * packing._high_fraction(margins) * skew_scale // (WAD * LAG_RELEASE_SECONDS)
+    if released >= convert(abs(lag), uint256):
+        return skew
+    if lag > 0:
+        return skew - lag + convert(released, int256)
+    return skew - lag - convert(released, int256)
 
 
 @internal
@@ -1003,6 +1054,14 @@ def _all_prices() -> (uint256[MAX_MARKETS], uint256):
 def _require_unguarded(guarded: bool):
     # dev: one copy of the reason for `trade` and `withdraw`.
     assert not guarded, "Clearinghouse: market guarded"
+
+
+@internal
+@pure
+def _require_pool_margin(ok: bool):
+    # dev: one copy of the reason for `trade` (the pool's initial margin) and
+    #      `liquidate` (no room in its maintenance margin to take any of the book).
+    assert ok, "Clearinghouse: pool margin"
 
 
 @internal

@@ -128,6 +128,28 @@ def margin_ratio(account: address) -> int256:
     return h.equity * IWAD // convert(h.notional, int256)
 
 
+@external
+@view
+def free_collateral(account: address) -> uint256:
+    """
+    @notice Most WAD that the engine's `withdraw` would pay `account` now:
+            min(collateral, equity - initial margin), at least 0; 0 while a
+            price the account depends on fails its checks or one of its
+            markets is guarded. Never reverts.
+    """
+    collateral: int256 = staticcall VAULT.collateral(account)
+    h: IClearinghouse.Health = staticcall ENGINE.account_health(account)
+    if h.notional == 0:
+        return convert(max(collateral, 0), uint256)
+    prices: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
+    valid: uint256 = 0
+    guarded: uint256 = 0
+    prices, valid, guarded = staticcall ORACLE.try_prices(self._markets_of(account))
+    if not h.prices_valid or guarded != 0:
+        return 0
+    return convert(max(min(collateral, h.equity - convert(h.initial_req, int256)), 0), uint256)
+
+
 # ---------------------------------------------------------------- positions
 
 @external
@@ -201,7 +223,8 @@ def quote(market: uint256, size_delta: int256) -> (uint256, uint256):
     assert size_delta != 0, "Lens: zero size"
     mark: uint256 = staticcall ORACLE.price(market)
     params: IConfigurator.MarketParams = staticcall CONFIGURATOR.markets(market)
-    skew: int256 = (staticcall ENGINE.market_state(market)).skew
+    # dev: the skew fills price at: less what recent liquidations added (their price lag).
+    skew: int256 = staticcall ENGINE.price_skew(market)
     exec_price: uint256 = margin_math._exec_price(mark, skew, size_delta, params.skew_scale)
     notional: uint256 = margin_math._notional(size_delta, exec_price)
     return (exec_price, margin_math._ceil_div_u(notional * params.fee_rate, WAD))
@@ -279,6 +302,19 @@ def collaterals(accounts: DynArray[address, MAX_BATCH]) -> DynArray[int256, MAX_
 
 
 # ---------------------------------------------------------------- internal
+
+@internal
+@view
+def _markets_of(account: address) -> uint256:
+    # dev: the markets `account` holds (the pool: where its mirror is not empty).
+    mask: uint256 = 0
+    for i: uint256 in range(MAX_MARKETS):
+        if i == staticcall ENGINE.market_count():
+            break
+        if (staticcall ENGINE.position(account, i)).size != 0:
+            mask |= 1 << i
+    return mask
+
 
 @internal
 @view

@@ -298,5 +298,12 @@ def _check_market(params: IConfigurator.MarketParams):
     # dev: imr <= 1 and fee <= 0.1 fit their 64-bit fields (the scale and the cap have words of their own).
     assert params.mmr != 0 and params.mmr < params.imr and params.imr <= WAD, "Configurator: bad margins"
     assert params.fee_rate <= MAX_FEE_RATE, "Configurator: fee too high"
+    # dev: the fee is what makes a liquidation sandwich cost: the engine lets
+    #      liquidations move the skew by fee_rate * skew_scale in a block.
+    assert params.fee_rate != 0, "Configurator: zero fee"
     assert params.skew_scale != 0, "Configurator: zero skew scale"
-    assert params.max_skew != 0 and params.max_skew < params.skew_scale, "Configurator: bad max skew"
+    # dev: a trade ahead of a block's liquidations (which move the skew by x <=
+    #      fee * K) and its unwind after gain P * a * x / K and pay fees of
+    #      fee * a * P * (2 - (2 * max_skew + x) / K) at least: more, so long
+    #      as max_skew < K * (1 - fee) / 2 (SPEC 5.2, I8).
+    assert params.max_skew != 0 and 2 * params.max_skew * WAD < params.skew_scale * (WAD - params.fee_rate), "Configurator: bad max skew"

@@ -3,19 +3,18 @@
 # pragma evm-version cancun
 """
 @title Deleverager
-@notice Auto-deleveraging, the last stage of the loss waterfall: a bankrupt
-        position the insurance fund cannot cover, or the pool cannot take, is
-        closed at its bankruptcy price against profitable opposite positions,
-        best-ranked first. Permissionless; the keeper ranks the counterparties
+@notice Auto-deleveraging, the last stage of the loss waterfall: a deficit
+        at the mark that the insurance fund cannot cover, or the pool cannot
+        take, is closed at its bankruptcy price against profitable opposite
+        positions, best-ranked first. Permissionless; the keeper ranks the counterparties
         off-chain and this contract checks them.
 @dev The engine decides whether an account needs ADL (`adl_gate`, the same
      computation `liquidate` uses) and books the fills this contract works
      out (`settle_adl`, which only this contract may call). Every check is
      made on the state before the call: fills move nothing this contract
      reads again (the pool intermediates both legs of each fill and its
-     equity does not change; a counterparty is filled once, and if listed
-     again after giving its whole position it is flat), so the fills are
-     booked together at the end.
+     equity does not change; a counterparty is filled once, and may not be
+     listed twice), so the fills are booked together at the end.
 """
 
 from .interfaces import IClearinghouse
@@ -83,20 +82,25 @@ def deleverage(account: address, market: uint256, counterparties: DynArray[addre
             loss the insurance fund cannot cover is taken from their
             unrealised profit.
     @dev Allowed only when the account is liquidatable and `liquidate` would
-         refuse it for ADL (the engine's `adl_gate`). The fund first gives
-         everything it has towards the account's negative equity
-         (`BadDebtCovered`). Each counterparty must be on the other side with
-         positive unrealised PnL in `market`, and the scores (`adl_score`)
-         must not increase along the list; the pool counts as an account.
-         Counterparties are filled in order, each up to its whole position,
-         until the position is closed; the rest of the list is ignored, and
-         what is left of the position waits for another call. The deficit
-         (negative equity after the fund) is split across the account's
-         markets by notional; this market's share is taken from the
-         counterparties in proportion to the size each gives, each at most
-         its unrealised profit on that size and never below zero equity.
-         What those bounds leave uncovered stays on the account
-         (`DeficitPending`). No fee, no penalty.
+         refuse it for ADL (the engine's `adl_gate`): a real deficit, negative
+         equity at the mark that the fund cannot cover (or that the pool
+         cannot take at once). The fund first gives everything it has
+         towards it (`BadDebtCovered`). Each counterparty must be on the
+         other side with positive unrealised PnL in `market`, and the scores
+         (`adl_score`) must not increase along the list; the pool counts as
+         an account. Counterparties are filled in order, each up to its whole
+         position, until the position is closed; the rest of the list is
+         ignored, and what is left of the position waits for another call.
+         The deficit left after the fund is split across the account's
+         markets by notional; every unit of this market's position closed
+         carries the same part of this market's share (its bankruptcy price),
+         taken from the counterparty, which loses at most its unrealised
+         profit on that size and never ends below zero equity. A counterparty
+         too thin for that pays what it can where the account keeps other
+         markets (the rest passes to them), and is skipped in the account's
+         last market, where a position is never closed with a deficit left on
+         it. What is not covered stays on the account (`DeficitPending`). No
+         fee, no penalty.
     @param account The bankrupt account.
     @param market The market to deleverage.
     @param counterparties Accounts to close against, by non-increasing score.
@@ -137,7 +141,8 @@ def deleverage(account: address, market: uint256, counterparties: DynArray[addre
     held: int256 = abs(size)
     deficit: int256 = max(-equity, 0)
     market_notional: uint256 = margin_math._notional(size, mark)
-    if market_notional < st.notional:
+    last_market: bool = market_notional >= st.notional
+    if not last_market:
         # dev: rounded up: the last market's share is the whole deficit left.
         deficit = margin_math._ceil_div(deficit * convert(market_notional, int256), convert(st.notional, int256))
     remaining: int256 = held
@@ -151,9 +156,10 @@ def deleverage(account: address, market: uint256, counterparties: DynArray[addre
         other_st: IClearinghouse.AccountState = empty(IClearinghouse.AccountState)
         other_mask: uint256 = 0
         other, other_st, other_mask = staticcall engine.state_at(counterparty, market, prices)
-        # dev: a counterparty already filled gave its whole position (else
-        #      nothing would remain to fill): it is flat now.
-        assert other.size != 0 and counterparty not in filled, "Deleverager: counterparty flat"
+        assert other.size != 0, "Deleverager: counterparty flat"
+        # dev: every check reads the state before the call: a second fill
+        #      would count the same position twice.
+        assert counterparty not in filled, "Deleverager: counterparty listed twice"
         assert (other.size > 0) != (size > 0), "Deleverager: counterparty same side"
         upnl: int256 = margin_math._upnl(other.size, other.cost, mark)
         assert upnl > 0, "Deleverager: counterparty not in profit"
@@ -163,16 +169,35 @@ def deleverage(account: address, market: uint256, counterparties: DynArray[addre
         last_score = score
 
         amount: int256 = min(remaining, abs(other.size))
+        gain: int256 = 0
+        if deficit > 0:
+            # dev: each unit closed carries the same part of the market's
+            #      share, rounded up (the account never ends below the share's
+            #      end, and the share is paid in full when the last unit
+            #      closes), but never more than the counterparty's profit on
+            #      what it gives, nor than its equity: it never loses beyond
+            #      its profit in this market and never ends below zero. One
+            #      wei is kept back from each bound: the two legs' flooring can
+            #      differ by a wei.
+            equity_room: int256 = max(other_st.equity - 1, 0)
+            if last_market:
+                amount = min(amount, equity_room * remaining // deficit)
+            gain = margin_math._ceil_div(deficit * amount, remaining)
+            bound: int256 = min(max(upnl * amount // abs(other.size) - 1, 0), equity_room)
+            if gain > bound:
+                # dev: a thin counterparty: in a market the account will keep
+                #      others in, it pays what it can and the rest of the share
+                #      passes to those markets (the split is made afresh each
+                #      call); in its last market the position is never closed
+                #      with a deficit left on it (no one would own it), so the
+                #      counterparty is skipped.
+                gain = bound
+                if last_market:
+                    amount = 0
+        if amount == 0:
+            log IDeleverager.CounterpartySkipped(account=account, counterparty=counterparty, market=market, score=score)
+            continue
         size_delta: int256 = -amount if size > 0 else amount
-        # dev: the account's equity change for `amount`: its part of the
-        #      market's share, rounded up (the account never ends below the
-        #      share's end), exact when closing all that is left...
-        gain: int256 = margin_math._ceil_div(deficit * amount, remaining)
-        # dev: ...but never more than the counterparty's profit on what it
-        #      gives, nor than its equity: it never loses beyond its profit
-        #      in this market and never ends below zero. One wei is kept back from
-        #      each bound: the two legs' flooring can differ by a wei.
-        gain = min(min(gain, max(upnl * amount // abs(other.size) - 1, 0)), max(other_st.equity - 1, 0))
         # dev: cash such that the account's equity moves by exactly `gain`:
         #      equity changes by -cash + floor(new_size * mark) - floor(size * mark).
         cash: int256 = margin_math._upnl(size + size_delta, 0, mark) - margin_math._upnl(size, 0, mark) - gain
@@ -191,9 +216,11 @@ def deleverage(account: address, market: uint256, counterparties: DynArray[addre
             mark_price=mark,
             score=score,
         )
-    if remaining == 0 and deficit > 0:
-        # dev: the counterparties' bounds left part of this market's share:
-        #      it stays on the account, for its other markets or another call.
+    if deficit > 0:
+        # dev: the listed counterparties' profit did not cover the whole
+        #      share: what is left of it stays on the account, for its other
+        #      markets, the rest of this position's next counterparties, or
+        #      another call.
         log IDeleverager.DeficitPending(account=account, market=market, amount=convert(deficit, uint256))
     extcall engine.settle_adl(account, market, draw, fills)
     return convert(held - remaining, uint256)

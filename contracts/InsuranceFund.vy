@@ -247,7 +247,13 @@ def stake(assets: uint256, receiver: address = msg.sender) -> uint256:
     assert receiver != empty(address), "Fund: zero address"
     # dev: the fund's own balance holds locked request shares only.
     assert receiver != self, "Fund: bad receiver"
-    shares: uint256 = self._to_shares(assets, self._total_assets())
+    total: uint256 = self._total_assets()
+    # dev: a fund that bad debt emptied while shares are out would sell a new
+    #      stake (nearly) all of itself for `assets * supply` shares; a few
+    #      such rounds overflow the share count. Its fee and penalty income
+    #      refills it within blocks: stakes wait for that.
+    assert total != 0 or erc20.totalSupply == 0, "Fund: wiped out"
+    shares: uint256 = self._to_shares(assets, total)
     assert shares != 0, "Fund: zero shares"
     assert extcall ASSET.transferFrom(msg.sender, self, assets, default_return_value=True), "Fund: transfer failed"
     extcall VAULT.deposit(assets, self)

@@ -25,6 +25,8 @@ from snekmate.tokens import erc20
 
 from .interfaces import IVault
 from .interfaces import IClearinghouse
+from .interfaces import IPriceOracle
+from .modules import constants
 
 implements: IERC4626
 
@@ -64,6 +66,11 @@ ENGINE: public(immutable(IClearinghouse))
 # @dev One asset unit in WAD.
 SCALE: immutable(uint256)
 
+# @dev The engine's oracle: the pool's withdrawals answer to its guards.
+ORACLE: immutable(IPriceOracle)
+
+MAX_MARKETS: constant(uint256) = constants.MAX_MARKETS
+
 
 event Deposit:
     sender: indexed(address)
@@ -92,6 +99,7 @@ def __init__(asset_: IERC20, vault: IVault, engine: IClearinghouse, name_: Strin
     VAULT = vault
     ENGINE = engine
     SCALE = staticcall vault.SCALE()
+    ORACLE = IPriceOracle(staticcall engine.ORACLE())
     decimals: uint8 = staticcall IERC20Detailed(asset_.address).decimals()
     ownable.__init__()
     erc20.__init__(name_, symbol_, decimals + DECIMALS_OFFSET, name_, "1")
@@ -316,9 +324,21 @@ def _to_units(equity: int256) -> uint256:
 @internal
 @view
 def _free_assets() -> uint256:
-    # dev: 0 while the engine would refuse the pool's withdrawal (failing
-    #      price, guarded market): never reverts.
-    return staticcall ENGINE.free_collateral(self) // SCALE
+    # dev: what the engine's `withdraw` would pay the pool now:
+    #      min(collateral, equity - initial margin); 0 while it would refuse
+    #      (a failing price, a guarded market: any listed one, the pool is the
+    #      other side of all of them). Never reverts.
+    health: IClearinghouse.Health = staticcall ENGINE.account_health(self)
+    collateral: int256 = staticcall VAULT.collateral(self)
+    if health.notional == 0:
+        return self._to_units(collateral)
+    prices: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
+    valid: uint256 = 0
+    guarded: uint256 = 0
+    prices, valid, guarded = staticcall ORACLE.try_prices((1 << staticcall ENGINE.market_count()) - 1)
+    if not health.prices_valid or guarded != 0:
+        return 0
+    return self._to_units(min(collateral, health.equity - convert(health.initial_req, int256)))
 
 
 @internal

@@ -68,7 +68,7 @@ def test_set_feed__one_wei_price__refused(protocol, owner, contracts, min_answer
         protocol.oracle.set_feed(X, feed.address, HEARTBEAT, min_answer, MAX_PRICE, WAD)
     assert protocol.oracle.feeds(X).aggregator == "0x0000000000000000000000000000000000000000"
     with boa.env.prank(owner), boa.reverts("Oracle: unknown market"):
-        protocol.configurator.list_market((wad("0.1"), wad("0.05"), 0, wad(1), wad("0.5")))
+        protocol.configurator.list_market((wad("0.1"), wad("0.05"), wad("0.001"), wad(1), wad("0.4")))
     assert protocol.engine.market_count() == 2
 
 
@@ -87,7 +87,9 @@ def test_set_feed__band_above_max_price__refused(protocol, owner, contracts, fee
 
 # At a 2-wei mark, the minimum notional of 10 USD (10**19 wei) takes 5 * 10**36
 # base wei, and 128-bit positions stop at ~1.7 * 10**38 (340 USD of notional).
-TWO_WEI_SCALE, TWO_WEI_MAX_SKEW = 10**39, 10**38
+# The scale lets a block's liquidations (fee_rate * skew_scale = 10**37) take
+# a minimum position whole.
+TWO_WEI_SCALE, TWO_WEI_MAX_SKEW = 10**40, 10**38
 MIN_SIZE_AT_TWO_WEI = 5 * 10**36
 
 
@@ -98,7 +100,7 @@ def test_trade__two_wei_mark__fill_rounds_a_whole_wei_against_the_taker(protocol
     with boa.env.prank(trader):
         p.engine.trade(X, MIN_SIZE_AT_TWO_WEI)
     t = only_trade(p)
-    # exec = 2 + ceil(2 * 5e36 / 2e39) = 2 + ceil(0.005) = 3: the buyer pays 15 USD
+    # exec = 2 + ceil(2 * 5e36 / 2e40) = 2 + ceil(0.0005) = 3: the buyer pays 15 USD
     # for 10 USD of notional, and a fee of 0.1% of the 15 USD.
     assert t.exec_price == 3
     assert t.fee == wad("0.015")
@@ -146,7 +148,7 @@ def test_liquidate__two_wei_short_after_mark_rises_to_three__liquidated_and_inva
     p.fund_trader(trader, "10.5")
     with boa.env.prank(trader):
         p.engine.trade(X, -MIN_SIZE_AT_TWO_WEI)
-    # exec = 2 + floor(-2 * 5e36 / 2e39) = 1: the seller gets 5 USD for 10 USD of notional.
+    # exec = 2 + floor(-2 * 5e36 / 2e40) = 1: the seller gets 5 USD for 10 USD of notional.
     assert only_trade(p).exec_price == 1
     feed.set_answer(3)  # +50%, within the 100% max deviation
     # equity = 10.5 - 0.005 + 5 - 5e36 * 3 / 1e18 = 0.495 < maintenance 0.05 * 15 = 0.75

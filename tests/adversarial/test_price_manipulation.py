@@ -117,33 +117,26 @@ def test_sandwich__ordinary_liquidation__attacker_ends_poorer(protocol, victim, 
 
     pnl, opened, closed, liquidated = sandwich(p, attacker, keeper, victim, short)
 
-    # The skew-only impact is path independent: selling S from skew s and
-    # buying S back from s - S - v differ by exactly mark * v / skew_scale per
-    # unit (to a wei of rounding each), so his gain is S * mark * v / scale ...
-    mark = wad(1_870)
-    assert abs((opened.exec_price - closed.exec_price) - mark * liquidated // SKEW_SCALE) <= 2
-    gain = short * (opened.exec_price - closed.exec_price) // WAD
-    # ... and he pays a taker fee each way (0.1% of ~935,000 USD each).
-    assert abs(pnl - (gain - opened.fee - closed.fee)) <= 2
-    assert opened.fee + closed.fee > gain
+    # The skew-only impact is path independent, and a liquidation fills at
+    # the mark and adds nothing to the skew fills price at in its block (the
+    # price lag): selling S and buying S back around it fill at one price...
+    assert liquidated > 0 and opened.exec_price == closed.exec_price
+    # ... so the attacker pays a taker fee each way (0.1% of ~935,000 USD each) for nothing.
+    assert abs(pnl + opened.fee + closed.fee) <= 2
     assert pnl < 0
     assert_invariants(p, [victim, attacker, keeper])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "liquidation sandwich: shorting S ahead of a long's liquidation of v and buying back after "
-        "earns S * mark * v / skew_scale, more than the two taker fees 2 * fee_rate * S * mark once "
-        "v > 2 * fee_rate * skew_scale (200 ETH on ETH); here a partial liquidation of ~295 ETH "
-        "nets the attacker ~880 USD, taken from the victim's fill"
-    ),
-)
 def test_sandwich__liquidation_larger_than_fee_breakeven__attacker_ends_poorer(protocol, victim, attacker, keeper):
     """Victim long 1,000 ETH with 220,000 USD (220 per ETH, as above),
-    liquidatable at 1,870; the attacker shorts 500 ETH around its liquidation,
-    which stays partial (~29.5%) but exceeds the 200 ETH break-even."""
+    liquidatable at 1,870; the attacker shorts 500 ETH around its liquidation.
+    Shorting S ahead of a liquidation of v and buying back after would earn
+    S * mark * v / skew_scale against two taker fees of ~fee_rate * S * mark,
+    so it would pay once v > 2 * fee_rate * skew_scale (200 ETH on ETH); the
+    victim's partial close is ~295 ETH. But a liquidation fills at the mark and
+    what it adds to the skew joins the market's price lag: the unwind in the
+    same block fills at the skew the short left, and the sandwich pays its two
+    fees for nothing."""
     p = protocol
     open_victim(p, victim, wad(1_000), 220_000)
     step_price(p, ETH, 1_870)
@@ -154,6 +147,8 @@ def test_sandwich__liquidation_larger_than_fee_breakeven__attacker_ends_poorer(p
 
     require(liquidated > 2 * FEE_RATE * SKEW_SCALE // WAD, f"liquidated {liquidated / WAD} ETH")
     require_invariants(p, [victim, attacker, keeper])
+    # The two fills are a round trip at one skew: the attacker's loss is the fees and a wei of rounding.
+    assert abs(pnl + opened.fee + closed.fee) <= 2 * WAD // 10**6
     assert pnl < 0, f"attacker gained {pnl / WAD} USD"
 
 
@@ -169,26 +164,16 @@ def balance_the_book(p, attacker, bystander):
     trade(p, bystander, ETH, -wad(10))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "the partial-liquidation fraction is solved at the mark, ignoring the fill's price impact; "
-        "when the close's own impact is adverse (net skew <= about half the closed size on the "
-        "victim's side) the partial close ends a few cents short of maintenance * (1 + buffer) and "
-        "_liquidate closes the whole position instead of the least size (SPEC 5.2): the victim pays "
-        "the penalty on 10 ETH (187 USD) instead of ~1.77 ETH (33 USD), and an attacker's skew forces it. "
-        "A second pass for the missing part (also solved at mark) falls short the same way; the fix is "
-        "an impact-aware fraction (a quadratic per market), left for lack of engine code space"
-    ),
-)
 @pytest.mark.parametrize("setup", [skew_against_victim, balance_the_book], ids=["attacker_skew", "balanced_book"])
 def test_liquidate__slightly_under_maintenance__partial_whatever_the_skew(
     protocol, victim, attacker, bystander, keeper, events, setup
 ):
     """Victim long 10 ETH with 2,200 USD at 1,870: 878.999 equity, 935
     maintenance. Without other traders the liquidation closes ~1.77 ETH and
-    leaves ~8.2 ETH open (tests/unit/liquidation/test_liquidate.py)."""
+    leaves ~8.2 ETH open (tests/unit/liquidation/test_liquidate.py). It
+    closes the same least size whatever the skew: a liquidation fills at the
+    mark (it once filled at the impact price, which the fraction solved at the
+    mark ignored, so an adverse skew turned it into a full close)."""
     p = protocol
     open_victim(p, victim, wad(10), 2_200)
     step_price(p, ETH, 1_870)

@@ -154,10 +154,10 @@ CASES = {
     ("PriceOracle", "renounce_ownership"): (lambda p, a, f: (), None),
     ("Configurator", "set_engine"): (lambda p, a, f: (a,), "Configurator: engine already set"),
     ("Configurator", "list_market"): (
-        lambda p, a, f: ((wad("0.1"), wad("0.05"), 0, wad(1), wad("0.5")),), "Oracle: unknown market",
+        lambda p, a, f: ((wad("0.1"), wad("0.05"), wad("0.001"), wad(1), wad("0.4")),), "Oracle: unknown market",
     ),
     ("Configurator", "set_market_params"): (
-        lambda p, a, f: (ETH, (WAD, wad("0.99"), wad("0.1"), wad(1), wad("0.5"))), None,
+        lambda p, a, f: (ETH, (WAD, wad("0.99"), wad("0.1"), wad(1), wad("0.4"))), None,
     ),
     ("Configurator", "set_pool"): (lambda p, a, f: (a,), "Configurator: pool already set"),
     ("Configurator", "set_insurance_fund"): (lambda p, a, f: (a,), "Configurator: fund already set"),

@@ -10,9 +10,13 @@ fail. Before that fix the same deficit was charged to the counterparties,
 pushing them below zero instead.
 
 The rule (SPEC 6): no bad debt is left unowned; what one market's
-counterparties cannot cover stays pending for another market or call. The fix
-this asks for: close only as much of the position as its counterparties'
-profit covers, leaving the rest open (and pending) for the next ones.
+counterparties cannot cover stays pending for another market or call. The fix:
+every unit closed in ADL carries the same part of the market's share (its
+bankruptcy price), so a market's share is paid in full when its last unit
+closes; in the account's last market a counterparty too thin to pay that is
+skipped, and the position is never closed with a deficit left on it. (In a
+market the account keeps others in, a thin counterparty pays what it can and
+the rest passes to those markets.)
 """
 
 import boa
@@ -21,16 +25,20 @@ import pytest
 from backstop.harness import actor
 from backstop.units import wad
 from tests.adversarial.helpers import ETH, step_price, trade
-from tests.invariants import assert_settled_invariants
+from tests.invariants import assert_invariants
 
 
-@pytest.mark.xfail(
-    strict=True, raises=AssertionError,
-    reason="ADL closes the whole position even when its counterparties' profit covers only part of the deficit: "
-           "the rest stays on a flat account (I3, I4); loss-waterfall issue (13), next step",
-)
-def test_deleverage__thin_counterparty__no_deficit_left_on_a_flat_account(protocol):
-    p = protocol
+def _account_deficits_are_owned(p, accounts):
+    """Every account below zero still holds a position (so ADL can settle it later)."""
+    for a in accounts:
+        if p.engine.equity(a) < 0:
+            assert p.engine.open_markets(a) != 0, f"{a}: flat with equity {p.engine.equity(a) / 1e18:,.2f} USD"
+
+
+@pytest.mark.parametrize("decimals", [6, 18])
+def test_deleverage__thin_counterparty__no_deficit_left_on_a_flat_account(deploy, decimals):
+    p = deploy(decimals)
+    p.fund_pool(actor("seed_lp"), 1_000_000)
     bankrupt = actor("bankrupt_long")
     p.fund_trader(bankrupt, 10_000)
     trade(p, bankrupt, ETH, wad(40))  # 8x at 2,000
@@ -39,7 +47,28 @@ def test_deleverage__thin_counterparty__no_deficit_left_on_a_flat_account(protoc
     p.fund_trader(late_short, 3_900)
     trade(p, late_short, ETH, -wad(40))  # ~2,000 USD of profit at 900, against a ~34,000 deficit
     p.set_price(ETH, 900)
+    short_before = p.engine.equity(late_short)
     keeper = actor("keeper")
     with boa.env.prank(keeper):
         p.deleverager.deleverage(bankrupt, ETH, [late_short])
-    assert_settled_invariants(p, [bankrupt, late_short, keeper])
+    logs = {type(e).__name__: e for e in p.deleverager.get_logs()}
+    assert "Deleverage" not in logs  # the thin short was skipped
+    assert logs["DeficitPending"].amount == -p.engine.equity(bankrupt)
+    assert p.engine.equity(late_short) == short_before
+    _account_deficits_are_owned(p, [bankrupt, late_short, keeper])
+    assert_invariants(p, [bankrupt, late_short, keeper])
+
+    # A deep counterparty later (an early short, ~1,000 USD of profit per ETH)
+    # takes the share at the bankruptcy price, and the account ends at zero.
+    deep_short = actor("deep_short")
+    p.fund_trader(deep_short, 400_000)
+    step_price(p, ETH, 2_000)
+    trade(p, deep_short, ETH, -wad(40))
+    step_price(p, ETH, 900)
+    with boa.env.prank(keeper):
+        p.deleverager.deleverage(bankrupt, ETH, [deep_short])
+    assert p.engine.position(bankrupt, ETH).size == 0
+    assert 0 <= p.engine.equity(bankrupt) <= 2
+    assert p.engine.equity(deep_short) > 0
+    _account_deficits_are_owned(p, [bankrupt, late_short, deep_short, keeper])
+    assert_invariants(p, [bankrupt, late_short, deep_short, keeper])

@@ -27,8 +27,10 @@ def test_keeper_round__adl_refused_after_later_penalties__liquidates_it_the_same
     first, second = sorted([str(actor("refused-adl-one")), str(actor("refused-adl-two"))])
     p.fund_trader(first, 10_000)
     trade(p, first, ETH, wad(10))  # bankrupt below ~1,002
-    p.fund_trader(second, 215_000)
-    trade(p, second, ETH, wad(200))  # solvent but under maintenance at 960
+    # dev: solvent but under maintenance at 960; its partial close and the
+    #      first's full one fit one block's liquidation capacity (100 ETH).
+    p.fund_trader(second, 96_750)
+    trade(p, second, ETH, wad(90))
     p.set_price(ETH, 960)
     fund = p.vault.collateral(p.fund)
     assert -p.engine.equity(first) > fund, "the first account's deficit exceeds the fund before the batch"

@@ -18,6 +18,9 @@ Fuzzer find: invariant "I8 free lunch" (tests/stateful/attacker_machine.py),
 hunting with the guard and the ADL-bound checks already recorded
 (ATTACKER_SKIP=guard,adl-beyond-profit): a `liquidate_batch` sent by the
 attacker moved the coalition's LP shares by +2.07 USD at fixed prices.
+
+Fixed (issue 13): a liquidation fills at the mark, so the pool takes the position
+without a fill premium and LP shares do not move with it.
 """
 
 import pytest
@@ -29,9 +32,6 @@ ATTACKER, TRADER, WHALE = actor("regression attacker"), actor("regression trader
 
 
 @pytest.mark.parametrize("decimals", [6, 18])
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="LP shares are priced with the open skew's fill premium, so a liquidation that grows the skew "
-                          "lifts them; fixed by the loss-waterfall issue (13)")
 def test_liquidate__grows_the_skew__lp_shares_of_the_liquidator_do_not_rise(decimals):
     p = deploy(decimals)
     p.fund_pool(ATTACKER, 1_000_000)

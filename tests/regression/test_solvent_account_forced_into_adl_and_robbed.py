@@ -8,13 +8,13 @@ required"), and `deleverage` accepts it with a one-name counterparty list, the
 attacker's own short. The long was closed at its bankruptcy price, below the
 mark by all its equity, and the attacker unwound with that equity as profit.
 
-The rule (SPEC 6.4): only a real deficit is deleveraged, at a price that takes
-from counterparties what the deficit is; an account with positive equity is
-never closed at its bankruptcy price, and no trader's skew can turn a
-liquidation into a transfer to him. Here: a deleverage of an account with no
-deficit closes it at the mark, so it loses nothing and the attacker gains
-nothing; with every price held fixed, the attacker's wealth does not rise
-(I8).
+The rule (SPEC 6.4): only a real deficit is deleveraged (equity below zero at
+the mark, after the fund); an account with positive equity is liquidated, in
+portions if need be, never closed at its bankruptcy price, and no trader's
+skew can move an account from liquidation into ADL. The fix: liquidations
+fill at the mark and the gate reads the account's equity at the mark, so the
+skew enters neither; with every price held fixed, the attacker's wealth does
+not rise (I8).
 """
 
 import boa
@@ -31,7 +31,7 @@ def book(deploy, decimals):
     """A deep pool, the victim long 1,000 ETH at ~2,000 (8x), the attacker short
     6,000 ETH beside it; then ETH at 1,840, held there: the victim is
     liquidatable with ~78,000 USD of equity, and selling its 1,000 ETH into the
-    skew the attacker left would cost ~101,000 of impact."""
+    skew the attacker left would have cost ~101,000 of impact."""
     p = deploy(decimals)
     p.fund_pool(actor("deep_lp"), 5_000_000)
     victim, attacker = actor("victim"), actor("attacker")
@@ -43,43 +43,33 @@ def book(deploy, decimals):
     return p, victim, attacker
 
 
-def test_deleverage__skew_left_by_attacker__solvent_long_is_not_sold_below_the_mark(book):
+def test_liquidate__skew_left_by_attacker__solvent_long_is_liquidated_at_the_mark(book):
     p, victim, attacker = book
     health = p.engine.account_health(victim)
     require(health.liquidatable and health.equity > wad(50_000), "the victim is liquidatable and solvent")
-    with boa.env.prank(actor("keeper")), boa.reverts("Clearinghouse: ADL required"):
-        p.engine.liquidate(victim)  # the skew makes the full-close preview short of the fund
-    victim_equity = p.engine.equity(victim)
-    attacker_equity = p.engine.equity(attacker)
-
-    with boa.env.prank(attacker):
-        p.deleverager.deleverage(victim, ETH, [attacker])  # a one-name list: himself
-
-    (fill,) = [e for e in p.deleverager.get_logs() if type(e).__name__ == "Deleverage"]
-    assert fill.price >= fill.mark_price - 1, "a solvent long is not sold below the mark"
-    assert p.engine.position(victim, ETH).size == 0
-    assert p.engine.equity(victim) >= victim_equity, "the victim kept its equity"
-    assert p.engine.equity(attacker) <= attacker_equity + 1, "the attacker took nothing from it"
-    assert_invariants(p, [victim, attacker])
+    with boa.env.prank(actor("keeper")):
+        p.engine.liquidate(victim)  # not "ADL required": the skew does not enter the gate
+    fills = [e for e in p.engine.get_logs() if type(e).__name__ == "Liquidation"]
+    (settled,) = [e for e in p.engine.get_logs() if type(e).__name__ == "LiquidationSettled"]
+    assert fills and all(f.exec_price == f.mark_price for f in fills), "a liquidation fills at the mark"
+    # The victim lost its penalty and nothing else (a wei of rounding a fill).
+    assert health.equity - settled.penalty - p.engine.equity(victim) <= len(fills)
+    assert_invariants(p, [victim, attacker, actor("keeper")])
 
 
-@pytest.mark.xfail(
-    strict=True, raises=AssertionError,
-    reason="a solvent account is still deleveraged (at the mark, against a counterparty the caller picks) "
-           "instead of liquidated in portions: the caller takes its position without the pool's impact "
-           "(11,049.20 USD here, measured); fixed when the engine's gate sends only a real deficit to ADL (issue 13, finding 2)",
-)
-def test_deleverage__skew_left_by_attacker__pays_no_more_than_an_honest_unwind(book):
+def test_deleverage__skew_left_by_attacker__refused_and_pays_no_more_than_an_honest_unwind(book):
     """The attack against the attacker's honest alternative at the same prices:
     unwinding his short into the pool. Routing the victim through ADL first
-    must not leave him richer."""
+    must not leave him richer: it is refused."""
     p, victim, attacker = book
     require(p.engine.account_health(victim).liquidatable, "the victim is liquidatable")
     with boa.env.anchor():
         trade(p, attacker, ETH, -p.engine.position(attacker, ETH).size)
         honest = wealth(p, [attacker])
-    with boa.env.prank(attacker):
-        p.deleverager.deleverage(victim, ETH, [attacker])
+    victim_equity = p.engine.equity(victim)
+    with boa.env.prank(attacker), boa.reverts("Deleverager: ADL not required"):
+        p.deleverager.deleverage(victim, ETH, [attacker])  # a one-name list: himself
+    assert p.engine.equity(victim) == victim_equity
     trade(p, attacker, ETH, -p.engine.position(attacker, ETH).size)
     gained = wealth(p, [attacker]) - honest
     assert gained <= 0, f"the ADL route paid {gained / 1e18:,.2f} USD more than an honest unwind"

@@ -52,7 +52,7 @@ def test_withdraw__right_after_unrefreshed_jump__reverts_guarded(decimals, feed_
     p = deploy(decimals, feed_decimals)
     p.fund_trader(ATTACKER, 5_000)
     trade(p, ATTACKER, ETH, -10)  # short 20,000 USD of ETH
-    allowed_at_last_good_price = p.engine.free_collateral(ATTACKER)
+    allowed_at_last_good_price = p.lens.free_collateral(ATTACKER)
     jump(p, ETH, 1_400)  # -30%: the short gains 6,000 USD
     # dev: a fixed amount (not the free-collateral view, which a fix may zero while guarded)
     #      that only the jumped price allows.

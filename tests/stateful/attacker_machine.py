@@ -42,7 +42,8 @@ Everything the honest machine checks still holds (I1-I7). On top, a
   liveness: after a keeper round, no account that was liquidatable (at valid
      prices) before it is still liquidatable with the same equity and
      maintenance requirement unless it is pending ADL with an `AdlRequired`
-     event; a `liquidate_batch` never reverts as a whole, whoever sends it.
+     event, or pending the pool's margin with a `LiquidationDeferred` one; a
+     `liquidate_batch` never reverts as a whole, whoever sends it.
 
 Every failure message starts with its invariant's name (`ghost`, `SPEC 6`,
 `SPEC 4`, `I8`, `liveness`, ...) so a run, a regression test and the CI
@@ -98,9 +99,9 @@ TRADE_TAILS = {tail(r) for r in TRADE_REVERTS} | ORACLE_TAILS
 WITHDRAW_TAILS = {tail(r) for r in WITHDRAW_REVERTS} | ORACLE_TAILS
 LP_DEPOSIT_TAILS = {"insolvent", "zero shares"} | ORACLE_TAILS
 LP_REDEEM_TAILS = WITHDRAW_TAILS | {"zero assets", "zero shares"}
-LIQUIDATE_TAILS = {"account healthy", "ADL required"} | ORACLE_TAILS
+LIQUIDATE_TAILS = {"account healthy", "ADL required", "capacity spent"} | ORACLE_TAILS
 ADL_TAILS = {
-    "ADL not required", "account healthy", "no position", "no counterparties", "counterparty flat",
+    "ADL not required", "account healthy", "no position", "no counterparties", "counterparty flat", "counterparty listed twice",
     "counterparty same side", "counterparty not in profit", "scores not ordered",
 } | ORACLE_TAILS
 
@@ -284,7 +285,9 @@ class Monitor:
 
     def _open_stretch(self):
         self.stretch = {"base": self._read(self.wealth_parts), "inflow": self.inflow, "allowed": 0,
-                        "liquidatable": self.liquidatable(), "calls": 0, "skew": list(self.skew),
+                        "liquidatable": self.liquidatable(), "calls": 0,
+                        # dev: the skew fills price at (less the liquidations' price lag): the premium's own skew.
+                        "skew": self._read(lambda: [self.p.engine.price_skew(m) for m in range(self.n)]),
                         "net": [0] * self.n}
         Coverage.i8_stretches += 1
 
@@ -295,7 +298,10 @@ class Monitor:
         free lunch (as keeper rewards for accounts that were already
         liquidatable are not). Counted from the coalition's net size traded per
         market, so a round trip around someone else's liquidation releases
-        nothing: what the victim's forced close paid stays a gain to explain."""
+        nothing: what the victim's forced close paid stays a gain to explain.
+        The skew is the one fills price at: liquidations fill at the mark and
+        pay no premium, so what they add to the skew (its price lag) holds
+        none until it is released into prices."""
         out = 0
         for m in range(self.n):
             s0, s1 = s["skew"][m], s["skew"][m] + s["net"][m]
@@ -628,7 +634,7 @@ class AttackerMachine(SolvencyMachine):
         # dev: the attacker brings whatever margin its push needs (minted: inflow for I8).
         params = self.p.configurator.markets(market)
         need = abs(size) * self._mark(market) // WAD * (params.imr + 2 * params.fee_rate) // WAD * 3 // 2
-        free = self.p.engine.free_collateral(account)
+        free = self.p.lens.free_collateral(account)
         if need > free:
             self._fund(account, (need - free) // WAD + 1)
 
@@ -664,8 +670,10 @@ class AttackerMachine(SolvencyMachine):
         fills = [e for e in events if type(e).__name__ == "Deleverage"]
         after = {a: h.equity for a, h in zip(mon.accounts, mon.health)}
         self._check_adl(to_checksum_address(str(account)), market, fills, ranking, before, after)
-        return [AdlFill(str(e.account), str(e.counterparty), int(e.market), int(e.size_closed), int(e.price),
-                        int(e.score)) for e in fills], events
+        # dev: a counterparty passed over is a fill of nothing for the I7 audit, in its place in the list.
+        seen = [e for e in events if type(e).__name__ in ("Deleverage", "CounterpartySkipped")]
+        return [AdlFill(str(e.account), str(e.counterparty), int(e.market), int(getattr(e, "size_closed", 0)),
+                        int(getattr(e, "price", 0)), int(e.score)) for e in seen], events
 
     def _check_adl(self, account, market, fills, ranking, before, after):
         """SPEC 6: only a real deficit is deleveraged, and a counterparty loses
@@ -719,13 +727,19 @@ class AttackerMachine(SolvencyMachine):
             raise AssertionError(mon.failed)
         if "liveness" in self.SKIP:
             return
-        pending = {str(e.account) for e in self.sent.events[events_before:] if type(e).__name__ == "AdlRequired"}
+        # dev: pending: for ADL (a deficit), or for the pool's margin (a solvent
+        #      account the pool has no room to take any of), each with its event.
+        pending = {str(e.account) for e in self.sent.events[events_before:]
+                   if type(e).__name__ in ("AdlRequired", "LiquidationDeferred")}
         now = dict(zip(mon.accounts, mon.health))
         stuck = [a for a, figures in before.items()
                  if now[a].liquidatable and (now[a].equity, now[a].maintenance_req) == figures and a not in pending]
         self.batch_reverts.clear()
         if stuck:
-            mon.fail(f"liveness: still liquidatable with the same figures after a keeper round, no ADL pending: {stuck}")
+            pool = now.get(mon.pool)
+            mon.fail(f"liveness: still liquidatable with the same figures after a keeper round, no ADL pending: {stuck} "
+                     f"({[(now[a].equity, now[a].maintenance_req) for a in stuck]}; the pool: equity {pool.equity}, "
+                     f"maintenance {pool.maintenance_req}, fund {self.p.vault.collateral(self.p.fund)})")
 
     # ------------------------------------------------------------ the attacker: accounts and trades
 
@@ -737,7 +751,7 @@ class AttackerMachine(SolvencyMachine):
     def attacker_withdraw(self, who, pct):
         # Also "a withdrawal right after a new round": nothing passes time here.
         a = self._who(who)
-        amount = self.p.engine.free_collateral(a) * pct // 100 // self.scale
+        amount = self.p.lens.free_collateral(a) * pct // 100 // self.scale
         if amount and self._try(a, self.p.engine.withdraw, amount, tails=WITHDRAW_TAILS):
             self.ghost_vault_tokens -= amount
             self._check_margin(a)
@@ -1081,7 +1095,7 @@ class AttackerMachine(SolvencyMachine):
         self._publish_move(market, -bp if down else bp)
         Coverage.guard_probes += 1
         if action == "withdraw":
-            amount = self.p.engine.free_collateral(a) * pct // 100 // self.scale
+            amount = self.p.lens.free_collateral(a) * pct // 100 // self.scale
             if amount and self._try(a, self.p.engine.withdraw, amount, tails=WITHDRAW_TAILS | {"market guarded"}):
                 self.ghost_vault_tokens -= amount
         elif action == "lp redeem":

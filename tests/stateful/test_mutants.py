@@ -16,11 +16,10 @@ from tests.stateful.solvency_machine import SolvencyMachine
 MUTANTS = {
     # The fund may be drawn below zero: the ADL gate never fires, nothing stops the draw.
     "fund goes negative": ("Clearinghouse.vy", [
-        ("    if shortfall > fund_balance:\n        return shortfall, fund_balance, fund_raw, True",
-         "    if False:\n        return shortfall, fund_balance, fund_raw, True"),
+        ("fund_raw, shortfall > fund_balance or (shortfall > 0", "fund_raw, False or (shortfall > 0"),
         ("reward = min(reward, paid + convert(fund_balance - shortfall, uint256))",
          "reward = min(reward, paid + convert(max(fund_balance - shortfall, 0), uint256))"),
-        ('        assert remaining >= 0, "Clearinghouse: insurance fund short"\n', ""),
+        ("pool_cover: int256 = max(-(fund_raw + fund_change), 0)", "pool_cover: int256 = 0"),
     ]),
     # Unrealised PnL rounds up, in the accounts' favour instead of the protocol's.
     "upnl rounds up": ("modules/margin_math.vy", [

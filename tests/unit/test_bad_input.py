@@ -46,7 +46,7 @@ CASES = {
         "Clearinghouse: insufficient collateral",
     ),
     "withdraw beyond free collateral": (
-        lambda p, t: p.engine.withdraw(p.engine.free_collateral(t) // p.vault.SCALE() + 1),
+        lambda p, t: p.engine.withdraw(p.lens.free_collateral(t) // p.vault.SCALE() + 1),
         "Clearinghouse: insufficient margin",
     ),
     "open beyond margin": (lambda p, t: p.engine.trade(ETH, wad(60)), "Clearinghouse: insufficient margin"),

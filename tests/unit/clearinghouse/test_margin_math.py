@@ -53,7 +53,7 @@ def test_margin_ratio__two_markets__equity_over_notional(protocol, cross):
 
 
 def test_free_collateral__with_positions__collateral_capped_by_initial_margin(protocol, cross):
-    assert protocol.engine.free_collateral(cross) == wad("19928.37525") - wad(7_000)
+    assert protocol.lens.free_collateral(cross) == wad("19928.37525") - wad(7_000)
 
 
 def test_liquidation_price__long__hand_computed(protocol, cross):
@@ -112,7 +112,7 @@ def test_views__flat_account__neutral_values(protocol, trader):
     assert protocol.engine.equity(trader) == wad(100)
     assert protocol.lens.notional(trader) == 0
     assert protocol.lens.margin_ratio(trader) == 2**255 - 1
-    assert protocol.engine.free_collateral(trader) == wad(100)
+    assert protocol.lens.free_collateral(trader) == wad(100)
     assert not protocol.lens.is_liquidatable(trader)
     assert protocol.lens.liquidation_price(trader, ETH) == 0
     assert protocol.lens.bankruptcy_price(trader, ETH) == 0

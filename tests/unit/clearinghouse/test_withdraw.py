@@ -37,7 +37,7 @@ def test_withdraw__up_to_free_collateral__succeeds_and_one_more_unit_reverts(pro
     protocol.fund_trader(trader, 10_000)
     with boa.env.prank(trader):
         protocol.engine.trade(ETH, wad(10))
-    free_units = protocol.engine.free_collateral(trader) // protocol.vault.SCALE()
+    free_units = protocol.lens.free_collateral(trader) // protocol.vault.SCALE()
     with boa.env.prank(trader):
         with boa.reverts("Clearinghouse: insufficient margin"):
             protocol.engine.withdraw(free_units + 1)
@@ -99,14 +99,14 @@ def test_free_collateral__failing_price_or_guard__zero_without_revert(protocol, 
     protocol.fund_trader(trader, 10_000)
     with boa.env.prank(trader):
         protocol.engine.trade(ETH, wad(1))
-    assert protocol.engine.free_collateral(trader) > 0
+    assert protocol.lens.free_collateral(trader) > 0
     with boa.env.prank(owner):
         protocol.oracle.set_guard(ETH, True)
-    assert protocol.engine.free_collateral(trader) == 0
+    assert protocol.lens.free_collateral(trader) == 0
     with boa.env.prank(owner):
         protocol.oracle.set_guard(ETH, False)
     protocol.feeds[ETH].set_reverting(True)
-    assert protocol.engine.free_collateral(trader) == 0
+    assert protocol.lens.free_collateral(trader) == 0
 
 
 def test_account_health__matches_batch_view(protocol, trader):

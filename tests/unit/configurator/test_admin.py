@@ -50,6 +50,12 @@ def test_list_market__seventeenth__reverts_too_many(contracts, protocol, owner):
         protocol.configurator.list_market(GOOD)
 
 
+def test_set_market_params__max_skew_just_under_the_sandwich_bound__accepted(protocol, owner):
+    with boa.env.prank(owner):
+        protocol.configurator.set_market_params(ETH, (wad("0.1"), wad("0.05"), wad("0.001"), wad(100_000), wad(49_949)))
+    assert protocol.configurator.markets(ETH).max_skew == wad(49_949)
+
+
 @pytest.mark.parametrize(
     "params, reason",
     [
@@ -60,6 +66,10 @@ def test_list_market__seventeenth__reverts_too_many(contracts, protocol, owner):
         ((wad("0.1"), wad("0.05"), wad("0.001"), 0, 0), "Configurator: zero skew scale"),
         ((wad("0.1"), wad("0.05"), wad("0.001"), wad(100_000), 0), "Configurator: bad max skew"),
         ((wad("0.1"), wad("0.05"), wad("0.001"), wad(100_000), wad(100_000)), "Configurator: bad max skew"),
+        # No fee, no cost to a sandwich: the price lag's release is fee_rate * skew_scale a slot.
+        ((wad("0.1"), wad("0.05"), 0, wad(100_000), wad(10_000)), "Configurator: zero fee"),
+        # max_skew < skew_scale * (1 - fee) / 2: 49,950 ETH at a 0.1% fee is the first refused.
+        ((wad("0.1"), wad("0.05"), wad("0.001"), wad(100_000), wad(49_950)), "Configurator: bad max skew"),
     ],
 )
 def test_set_market_params__invalid__reverts_and_keeps_old(protocol, owner, params, reason):

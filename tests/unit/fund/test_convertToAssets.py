@@ -57,8 +57,8 @@ def test_convertToAssets__bad_debt_covered__every_staker_loses_pro_rata(
 
     change = bad_debt()
 
-    # +10.0005 fee on the open, -1,020.551 bad debt, -0.10 keeper minimum reward (see conftest).
-    assert change == wad("10.0005") - wad("1020.551") - wad("0.1")
+    # +10.0005 fee on the open, -1,021.001 bad debt at the mark, -0.10 keeper minimum reward (see conftest).
+    assert change == wad("10.0005") - wad("1021.001") - wad("0.1")
     total_after = p.insurance.totalAssets()
     assert total_after == p.vault.collateral(p.fund) // p.vault.SCALE()
     assert total_after < total_before

@@ -243,9 +243,11 @@ def test_adl_score__formula__pnl_pct_times_leverage(protocol, crashed, short_boo
     assert protocol.lens.adl_score(short, ETH) == pytest.approx(0.55 * 3600 / 9400 * 1e18, rel=0.01)
 
 
-def test_adl_gate__pool_cannot_absorb__adl_although_fund_could_cover(deploy, keeper, seed_lp_usd=30_600):
-    """A thin pool that is long: taking over a liquidated long would push it
-    below its maintenance margin, so the long goes to ADL even with a rich fund."""
+def test_liquidate__pool_cannot_absorb_all__solvent_account_liquidated_in_portions(deploy, keeper, events, seed_lp_usd=30_600):
+    """A thin pool that is long: taking over all of a liquidated long would
+    push it below its maintenance margin. The long has positive equity, so it
+    is never deleveraged (SPEC 6.4): the pool takes the part its margin
+    allows, the rest waits for the pool's margin to grow."""
     p = deploy(18)
     p.fund_pool(actor("seed_lp"), seed_lp_usd)
     p.stake(actor("staker"), 100_000)
@@ -256,39 +258,42 @@ def test_adl_gate__pool_cannot_absorb__adl_although_fund_could_cover(deploy, kee
         with boa.env.prank(a):
             p.engine.trade(ETH, wad(-10))
         shorts.append(a)
-    bankrupt = actor("thin_long")
-    p.fund_trader(bankrupt, 10_000)
-    with boa.env.prank(bankrupt):
+    solvent = actor("thin_long")
+    p.fund_trader(solvent, 10_000)
+    with boa.env.prank(solvent):
         p.engine.trade(ETH, wad(10))
     p.set_price(ETH, 1040)
     pool = str(p.pool.address)
-    health = p.lens.health([bankrupt, pool])
+    health = p.lens.health([solvent, pool])
     assert health[0].liquidatable and health[0].equity > 0  # no bad debt at all
     assert not health[1].liquidatable  # the pool is fine as it stands...
     # ...but long 40 instead of 30 its maintenance would exceed its equity.
     assert health[1].equity < 40 * 1040 * WAD * 5 // 100
-    with boa.env.prank(keeper), boa.reverts("Clearinghouse: ADL required"):
-        p.engine.liquidate(bankrupt)
-    counterparty_equity = p.engine.equity(shorts[0])
     with boa.env.prank(keeper):
-        p.deleverager.deleverage(bankrupt, ETH, shorts[:1])
-    assert p.engine.position(bankrupt, ETH).size == 0
-    # No deficit: closed at mark, it keeps its equity and the counterparty pays
-    # nothing (at its bankruptcy price the counterparty would have taken it all:
-    # the loss-waterfall review's finding 2).
-    assert p.engine.equity(bankrupt) == health[0].equity
-    assert abs(p.engine.equity(shorts[0]) - counterparty_equity) <= 1
-    assert_invariants(p, [bankrupt, keeper, *shorts])
+        p.engine.liquidate(solvent)
+    (settled,) = events(p.engine, "LiquidationSettled")
+    assert not settled.fully_closed and settled.bad_debt == 0
+    assert 0 < p.engine.position(pool, ETH).size - wad(30) < wad(10)  # the pool took part of the 10
+    pool_after = p.engine.account_health(pool)
+    assert pool_after.equity >= pool_after.maintenance_req
+    # At the mark: the account lost its penalty and nothing else.
+    assert abs(p.engine.equity(solvent) - (health[0].equity - settled.penalty)) <= 2
+    # Here the part the pool could take was enough to restore the account.
+    assert not p.lens.is_liquidatable(solvent)
+    with boa.env.prank(keeper), boa.reverts("Deleverager: account healthy"):
+        p.deleverager.deleverage(solvent, ETH, shorts[:1])
+    assert_invariants(p, [solvent, keeper, *shorts])
 
 
-def test_deleverage__pool_listed_twice__reverts_flat(protocol, long_10_eth, open_position, keeper):
+def test_deleverage__pool_listed_twice__reverts_listed_twice(protocol, long_10_eth, open_position, keeper):
     # The pool is short 8 against the bankrupt's 10: after its fill, 2 ETH are
-    # left, and the pool listed again must not fill a second time.
+    # left, and the pool listed again must not fill a second time (every check
+    # reads the state before the call).
     short = open_position("short_small", 5_000, -2)
     protocol.set_price(ETH, 900)
     pool = protocol.pool.address
     assert protocol.engine.position(pool, ETH).size == wad(-8)
-    with boa.env.prank(keeper), boa.reverts("Deleverager: counterparty flat"):
+    with boa.env.prank(keeper), boa.reverts("Deleverager: counterparty listed twice"):
         protocol.deleverager.deleverage(long_10_eth, ETH, [pool, pool, short])
 
 
@@ -376,7 +381,7 @@ def test_regression__fuzzer_lp_drains_pool_then_crash__pool_deleveraged(deploy, 
         t = actor(f"regression trader {i}")
         p.fund_trader(t, margin)
         imr = p.configurator.markets(market).imr
-        size = p.engine.free_collateral(t) * abs(pct) // 100 * WAD // imr * WAD // p.oracle.last(market).price
+        size = p.lens.free_collateral(t) * abs(pct) // 100 * WAD // imr * WAD // p.oracle.last(market).price
         with boa.env.prank(t):
             p.engine.trade(market, size if pct > 0 else -size)
         traders.append(t)

@@ -4,6 +4,7 @@ import dataclasses
 from types import SimpleNamespace
 
 import boa
+import pytest
 
 from backstop.adl_audit import RankingRecorder, audit
 from backstop.harness import actor
@@ -170,7 +171,20 @@ def test_adl_quantiles__top_fifth_is_five_per_side():
     entries["0xflat"] = _entry(0, 0, 0)
     q = adl_quantiles(entries)
     assert [q[f"0x{i}"] for i in range(10)] == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
-    assert q["0xlong"] == 1 and "0xflat" not in q
+    assert q["0xlong"] == 5 and "0xflat" not in q  # alone on its side: first in line
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 6, 7])
+def test_adl_quantiles__any_count__first_in_line_is_five(n):
+    # dev: `1 + rank * 5 // n` gave the top position 5/5 only when n was a multiple of 5
+    q = adl_quantiles({f"0x{i}": _entry(-1, 1, i + 1) for i in range(n)})
+    assert q[f"0x{n - 1}"] == 5 and min(q.values()) >= 1
+    assert [q[f"0x{i}"] for i in range(n)] == sorted(q.values())
+
+
+def test_adl_quantiles__equal_scores__same_quantile():
+    q = adl_quantiles({"0xa": _entry(-1, 1, 7), "0xb": _entry(-1, 1, 7), "0xc": _entry(-1, 1, 1)})
+    assert q["0xa"] == q["0xb"] == 5 and q["0xc"] < 5
 
 
 def test_regression__underwater_behind_a_stale_feed__waits_then_settles(protocol, keeper):

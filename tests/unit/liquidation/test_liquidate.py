@@ -64,9 +64,9 @@ def test_liquidate__partial__penalty_split_between_keeper_and_fund(protocol, lon
 
 
 def test_liquidate__near_bankruptcy__closes_fully_and_penalty_is_what_is_left(protocol, long_10_eth, keeper, events):
-    # At 1003: equity 8.999 < the 100.30 penalty of a full close -> full close.
-    # Fill 1003 * (1 + 5 / 100000) = 1003.05015; collateral left 9.5005, all of it the
-    # penalty; the keeper gets 20% of that, 1.9001.
+    # At 1003: equity 8.999 < the 100.30 penalty of a full close -> full close,
+    # at the mark whatever the skew: collateral left 9979.999 + 10030 - 20001 =
+    # 8.999, all of it the penalty; the keeper gets 20% of that, 1.7998.
     protocol.set_price(ETH, 1003)
     fund_before = protocol.vault.collateral(protocol.fund)
     with boa.env.prank(keeper):
@@ -75,15 +75,16 @@ def test_liquidate__near_bankruptcy__closes_fully_and_penalty_is_what_is_left(pr
     assert settled.fully_closed
     assert protocol.engine.position(long_10_eth, ETH).size == 0
     assert protocol.engine.open_markets(long_10_eth) == 0
-    assert settled.penalty == wad("9.5005")
-    assert settled.keeper_reward == wad("1.9001")
+    assert settled.penalty == wad("8.999")
+    assert settled.keeper_reward == wad("1.7998")
     assert protocol.vault.collateral(long_10_eth) == 0
-    assert protocol.vault.collateral(protocol.fund) == fund_before + wad("7.6004")
+    assert protocol.vault.collateral(protocol.fund) == fund_before + wad("7.1992")
     assert_invariants(protocol, [long_10_eth, keeper])
 
 
 def test_liquidate__bad_debt__fund_covers_it_exactly(protocol, long_10_eth, keeper, seed_fund, events):
-    # At 900: fill 900.045, collateral after the close 9979.999 + 9000.45 - 20001 = -1020.551.
+    # At 900: a fill at the mark, collateral after the close 9979.999 + 9000 - 20001 = -1021.001,
+    # exactly the equity at the mark the gate saw.
     seed_fund(2_000)
     fund_before = protocol.vault.collateral(protocol.fund)
     protocol.set_price(ETH, 900)
@@ -92,11 +93,11 @@ def test_liquidate__bad_debt__fund_covers_it_exactly(protocol, long_10_eth, keep
     (covered,) = events(protocol.engine, "BadDebtCovered")
     (settled,) = events(protocol.engine, "LiquidationSettled")
     assert covered.account == long_10_eth
-    assert covered.amount == settled.bad_debt == wad("1020.551")
+    assert covered.amount == settled.bad_debt == wad("1021.001")
     assert settled.penalty == 0 and settled.keeper_reward == wad("0.1")  # the fund pays the min reward
     assert settled.fund_share == -wad("0.1")
     assert protocol.vault.collateral(long_10_eth) == 0
-    assert protocol.vault.collateral(protocol.fund) == fund_before - wad("1020.551") - wad("0.1")
+    assert protocol.vault.collateral(protocol.fund) == fund_before - wad("1021.001") - wad("0.1")
     assert covered.fund_balance == protocol.vault.collateral(protocol.fund)
     assert protocol.engine.equity(long_10_eth) == 0
     assert_invariants(protocol, [long_10_eth, keeper])
@@ -109,14 +110,17 @@ def test_liquidate__bad_debt_beyond_fund__reverts_adl_required(protocol, long_10
     assert protocol.engine.position(long_10_eth, ETH).size == wad(10)
 
 
-def test_liquidate__fund_just_enough__covers_without_going_negative(protocol, long_10_eth, keeper, seed_fund):
-    # The fund holds 10.0005 of fees; top it up to the bad debt plus one token
-    # unit, which covers the 16-wei rounding slack at any decimals.
-    seed_fund("1010.550501")
+def test_liquidate__fund_just_enough__covers_without_going_negative(protocol, long_10_eth, keeper, seed_fund, events):
+    # The fund holds 10.0005 of fees; top it up to exactly the 1021.001 of bad
+    # debt at the mark: the close fills at the mark, so that is all it needs
+    # (and nothing is left for the keeper's top-up).
+    seed_fund("1011.0005")
     protocol.set_price(ETH, 900)
     with boa.env.prank(keeper):
         protocol.engine.liquidate(long_10_eth)
-    assert protocol.vault.collateral(protocol.fund) >= 0
+    (settled,) = events(protocol.engine, "LiquidationSettled")
+    assert settled.bad_debt == wad("1021.001") and settled.keeper_reward == 0
+    assert protocol.vault.collateral(protocol.fund) == 0
     assert protocol.vault.collateral(long_10_eth) == 0
     assert_invariants(protocol, [long_10_eth, keeper])
 

@@ -86,9 +86,11 @@ def test_liquidate_batch__the_limit__500_settle_and_501_are_refused():
     p.fund_pool(str(harness.actor("lp")), 10_000_000)
     accounts = [str(harness.actor(f"batch-limit-{i}")) for i in range(501)]
     for a in accounts:
-        p.fund_trader(a, 2_000)
+        # dev: 0.1 ETH each: the 500 close at most 50 ETH, inside one block's
+        #      liquidation capacity (fee_rate * skew_scale = 100 ETH).
+        p.fund_trader(a, 40)
         with chain.prank(a):
-            p.engine.trade(0, 5 * 10**18)
+            p.engine.trade(0, 10**17)
     p.set_price(0, 1650)  # every one below maintenance
     keeper = str(harness.actor("keeper"))
     before = [tuple(x) for x in p.lens.positions(accounts, 0)]

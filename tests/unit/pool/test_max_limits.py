@@ -15,7 +15,7 @@ from tests.unit.pool.helpers import ETH
 
 
 def _free_units(p):
-    return p.engine.free_collateral(p.pool.address) // p.vault.SCALE()
+    return p.lens.free_collateral(p.pool.address) // p.vault.SCALE()
 
 
 def test_maxWithdraw__flat_pool__all_of_owners_assets(protocol, lp):

@@ -96,6 +96,8 @@ BAD = [
     ("markets.0.max_deviation", "0", "markets[0].max_deviation", "(0, 1]"),
     ("markets.0.fee_rate", "0.2", "markets[0].fee_rate", "at most 0.1"),
     ("markets.1.max_skew", 10_000, "markets[1].max_skew", "below skew_scale"),
+    ("markets.1.max_skew", 4_990, "markets[1].max_skew", "below skew_scale"),
+    ("markets.0.fee_rate", 0, "markets[0].fee_rate", "above 0"),
     ("markets.0.heartbeat", 0, "markets[0].heartbeat", "at least 1"),
     ("markets.0.feed_decimals", 19, "markets[0].feed_decimals", "between 0 and 18"),
     ("markets.0.imr", "ten percent", "markets[0].imr", "must be a number"),
