@@ -62,6 +62,9 @@ class RoundReport:
     liquidatable: list = field(default_factory=list)
     liquidated: list = field(default_factory=list)
     skipped: int = 0  # in a sent batch but settled by someone else first (a lost race)
+    # dev: in a sent batch, still liquidatable, not for ADL: solvent accounts the
+    #      pool has no margin left to take any of (`LiquidationDeferred`).
+    deferred: list = field(default_factory=list)
     failed_batches: int = 0
     adl_required: list = field(default_factory=list)
     adl_fills: list = field(default_factory=list)
@@ -171,9 +174,10 @@ class Keeper:
             for batch in self.batches(sendable):
                 self._send_batch(batch, report)
             self.log.info(
-                "liquidated %d of %d liquidatable (%d lost to other keepers, %d failed batches, %d for ADL)",
+                "liquidated %d of %d liquidatable (%d lost to other keepers, %d failed batches, %d for ADL, "
+                "%d waiting for the pool's margin)",
                 len(report.liquidated), len(report.liquidatable), report.skipped, report.failed_batches,
-                len(report.adl_required),
+                len(report.adl_required), len(report.deferred),
             )
             if self.pool_below_maintenance():
                 # dev: nobody can take the pool's book: it goes straight to ADL.
@@ -246,7 +250,12 @@ class Keeper:
             self._stuck.pop(account, None)
         report.liquidated += settled
         report.adl_required += adl_required
-        report.skipped += len(batch) - len(settled) - len(adl_required)
+        left = [a for a in batch if a not in settled and a not in adl_required]
+        if left:
+            # dev: healthy now (another keeper was first), or waiting for the pool's margin.
+            waiting = [a for a, h in chunked(left, self.chain.health) if h.liquidatable and h.prices_valid]
+            report.deferred += waiting
+            report.skipped += len(left) - len(waiting)
 
     def _figures(self, accounts: list[str]) -> dict:
         """account -> (equity, notional, maintenance) now: what "the same way" compares."""

@@ -6,7 +6,7 @@
 @title Clearinghouse
 @notice The engine: markets, positions, cross-margin math, trading against the
         LiquidityPool (the counterparty of every trade), withdrawals and
-        liquidation. It has no owner: its parameters are written by the
+        liquidation (at the mark, behind a per-market price lag). It has no owner: its parameters are written by the
         Configurator, and auto-deleveraging fills are booked for the
         Deleverager, each through one caller-checked entry point.
 @dev Positions are kept as (size, cost): `cost` is the signed cost basis

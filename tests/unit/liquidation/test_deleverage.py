@@ -398,3 +398,38 @@ def test_regression__fuzzer_lp_drains_pool_then_crash__pool_deleveraged(deploy, 
     # no one on the other side could take), and nothing else is left to liquidate.
     assert bot.liquidatable() == [] and p.engine.equity(p.pool.address) >= 0
     assert_settled_invariants(p, [keeper, lp, *traders])
+
+
+def test_liquidate__pool_below_its_margin__solvent_account_deferred_with_an_event(deploy, keeper):
+    """The thin pool long 35 ETH (four 10 ETH shorts, a 5 ETH long) at 1,190:
+    below its own maintenance margin. The long is liquidatable with positive
+    equity; taking any of it would make the pool longer, so it is deferred
+    (`LiquidationDeferred`, never ADL: it is solvent) while the keeper
+    deleverages the pool."""
+    p = deploy(18)
+    shorts = _thin_pool_book(p)
+    solvent = actor("deferred_long")
+    p.fund_trader(solvent, 4_200)
+    with boa.env.prank(solvent):
+        p.engine.trade(ETH, wad(5))
+    p.set_price(ETH, 1_190)
+    pool = str(p.pool.address)
+    health, pool_health = p.lens.health([solvent, pool])
+    assert health.liquidatable and health.equity > 0
+    assert pool_health.equity < pool_health.maintenance_req  # the pool has no room at all
+    with boa.env.prank(keeper), boa.reverts("Clearinghouse: pool margin"):
+        p.engine.liquidate(solvent)
+    with boa.env.prank(keeper):
+        assert p.engine.liquidate_batch([solvent]) == 0
+    (deferred,) = [e for e in p.engine.get_logs() if type(e).__name__ == "LiquidationDeferred"]
+    assert deferred.account == solvent
+    with boa.env.prank(keeper), boa.reverts("Deleverager: ADL not required"):
+        p.deleverager.deleverage(solvent, ETH, shorts[:1])
+
+    bot = Keeper(BoaChain(p, keeper))
+    for a in [solvent, *shorts]:
+        bot.track(a)
+    report = bot.run_round()
+    assert report.deferred == [str(solvent)] and report.skipped == 0
+    assert pool in report.adl_required and report.adl_fills  # the pool's own ADL makes room
+    assert_invariants(p, [solvent, keeper, *shorts])
