@@ -80,6 +80,16 @@ class Web3Chain(ChainBase):
         self.last_receipt = None
         self._impersonated = set()
         self._sync = True
+        # dev: the chain's clock moves only by `time_travel`, as on revm: every
+        #      block keeps the last timestamp (a node's own clock would follow the
+        #      wall clock between transactions, and the engine's price lag
+        #      releases by the second, so a run would not repeat). A node
+        #      without the method keeps its own clock.
+        try:
+            self._rpc("anvil_setBlockTimestampInterval", [0])
+        except _NodeError as e:
+            if e.code != METHOD_NOT_FOUND:
+                raise
 
     def _rpc(self, method: str, params: list):
         self._id += 1
@@ -103,7 +113,8 @@ class Web3Chain(ChainBase):
         return int(self._rpc("eth_blockNumber", []), 16)
 
     def time_travel(self, seconds: int):
-        self._rpc("evm_increaseTime", [seconds])
+        latest = int(self._rpc("eth_getBlockByNumber", ["latest", False])["timestamp"], 16)
+        self._rpc("evm_setNextBlockTimestamp", [latest + seconds])
         self._rpc("evm_mine", [])
 
     def _create(self, data: bytes) -> str:

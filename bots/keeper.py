@@ -52,6 +52,7 @@ def _round() -> dict:
         "liquidatable": len(report.liquidatable),
         "liquidated": len(report.liquidated),
         "skipped": report.skipped,
+        "waiting_for_pool_margin": len(report.deferred),
         "adl_fills": len(report.adl_fills),
     }
 
