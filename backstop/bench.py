@@ -446,8 +446,12 @@ def suite_time(runs: int = 1) -> dict:
     samples = []
     for _ in range(runs):
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=ROOT, check=True,
-                       capture_output=True, env={**os.environ, "HYPOTHESIS_PROFILE": "quick"})
+        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=ROOT,
+                              capture_output=True, text=True, env={**os.environ, "HYPOTHESIS_PROFILE": "quick"})
+        if done.returncode != 0:
+            # dev: say why, with the failures pytest listed (the rest of the bench is already measured).
+            tail = "\n".join(done.stdout.splitlines()[-30:])
+            raise RuntimeError(f"the test suite failed (exit {done.returncode}):\n{tail}")
         samples.append(time.perf_counter() - start)
     return _spread(samples)
 
@@ -457,6 +461,8 @@ def _spread(samples: list) -> dict:
 
 
 def main():
+    # dev: the suite first: a failing suite stops the bench before the long runs.
+    suite = suite_time(int(os.environ.get("SUITE_RUNS", "1")))
     sizes = contract_sizes()
     gas = all_gas()
     rate = harness_rate()
@@ -464,7 +470,6 @@ def main():
     fuzzer = fuzzer_rate()
     latency = keeper_latency()
     simulator = simulator_rate()
-    suite = suite_time(int(os.environ.get("SUITE_RUNS", "1")))
     results = {
         "code_size_bytes": sizes, "code_size_limit": CODE_SIZE_LIMIT,
         "gas": {op: g.used for op, g in gas.items()}, "gas_floor": {op: g.floor for op, g in gas.items()},
