@@ -249,15 +249,8 @@ def test_liquidate__pool_cannot_absorb_all__solvent_account_liquidated_in_portio
     is never deleveraged (SPEC 6.4): the pool takes the part its margin
     allows, the rest waits for the pool's margin to grow."""
     p = deploy(18)
-    p.fund_pool(actor("seed_lp"), seed_lp_usd)
+    shorts = _thin_pool_book(p, seed_lp_usd)
     p.stake(actor("staker"), 100_000)
-    shorts = []
-    for i in range(4):
-        a = actor(f"adl_short_{i}")
-        p.fund_trader(a, 10_000)
-        with boa.env.prank(a):
-            p.engine.trade(ETH, wad(-10))
-        shorts.append(a)
     solvent = actor("thin_long")
     p.fund_trader(solvent, 10_000)
     with boa.env.prank(solvent):
@@ -300,9 +293,9 @@ def test_deleverage__pool_listed_twice__reverts_listed_twice(protocol, long_10_e
 # ---------------------------------------------------------------- the pool below its margin
 
 
-def _thin_pool_book(p) -> list:
-    """A 30,000 USD pool long 40 ETH against four 10 ETH shorts (10,000 USD margin each)."""
-    p.fund_pool(actor("seed_lp"), 30_000)
+def _thin_pool_book(p, lp_usd=30_000) -> list:
+    """A thin pool (30,000 USD) long 40 ETH against four 10 ETH shorts (10,000 USD margin each)."""
+    p.fund_pool(actor("seed_lp"), lp_usd)
     shorts = []
     for i in range(4):
         a = actor(f"pool_cp_{i}")
