@@ -34,6 +34,7 @@ from backstop.validation import keys as _keys
 # field's name instead of a revert halfway through a deployment.
 MAX_MARKETS = 16  # constants.MAX_MARKETS
 MAX_FEE_RATE = Decimal("0.1")  # Configurator.MAX_FEE_RATE
+MAX_CONFIRM_ROUNDS = 8  # PriceOracle.MAX_CONFIRM_ROUNDS
 TOKEN_NAME_MAX, TOKEN_SYMBOL_MAX, FEED_NAME_MAX = 25, 5, 64  # String[...] sizes
 MAX_COOLDOWN, MIN_WINDOW, MAX_WINDOW = 90 * 86400, 3600, 90 * 86400  # InsuranceFund bounds, seconds
 # dev: larger is a typo for any price, size or scale here; the bound also keeps
@@ -80,6 +81,8 @@ class MarketParams:
     band_min: Decimal
     band_max: Decimal
     max_deviation: Decimal
+    confirm_rounds: int
+    confirm_seconds: int
     imr: Decimal
     mmr: Decimal
     fee_rate: Decimal
@@ -230,6 +233,10 @@ def _market(m, at: str) -> MarketParams:
     # dev: the oracle rejects answers at or beyond the band, so the first price must lie strictly inside.
     _check(band_min < price < band_max, f"{at}.price", f"must lie strictly between band_min and band_max, got {price}")
     _check(0 < max_deviation <= 1, f"{at}.max_deviation", f"must be in (0, 1], got {max_deviation}")
+    # dev: the oracle's bounds (PriceOracle.set_feed): a guard lifts after these
+    #      rounds at the new level or these seconds after the jump.
+    confirm_rounds = _int(m, "confirm_rounds", at, 1, MAX_CONFIRM_ROUNDS)
+    confirm_seconds = _int(m, "confirm_seconds", at, 1, heartbeat)
     _check(0 < imr <= 1, f"{at}.imr", f"must be in (0, 1], got {imr}")
     _check(0 < mmr < imr, f"{at}.mmr", f"must be above 0 and below imr ({imr}), got {mmr}")
     # dev: the Configurator's bounds: the fee is what a sandwich around
@@ -241,7 +248,7 @@ def _market(m, at: str) -> MarketParams:
            f"must be above 0 and below skew_scale * (1 - fee_rate) / 2 ({skew_bound}), got {max_skew}")
     return MarketParams(
         name, price, feed_decimals, heartbeat, band_min, band_max,
-        max_deviation, imr, mmr, fee_rate, skew_scale, max_skew,
+        max_deviation, confirm_rounds, confirm_seconds, imr, mmr, fee_rate, skew_scale, max_skew,
     )
 
 
@@ -337,7 +344,7 @@ def deploy_protocol(params: Params, deployer) -> Deployment:
         feed = project.MockAggregator.deploy(m.feed_decimals, m.name, m.feed_units(m.price), **tx)
         oracle.set_feed(
             market_id, feed, m.heartbeat, m.feed_units(m.band_min), m.feed_units(m.band_max),
-            wad(m.max_deviation), **tx,
+            wad(m.max_deviation), m.confirm_rounds, m.confirm_seconds, **tx,
         )
         feeds.append(feed)
     configurator = project.Configurator.deploy(

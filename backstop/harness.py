@@ -50,6 +50,9 @@ class MarketSpec:
     skew_scale: int
     max_skew: int
     max_deviation: str = "0.25"
+    # dev: the oracle's guard confirmation: rounds at the new level, or seconds.
+    confirm_rounds: int = 1
+    confirm_seconds: int = 900
 
     def params(self) -> tuple:
         """The MarketParams struct (imr, mmr, fee_rate, skew_scale, max_skew) in WAD."""
@@ -152,7 +155,8 @@ def wire(deploy_contract, env, owner, decimals, markets, fee_pool_share, min_not
     feeds = []
     for market_id, m in enumerate(markets):
         feed = deploy_contract("MockAggregator", FEED_DECIMALS, m.name, feed_answer(m.price))
-        oracle.set_feed(market_id, feed.address, HEARTBEAT, 1, feed_answer(10**9), wad(m.max_deviation))
+        oracle.set_feed(market_id, feed.address, HEARTBEAT, 1, feed_answer(10**9), wad(m.max_deviation),
+                        m.confirm_rounds, m.confirm_seconds)
         feeds.append(feed)
     configurator = deploy_contract("Configurator", fee_pool_share, min_notional)
     deleverager = deploy_contract("Deleverager", configurator.address)

@@ -96,6 +96,8 @@ class StepRecord:
     adl_socialised_usd: float = 0.0
     open_interest_long_usd: float = 0.0
     open_interest_short_usd: float = 0.0
+    # The oracle's price guard on the scenario's market at the step's end (no new risk while up).
+    guarded: bool = False
     # Counted after the traders acted and before the keeper did (BUCKETS).
     margin_buckets: dict = field(default_factory=dict)
     transactions: int = 0
@@ -208,13 +210,14 @@ class Simulation:
             price = Decimal(str(s.start_price)) if i == s.market else m.price
             markets.append(harness.MarketSpec(
                 m.name, price, imr=str(m.imr), mmr=str(m.mmr), fee=str(m.fee_rate), skew_scale=m.skew_scale,
-                max_skew=m.max_skew, max_deviation=str(m.max_deviation)))
+                max_skew=m.max_skew, max_deviation=str(m.max_deviation), confirm_rounds=m.confirm_rounds,
+                confirm_seconds=m.confirm_seconds))
         p = revm_chain.deploy(owner, params.collateral.decimals, chain=self.chain, markets=tuple(markets),
                               fee_pool_share=wad(params.fee_pool_share))
         with self.chain.prank(owner):
             for i, (m, feed) in enumerate(zip(params.markets, p.feeds)):
                 p.oracle.set_feed(i, feed.address, m.heartbeat, m.feed_units(m.band_min), m.feed_units(m.band_max),
-                                  wad(m.max_deviation))
+                                  wad(m.max_deviation), m.confirm_rounds, m.confirm_seconds)
             # dev: the dust check compares the reward floor with the minimum notional:
             #      raise the notional first, set the liquidation parameters, then the notional.
             notional = wad(params.min_position_notional)
@@ -332,6 +335,7 @@ class Simulation:
                     rec.adl_socialised_usd += socialised
                     rec.bad_debt_usd += socialised
         rec.fund_balance_usd = _usd(p.vault.collateral(p.fund))
+        rec.guarded = bool(p.oracle.guarded(self.scenario.market))
         positions = invariants.batched(p.lens.positions, self.traders, self.scenario.market)
         rec.open_interest_long_usd = sum(x.size for x in positions if x.size > 0) * rec.price / WAD
         rec.open_interest_short_usd = -sum(x.size for x in positions if x.size < 0) * rec.price / WAD

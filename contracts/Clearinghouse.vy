@@ -296,7 +296,9 @@ def trade(market: uint256, size_delta: int256, acceptable_price: uint256 = 0):
 
     # Margin after the fill, with every other market of the account at its own price.
     mask: uint256 = self.open_markets[msg.sender]
-    prices: uint256[MAX_MARKETS] = self._prices(mask & ~(1 << market), not reduce_only)
+    # dev: a trade that adds risk needs every other market's price valid and
+    #      unguarded too: a guarded gain elsewhere must not carry its margin.
+    prices: uint256[MAX_MARKETS] = self._prices(mask & ~(1 << market), not reduce_only, not reduce_only)
     prices[market] = mark
     after: IClearinghouse.AccountState = self._state(msg.sender, mask, prices)
     if reduce_only:
@@ -311,7 +313,7 @@ def trade(market: uint256, size_delta: int256, acceptable_price: uint256 = 0):
     if not reduce_only or abs(skew_after) >= abs(state.skew):
         assert convert(abs(skew_after), uint256) <= self.max_skews[market], "Clearinghouse: max skew"
         pool_mask: uint256 = self._pool_mask()
-        pool_prices: uint256[MAX_MARKETS] = self._prices(pool_mask & ~(1 << market), False)
+        pool_prices: uint256[MAX_MARKETS] = self._prices(pool_mask & ~(1 << market), not reduce_only, not reduce_only)
         pool_prices[market] = mark
         pool_state: IClearinghouse.AccountState = self._state(pool, pool_mask, pool_prices)
         self._require_pool_margin(pool_state.equity >= convert(pool_state.initial_req, int256))
@@ -341,13 +343,7 @@ def withdraw(amount: uint256, receiver: address = msg.sender):
     assert convert(wad, int256) <= staticcall VAULT.collateral(msg.sender), "Clearinghouse: insufficient collateral"
     mask: uint256 = self._mask(msg.sender)
     if mask != 0:
-        prices: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
-        valid: uint256 = 0
-        guarded: uint256 = 0
-        prices, valid, guarded = staticcall ORACLE.try_prices(mask)
-        self._require_valid(mask, valid)
-        self._require_unguarded(guarded & mask != 0)
-        st: IClearinghouse.AccountState = self._state(msg.sender, mask, prices)
+        st: IClearinghouse.AccountState = self._state(msg.sender, mask, self._prices(mask, True, True))
         self._require_margin(st.equity - convert(wad, int256), st.initial_req)
     extcall VAULT.withdraw_for(msg.sender, amount, receiver)
 
@@ -500,7 +496,7 @@ def equity(account: address) -> int256:
     @notice collateral + sum of unrealised PnL (WAD USD).
     """
     mask: uint256 = self._mask(account)
-    return self._state(account, mask, self._prices(mask, True)).equity
+    return self._state(account, mask, self._prices(mask, True, False)).equity
 
 
 @external
@@ -815,7 +811,7 @@ def _gate(
     if scan.pool_extra_req != 0:
         # dev: the rare case: value the pool's whole book (the caller priced only the account's markets).
         pool_mask: uint256 = self._pool_mask() | mask
-        pool_st: IClearinghouse.AccountState = self._state(config.pool, pool_mask, self._prices(pool_mask, False))
+        pool_st: IClearinghouse.AccountState = self._state(config.pool, pool_mask, self._prices(pool_mask, False, False))
         room: int256 = pool_st.equity - convert(pool_st.maintenance_req, int256) - ROUNDING_SLACK
         pool_limit = convert(min(max(room, 0) * IWAD // convert(scan.pool_extra_req, int256), IWAD), uint256)
     return shortfall, fund_balance, fund_raw, shortfall > fund_balance or (shortfall > 0 and pool_limit < WAD), pool_limit
@@ -1026,7 +1022,8 @@ def _pool_mask() -> uint256:
 
 @internal
 @view
-def _prices(mask: uint256, strict: bool) -> uint256[MAX_MARKETS]:
+def _prices(mask: uint256, strict: bool, unguarded: bool) -> uint256[MAX_MARKETS]:
+    # dev: `strict` requires every price valid, `unguarded` none guarded.
     prices: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
     if mask == 0:
         return prices
@@ -1035,6 +1032,8 @@ def _prices(mask: uint256, strict: bool) -> uint256[MAX_MARKETS]:
     prices, valid, guarded = staticcall ORACLE.try_prices(mask)
     if strict:
         self._require_valid(mask, valid)
+    if unguarded:
+        self._require_unguarded(guarded & mask != 0)
     return prices
 
 

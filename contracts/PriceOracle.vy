@@ -4,16 +4,31 @@
 """
 @title PriceOracle
 @notice One Chainlink-shaped feed per market, every answer validated, returned
-        as a WAD price. Tracks the last good price of each market and guards a
-        market whose price jumps more than its configured deviation in one round.
-@dev A feed that fails any check never bricks exits: `try_prices` and `refresh`
-     report it as invalid and hand back the last good price, so the engine can
-     still let positions close; `price` reverts with the failed check's reason,
-     which is what opening, withdrawing and liquidating use.
+        as a WAD price, and a deviation guard per market that is a function of
+        the feed's rounds alone: the same for every caller, every path and
+        every view, whether or not anyone wrote to the oracle.
+@dev A feed that fails any check never bricks exits: `try_prices` and
+     `refresh` report it as invalid and hand back the feed's last valid
+     answer (a stale answer as it stands, else the newest earlier round that
+     passes the checks, else the last price recorded here), so the engine can
+     still let positions close; `price` reverts with the failed check's
+     reason, which is what opening, withdrawing and liquidating use.
      Checks, in order: the call succeeds and returns 160 bytes; answer > 0;
      answer strictly inside the feed's (min, max) band (an aggregator pinned
      at its bound is not a real price); updatedAt != 0; answeredInRound >=
      roundId; updatedAt not in the future; updatedAt within the heartbeat.
+
+     The guard: a round more than `max_deviation` away from the round before
+     it (read with `getRoundData(roundId - 1)`) guards the market until
+     `confirm_rounds` rounds have followed it or `confirm_seconds` have passed
+     since its `updatedAt`, whichever comes first. A round whose predecessor
+     cannot be read as a valid price (a new phase, a feed without history)
+     counts as a jump: the guard then lifts by the same confirmation. The
+     round `set_feed` was configured at is the baseline: it is never a jump,
+     and the rounds before it are never read. Nothing
+     is stored for it, so a reverted call cannot hide a jump and no one has to
+     trade for the guard to lift. The owner can also hold a market guarded by
+     hand (`set_guard`), until the owner lifts it.
 """
 
 from snekmate.auth import ownable
@@ -49,8 +64,18 @@ MAX_PRICE: constant(uint256) = 10 ** 36
 # @dev Longest heartbeat a packed feed word holds (136 years).
 MAX_HEARTBEAT: constant(uint256) = 2 ** 32 - 1
 
+# @dev Most rounds a guard may wait for: each is one `getRoundData` call on
+#      every priced read within `confirm_seconds` of a round, so the bound
+#      bounds the gas of every path.
+MAX_CONFIRM_ROUNDS: constant(uint256) = 8
+
+# @dev Earlier rounds searched for the feed's last valid answer when the
+#      latest one fails a check other than its age.
+FALLBACK_ROUNDS: constant(uint256) = 3
+
 ADDRESS_BITS: constant(uint256) = 2 ** 160 - 1
 HALF_BITS: constant(uint256) = 2 ** 128 - 1
+WORD_BITS: constant(uint256) = 2 ** 64 - 1
 
 # Why a read failed; `price` turns each into its revert reason.
 OK: constant(uint8) = 0
@@ -74,6 +99,12 @@ struct Feed:
     scale: uint256
     # Largest move between two rounds (WAD fraction) before the market is guarded.
     max_deviation: uint256
+    # A guard lifts after this many rounds follow the jump...
+    confirm_rounds: uint256
+    # ... or this many seconds after the jump round's updatedAt.
+    confirm_seconds: uint256
+    # The round the feed was configured at: never a jump.
+    baseline_round: uint256
 
 struct LastPrice:
     price: uint256
@@ -86,6 +117,13 @@ struct Read:
     updated_at: uint256
     status: uint8
 
+struct Guard:
+    guarded: bool
+    # The jump that guards the market (0s when none, or held by hand).
+    previous_price: uint256
+    price: uint256
+    deviation: uint256
+
 
 # @dev Feed configuration per market id (the clearinghouse's market index),
 #      packed so that a read touches two slots, not six (every priced call
@@ -96,16 +134,20 @@ feed_words: HashMap[uint256, uint256]
 #      and below 10**36 (the band check in `set_feed`).
 band_words: HashMap[uint256, uint256]
 
-# @dev Per market: the largest move between two rounds (WAD) before the
-#      market is guarded; only `refresh` reads it.
-max_deviations: HashMap[uint256, uint256]
+# @dev Per market: max_deviation (64 bits, WAD <= 10**18) | confirm_rounds
+#      (8) | confirm_seconds (32) | baseline round (80).
+guard_words: HashMap[uint256, uint256]
 
-# @dev Last price that passed every check, per market, and its round.
+# @dev Last valid price recorded by `refresh` (or `set_feed`), per market, and
+#      its round: the fallback for exits when the feed cannot be read at all.
 last: public(HashMap[uint256, LastPrice])
 
-# @dev Market guarded after a jump beyond its deviation: no new risk until
-#      the next round confirms the level or the owner lifts the guard.
-guarded: public(HashMap[uint256, bool])
+# @dev Markets the owner holds guarded by hand.
+held: public(HashMap[uint256, bool])
+
+# @dev The guard as `refresh` last logged it: only to log each raise and lift
+#      once; `guarded` never reads it.
+logged_guard: HashMap[uint256, bool]
 
 
 event FeedSet:
@@ -115,6 +157,8 @@ event FeedSet:
     min_answer: int256
     max_answer: int256
     max_deviation: uint256
+    confirm_rounds: uint256
+    confirm_seconds: uint256
 
 event PriceGuardRaised:
     market: indexed(uint256)
@@ -141,18 +185,24 @@ def set_feed(
     min_answer: int256,
     max_answer: int256,
     max_deviation: uint256,
+    confirm_rounds: uint256 = 1,
+    confirm_seconds: uint256 = 900,
 ):
     """
     @notice Configure (or replace) the feed of `market`. The feed must answer a
             valid price now; that price becomes the market's last good price.
     @param market Market id, as listed by the clearinghouse.
-    @param aggregator Chainlink-shaped feed (`latestRoundData`, `decimals`).
+    @param aggregator Chainlink-shaped feed (`latestRoundData`,
+           `getRoundData`, `decimals`).
     @param heartbeat Longest accepted age of an answer, seconds.
     @param min_answer Answers at or below this (feed units) are rejected.
     @param max_answer Answers at or above this (feed units) are rejected;
            at most 10**18 USD in WAD ("Oracle: band too wide").
     @param max_deviation Largest accepted move between rounds, WAD fraction
            (0.2e18 = 20%); a larger jump guards the market.
+    @param confirm_rounds Rounds after a jump that lift its guard (1 to 8).
+    @param confirm_seconds Seconds after a jump's round that lift its guard
+           (at least 1, at most the heartbeat).
     """
     ownable._check_owner()
     assert market < MAX_MARKETS, "Oracle: market id too large"
@@ -161,19 +211,27 @@ def set_feed(
     assert heartbeat <= MAX_HEARTBEAT, "Oracle: heartbeat too long"
     assert 0 < min_answer and min_answer < max_answer, "Oracle: bad band"
     assert max_deviation != 0 and max_deviation <= WAD, "Oracle: bad deviation"
+    assert confirm_rounds != 0 and confirm_rounds <= MAX_CONFIRM_ROUNDS, "Oracle: bad confirm rounds"
+    # dev: a confirmation longer than the heartbeat would outlive the jump
+    #      round itself; zero would never guard.
+    assert confirm_seconds != 0 and confirm_seconds <= heartbeat, "Oracle: bad confirm seconds"
     decimals: uint8 = staticcall AggregatorV3(aggregator).decimals()
     assert decimals <= 18, "Oracle: feed decimals > 18"
     scale: uint256 = 10 ** convert(18 - decimals, uint256)
     assert convert(max_answer, uint256) <= MAX_PRICE // scale, "Oracle: band too wide"
     # dev: every field is within its packed width: scale <= 10**18 < 2**64,
-    #      heartbeat <= MAX_HEARTBEAT, 0 < min < max <= 10**36 < 2**128.
+    #      heartbeat <= MAX_HEARTBEAT, 0 < min < max <= 10**36 < 2**128,
+    #      max_deviation <= 10**18 < 2**64, confirm_seconds <= heartbeat.
     self.feed_words[market] = convert(aggregator, uint256) | (scale << 160) | (heartbeat << 224)
     self.band_words[market] = convert(min_answer, uint256) | (convert(max_answer, uint256) << 128)
-    self.max_deviations[market] = max_deviation
     r: Read = self._read(market)
     self._check(r.status)
+    assert r.round_id <= convert(max_value(uint80), uint256), "Oracle: round id too large"
+    # dev: the round read now is the baseline the guard never walks past.
+    self.guard_words[market] = max_deviation | (confirm_rounds << 64) | (confirm_seconds << 72) | (r.round_id << 104)
     self.last[market] = LastPrice(price=r.price, round_id=r.round_id, updated_at=r.updated_at)
-    self.guarded[market] = False
+    self.held[market] = False
+    self.logged_guard[market] = self._guard(market, r).guarded
     log FeedSet(
         market=market,
         aggregator=aggregator,
@@ -181,19 +239,21 @@ def set_feed(
         min_answer=min_answer,
         max_answer=max_answer,
         max_deviation=max_deviation,
+        confirm_rounds=confirm_rounds,
+        confirm_seconds=confirm_seconds,
     )
 
 
 @external
 def set_guard(market: uint256, guarded: bool):
     """
-    @notice Raise or lift the guard of `market` by hand (owner).
-    @dev A guard raised by hand follows the same rule as an automatic one: the
-         next round within the deviation of the last good price lifts it.
+    @notice Hold `market` guarded by hand (owner), or release that hold.
+    @dev A hold lasts until the owner releases it; releasing it does not lift a
+         guard the feed's rounds raise (no one can).
     """
     ownable._check_owner()
-    assert self._feed(market).aggregator != empty(address), "Oracle: unknown market"
-    self.guarded[market] = guarded
+    assert self.feed_words[market] != 0, "Oracle: unknown market"
+    self.held[market] = guarded
     if guarded:
         log PriceGuardRaised(market=market, previous_price=self.last[market].price, price=self.last[market].price, deviation=0)
     else:
@@ -204,30 +264,43 @@ def set_guard(market: uint256, guarded: bool):
 def refresh(market: uint256) -> (uint256, bool, bool):
     """
     @notice Read the feed of `market`, record a new valid round as the last good
-            price, and raise or lift the deviation guard. Permissionless.
+            price, and log the guard's raises and lifts. Permissionless: a
+            keeper may call it only for the events; the guard itself does not
+            depend on it.
     @return (price, valid, guarded): the feed's price if it passed every check,
-            else the last good price with `valid` False.
+            else its last valid answer with `valid` False; and the guard.
     """
     r: Read = self._read(market)
-    guarded: bool = self.guarded[market]
-    last: LastPrice = self.last[market]
     if r.status != OK:
-        return (last.price, False, guarded)
-    if r.updated_at > last.updated_at or (r.updated_at == last.updated_at and r.round_id != last.round_id):
-        # dev: a newer round; compare it with the previous good one. An older
-        #      round (a feed going backwards) is used but never recorded.
-        deviation: uint256 = self._deviation(last.price, r.price)
-        if deviation > self.max_deviations[market]:
-            if not guarded:
-                guarded = True
-                self.guarded[market] = True
-                log PriceGuardRaised(market=market, previous_price=last.price, price=r.price, deviation=deviation)
-        elif guarded:
-            guarded = False
-            self.guarded[market] = False
+        return (self._fallback(market, r), False, self.held[market])
+    g: Guard = self._guard(market, r)
+    if g.guarded != self.logged_guard[market]:
+        self.logged_guard[market] = g.guarded
+        if g.guarded:
+            log PriceGuardRaised(market=market, previous_price=g.previous_price, price=g.price, deviation=g.deviation)
+        else:
             log PriceGuardLifted(market=market, price=r.price)
+    last: LastPrice = self.last[market]
+    if r.updated_at > last.updated_at or (r.updated_at == last.updated_at and r.round_id != last.round_id):
+        # dev: an older round (a feed going backwards) is used but never recorded.
         self.last[market] = LastPrice(price=r.price, round_id=r.round_id, updated_at=r.updated_at)
-    return (r.price, True, guarded)
+    return (r.price, True, g.guarded)
+
+
+@external
+@view
+def guarded(market: uint256) -> bool:
+    """
+    @notice Whether `market` is guarded now: its latest valid round (or one of
+            the `confirm_rounds - 1` before it) moved more than `max_deviation`
+            from its predecessor less than `confirm_seconds` ago, or the owner
+            holds it. A market whose feed fails its checks reports only the
+            hold: its price is refused for risk anyway.
+    """
+    r: Read = self._read(market)
+    if r.status != OK:
+        return self.held[market]
+    return self._guard(market, r).guarded
 
 
 @external
@@ -245,11 +318,11 @@ def price(market: uint256) -> uint256:
 @view
 def try_price(market: uint256) -> (uint256, bool):
     """
-    @notice The validated price of `market`, or its last good price and False.
+    @notice The validated price of `market`, or the feed's last valid answer and False.
     """
     r: Read = self._read(market)
     if r.status != OK:
-        return (self.last[market].price, False)
+        return (self._fallback(market, r), False)
     return (r.price, True)
 
 
@@ -259,8 +332,8 @@ def try_prices(mask: uint256) -> (uint256[MAX_MARKETS], uint256, uint256):
     """
     @notice Prices of every market whose bit is set in `mask`, in one call.
     @return (prices, valid_mask, guarded_mask): a market failing its checks
-            gets its last good price and a clear bit in `valid_mask`; a set bit
-            in `guarded_mask` marks a guarded market.
+            gets the feed's last valid answer and a clear bit in `valid_mask`;
+            a set bit in `guarded_mask` marks a guarded market (`guarded`).
     """
     prices: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
     valid: uint256 = 0
@@ -274,10 +347,12 @@ def try_prices(mask: uint256) -> (uint256[MAX_MARKETS], uint256, uint256):
         if r.status == OK:
             prices[i] = r.price
             valid |= 1 << i
+            if self._guard(i, r).guarded:
+                guarded |= 1 << i
         else:
-            prices[i] = self.last[i].price
-        if self.guarded[i]:
-            guarded |= 1 << i
+            prices[i] = self._fallback(i, r)
+            if self.held[i]:
+                guarded |= 1 << i
     return (prices, valid, guarded)
 
 
@@ -306,37 +381,48 @@ def feeds(market: uint256) -> Feed:
 def _feed(market: uint256) -> Feed:
     word: uint256 = self.feed_words[market]
     band: uint256 = self.band_words[market]
+    guard: uint256 = self.guard_words[market]
     return Feed(
         aggregator=convert(convert(word & ADDRESS_BITS, uint160), address),
         heartbeat=word >> 224,
         min_answer=convert(band & HALF_BITS, int256),
         max_answer=convert(band >> 128, int256),
-        scale=(word >> 160) & (2 ** 64 - 1),
-        max_deviation=self.max_deviations[market],
+        scale=(word >> 160) & WORD_BITS,
+        max_deviation=guard & WORD_BITS,
+        confirm_rounds=(guard >> 64) & 255,
+        confirm_seconds=(guard >> 72) & (2 ** 32 - 1),
+        baseline_round=guard >> 104,
     )
 
 
 @internal
 @view
 def _read(market: uint256) -> Read:
-    word: uint256 = self.feed_words[market]
-    band: uint256 = self.band_words[market]
-    feed: Feed = Feed(
-        aggregator=convert(convert(word & ADDRESS_BITS, uint160), address),
-        heartbeat=word >> 224,
-        min_answer=convert(band & HALF_BITS, int256),
-        max_answer=convert(band >> 128, int256),
-        scale=(word >> 160) & (2 ** 64 - 1),
-        max_deviation=0,
-    )
+    feed: Feed = self._feed(market)
     assert feed.aggregator != empty(address), "Oracle: unknown market"
+    return self._call_round(feed, method_id("latestRoundData()", output_type=Bytes[4]), True)
+
+
+@internal
+@view
+def _read_round(feed: Feed, round_id: uint256) -> Read:
+    # dev: a past round, checked as an answer but not for its age (history is
+    #      old by nature). An id beyond uint80 is a call the feed cannot answer.
+    if round_id == 0 or round_id > convert(max_value(uint80), uint256):
+        return Read(price=0, round_id=round_id, updated_at=0, status=CALL_FAILED)
+    return self._call_round(feed, abi_encode(round_id, method_id=method_id("getRoundData(uint80)")), False)
+
+
+@internal
+@view
+def _call_round(feed: Feed, data: Bytes[36], check_age: bool) -> Read:
     # dev: a reverting or malformed feed is a status, not a revert, so that
-    #      callers can fall back to the last good price for exits.
+    #      callers can fall back to the last valid answer for exits.
     success: bool = False
     response: Bytes[160] = b""
     success, response = raw_call(
         feed.aggregator,
-        method_id("latestRoundData()"),
+        data,
         max_outsize=160,
         is_static_call=True,
         revert_on_failure=False,
@@ -363,16 +449,65 @@ def _read(market: uint256) -> Read:
         status = STALE_ROUND
     elif updated_at > block.timestamp:
         status = FUTURE_TIMESTAMP
-    elif block.timestamp - updated_at > feed.heartbeat:
+    elif check_age and block.timestamp - updated_at > feed.heartbeat:
         status = STALE_PRICE
-    if status != OK:
-        return Read(price=0, round_id=round_id, updated_at=updated_at, status=status)
-    return Read(
-        price=convert(answer, uint256) * feed.scale,
-        round_id=round_id,
-        updated_at=updated_at,
-        status=OK,
-    )
+    # dev: the price is kept for every status but the answer checks, so that a
+    #      stale answer can serve as the feed's last valid one.
+    price: uint256 = 0
+    if status == OK or status == STALE_PRICE:
+        price = convert(answer, uint256) * feed.scale
+    return Read(price=price, round_id=round_id, updated_at=updated_at, status=status)
+
+
+@internal
+@view
+def _guard(market: uint256, latest: Read) -> Guard:
+    # dev: `latest` passed every check. Walk back from it while the round is
+    #      younger than the confirmation time and fewer rounds than the
+    #      confirmation count have followed it; any such round that jumped from
+    #      its predecessor (or whose predecessor is unreadable) guards.
+    if self.held[market]:
+        return Guard(guarded=True, previous_price=0, price=0, deviation=0)
+    feed: Feed = self._feed(market)
+    current: Read = latest
+    for followed: uint256 in range(MAX_CONFIRM_ROUNDS):
+        if followed == feed.confirm_rounds or block.timestamp - current.updated_at >= feed.confirm_seconds:
+            break
+        if current.round_id == feed.baseline_round:
+            break
+        previous: Read = self._read_round(feed, current.round_id - 1)
+        if previous.status != OK or previous.updated_at > current.updated_at:
+            return Guard(guarded=True, previous_price=0, price=current.price, deviation=WAD)
+        deviation: uint256 = self._deviation(previous.price, current.price)
+        if deviation > feed.max_deviation:
+            return Guard(guarded=True, previous_price=previous.price, price=current.price, deviation=deviation)
+        current = previous
+    return empty(Guard)
+
+
+@internal
+@view
+def _fallback(market: uint256, latest: Read) -> uint256:
+    # dev: the feed's last valid answer, for exits on a failing feed: a stale
+    #      answer passed every other check; else the newest of the rounds just
+    #      before that passes them, unless the price recorded here is newer;
+    #      else (a feed that cannot be read at all) the price recorded here.
+    if latest.status == STALE_PRICE:
+        return latest.price
+    last: LastPrice = self.last[market]
+    if latest.status != CALL_FAILED:
+        feed: Feed = self._feed(market)
+        round_id: uint256 = latest.round_id
+        for i: uint256 in range(FALLBACK_ROUNDS):
+            if round_id <= 1:
+                break
+            round_id -= 1
+            r: Read = self._read_round(feed, round_id)
+            if r.status == OK:
+                if r.updated_at > last.updated_at or (r.updated_at == last.updated_at and r.round_id > last.round_id):
+                    return r.price
+                break
+    return last.price
 
 
 @internal
@@ -390,7 +525,6 @@ def _check(status: uint8):
 @internal
 @pure
 def _deviation(previous: uint256, current: uint256) -> uint256:
-    # dev: previous > 0 always: only validated (positive) prices are recorded.
+    # dev: previous > 0 always: only validated (positive) prices are compared.
     change: uint256 = current - previous if current >= previous else previous - current
     return change * WAD // previous
-

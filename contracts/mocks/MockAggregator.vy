@@ -8,8 +8,17 @@
 @dev Each `set_answer` opens a new, complete round stamped with the block time.
      `set_round_data` writes every field as given, so tests can build stale,
      future-dated, incomplete or non-positive rounds. `set_reverting` makes
-     `latestRoundData` revert, like a paused or broken aggregator.
+     `latestRoundData` revert, like a paused or broken aggregator. Every round
+     written is kept, and `getRoundData` answers it as Chainlink does (the
+     oracle reads the rounds before the latest to decide its price guard).
 """
+
+
+struct Round:
+    answer: int256
+    started_at: uint256
+    updated_at: uint256
+    answered_in_round: uint80
 
 
 # @dev Feed decimals, as Chainlink's `decimals()`.
@@ -27,6 +36,9 @@ answer: public(int256)
 started_at: public(uint256)
 updated_at: public(uint256)
 answered_in_round: public(uint80)
+
+# @dev Every round written, by id (what `getRoundData` answers).
+rounds: HashMap[uint80, Round]
 
 # @dev When True, `latestRoundData` reverts.
 reverting: public(bool)
@@ -61,6 +73,19 @@ def latestRoundData() -> (uint80, int256, uint256, uint256, uint80):
 
 
 @external
+@view
+def getRoundData(round_id_: uint80) -> (uint80, int256, uint256, uint256, uint80):
+    """
+    @notice A past (or the latest) round, by id; reverts on one never written,
+            as Chainlink's aggregators do ("No data present").
+    """
+    assert not self.reverting, "MockAggregator: reverting"
+    r: Round = self.rounds[round_id_]
+    assert r.updated_at != 0 or r.answer != 0, "MockAggregator: no data present"
+    return (round_id_, r.answer, r.started_at, r.updated_at, r.answered_in_round)
+
+
+@external
 def set_answer(new_answer: int256):
     """
     @notice Publish `new_answer` as a new complete round at the current block time.
@@ -84,6 +109,9 @@ def set_round_data(
     self.started_at = started_at_
     self.updated_at = updated_at_
     self.answered_in_round = answered_in_round_
+    self.rounds[round_id_] = Round(
+        answer=answer_, started_at=started_at_, updated_at=updated_at_, answered_in_round=answered_in_round_
+    )
     log AnswerUpdated(current=answer_, roundId=convert(round_id_, uint256), updatedAt=updated_at_)
 
 
@@ -103,4 +131,7 @@ def _set_answer(new_answer: int256):
     self.started_at = block.timestamp
     self.updated_at = block.timestamp
     self.answered_in_round = round_id_
+    self.rounds[round_id_] = Round(
+        answer=new_answer, started_at=block.timestamp, updated_at=block.timestamp, answered_in_round=round_id_
+    )
     log AnswerUpdated(current=new_answer, roundId=convert(round_id_, uint256), updatedAt=block.timestamp)

@@ -194,7 +194,7 @@ def configuration(p) -> dict:
         "owners": [(c.owner(), c.pending_owner()) for c in (contract_of(p, n) for n in OWNED)],
         "vault_engine": p.vault.engine(),
         "feeds": [tuple(p.oracle.feeds(m)) for m in markets],
-        "guarded": [p.oracle.guarded(m) for m in markets],
+        "held": [p.oracle.held(m) for m in markets],
         "last": [tuple(p.oracle.last(m)) for m in markets],
         "markets": [tuple(p.configurator.markets(m)) for m in markets],
         "market_count": p.engine.market_count(),

@@ -36,7 +36,8 @@ def replace_feed(p, market: int, feed_decimals: int):
     price = p.oracle.last(market).price
     with p.env.prank(OWNER):
         feed = p.env.deploy("MockAggregator", feed_decimals, f"feed {market}", price * 10**feed_decimals // 10**18)
-        p.oracle.set_feed(market, feed.address, HEARTBEAT, 1, 10 ** (9 + feed_decimals), old.max_deviation)
+        p.oracle.set_feed(market, feed.address, HEARTBEAT, 1, 10 ** (9 + feed_decimals), old.max_deviation,
+                          old.confirm_rounds, old.confirm_seconds)
     p.feeds[market] = feed
 
 

@@ -25,9 +25,6 @@ ATTACKER = actor("regression attacker")
 
 @pytest.mark.parametrize("decimals", [6, 18])
 @pytest.mark.parametrize("feed_decimals", [8, 18])
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="`trade` checks only its own market's guard, so margin rests on a guarded price; fixed by the "
-                          "price-guard issue (14)")
 def test_trade__margin_on_a_guarded_market__reverts_guarded(decimals, feed_decimals):
     p = deploy(decimals, feed_decimals)
     p.fund_trader(ATTACKER, 5_000)

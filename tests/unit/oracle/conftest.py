@@ -120,8 +120,8 @@ def malformed_feed(malformed_feed_deployer, add_market):
 
 
 # How the ETH feed can fail: (id, status code, revert reason of `price`, how to break it).
-# Each break first publishes a new answer (2,100 USD) where it can, so that a
-# fallback to the last good price (2,000 USD) is visible.
+# Each break first publishes a new answer (2,100 USD) where it can, so that
+# which answer the fallback takes is visible (`Failure.last_valid_usd`).
 def _now() -> int:
     return boa.env.evm.patch.timestamp
 
@@ -152,6 +152,13 @@ class Failure:
     status: int
     reason: str
     break_feed: Callable[[], object]
+
+    def last_valid_usd(self, before_usd: int) -> int:
+        """The feed's last valid answer after the break, in USD: a stale answer
+        (2,100) as it stands; else the round before the break (`before_usd`):
+        every other break leaves an invalid round on top of it, or a feed that
+        cannot be read at all, whose fallback is the price recorded before."""
+        return 2_100 if self.name == "stale_price" else before_usd
 
 
 @pytest.fixture(params=FAILURES, ids=[f[0] for f in FAILURES])

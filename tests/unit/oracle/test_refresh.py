@@ -32,10 +32,10 @@ def test_refresh__same_round_id_new_timestamp__records_it(oracle, feed):
     assert tuple(oracle.last(ETH)) == (wad(2_100), 1, now)
 
 
-def test_refresh__invalid_read__returns_last_good_price_and_keeps_last(oracle, failure):
+def test_refresh__invalid_read__returns_last_valid_answer_and_keeps_last(oracle, failure):
     before = tuple(oracle.last(ETH))
     failure.break_feed()
-    assert oracle.refresh(ETH) == (wad(2_000), False, False)
+    assert oracle.refresh(ETH) == (wad(failure.last_valid_usd(2_000)), False, False)
     assert tuple(oracle.last(ETH)) == before
 
 

@@ -11,9 +11,9 @@ ZERO = "0x0000000000000000000000000000000000000000"
 BAND = (feed_answer(1), feed_answer(1_000_000))
 
 
-def _set_feed(oracle, owner, market, aggregator, heartbeat=HEARTBEAT, band=BAND, max_deviation=wad("0.25")):
+def _set_feed(oracle, owner, market, aggregator, heartbeat=HEARTBEAT, band=BAND, max_deviation=wad("0.25"), **confirm):
     with boa.env.prank(owner):
-        oracle.set_feed(market, aggregator, heartbeat, band[0], band[1], max_deviation)
+        oracle.set_feed(market, aggregator, heartbeat, band[0], band[1], max_deviation, *confirm.values())
 
 
 def test_set_feed__by_owner__stores_config_and_logs(oracle, owner, new_feed):
@@ -23,7 +23,8 @@ def test_set_feed__by_owner__stores_config_and_logs(oracle, owner, new_feed):
     assert type(log).__name__ == "FeedSet"
     assert (log.market, log.aggregator, log.heartbeat) == (BTC, btc.address, HEARTBEAT)
     assert (log.min_answer, log.max_answer, log.max_deviation) == (*BAND, wad("0.1"))
-    assert tuple(oracle.feeds(BTC)) == (btc.address, HEARTBEAT, *BAND, 10**10, wad("0.1"))
+    assert (log.confirm_rounds, log.confirm_seconds) == (1, 900)
+    assert tuple(oracle.feeds(BTC)) == (btc.address, HEARTBEAT, *BAND, 10**10, wad("0.1"), 1, 900, btc.round_id())
 
 
 def test_set_feed__valid_answer__records_it_as_last_good_price(oracle, owner, new_feed):
@@ -128,3 +129,22 @@ def test_set_feed__malformed_answer__reverts_call_failed(oracle, owner, malforme
 def test_set_feed__by_attacker__reverts_not_owner(oracle, attacker, new_feed):
     with boa.reverts("ownable: caller is not the owner"):
         _set_feed(oracle, attacker, BTC, new_feed().address)
+
+
+@pytest.mark.parametrize("rounds", [0, 9], ids=["zero", "above_8"])
+def test_set_feed__bad_confirm_rounds__reverts_bad_confirm_rounds(oracle, owner, new_feed, rounds):
+    with boa.reverts("Oracle: bad confirm rounds"):
+        _set_feed(oracle, owner, BTC, new_feed().address, confirm_rounds=rounds, confirm_seconds=60)
+
+
+@pytest.mark.parametrize("seconds", [0, HEARTBEAT + 1], ids=["zero", "above_heartbeat"])
+def test_set_feed__bad_confirm_seconds__reverts_bad_confirm_seconds(oracle, owner, new_feed, seconds):
+    with boa.reverts("Oracle: bad confirm seconds"):
+        _set_feed(oracle, owner, BTC, new_feed().address, confirm_rounds=1, confirm_seconds=seconds)
+
+
+def test_set_feed__confirmation_at_its_bounds__stored(oracle, owner, new_feed):
+    btc = new_feed()
+    _set_feed(oracle, owner, BTC, btc.address, confirm_rounds=8, confirm_seconds=HEARTBEAT)
+    feed = oracle.feeds(BTC)
+    assert (feed.confirm_rounds, feed.confirm_seconds, feed.baseline_round) == (8, HEARTBEAT, btc.round_id())
