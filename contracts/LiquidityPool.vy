@@ -360,7 +360,7 @@ def _valuation() -> Valuation:
             continue
         # dev: P * s^2 / (2 * K), in WAD: P * s / WAD * s / (2 * K) in one
         #      512-bit product. P * s fits: P <= the oracle's 10**36 cap, |s| < 2**127.
-        denominator: uint256 = 2 * (staticcall CONFIGURATOR.markets(i)).skew_scale * WAD
+        denominator: uint256 = 2 * staticcall CONFIGURATOR.skew_scale(i) * WAD
         term: uint256 = math._mul_div(prices[i] * skew, skew, denominator, False)
         premium_down += term
         premium_up += term
