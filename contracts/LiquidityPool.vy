@@ -16,7 +16,11 @@
      which whoever closes the skew gets back: so at a fixed price no trade
      moves the share value but by its fee and rounding, and pushing the skew
      around one's own deposit or redemption pays nothing (GMX v2 keeps its
-     position impact pool out of the pool value the same way).
+     position impact pool out of the pool value the same way). Where a
+     liquidation's price lag sets the price skew apart from the traders' net
+     skew, a payout counts the larger of the two premiums and a deposit the
+     smaller: the price skew moves from one toward the other as the lag
+     releases, so no round trip across the release gains.
      Withdrawals are limited by the pool's own margin: the clearinghouse lets
      out only what keeps the pool above its initial margin. Deposits, mints,
      withdrawals and redemptions refuse while a market the pool holds is
@@ -25,10 +29,11 @@
      first-depositor inflation attack). Every conversion rounds in the pool's
      favour, in two places:
        - the share value: a path that takes assets in (deposit, mint, their
-         previews) values the pool at ceil((equity - floor(premium)) / unit),
-         one that pays out (withdraw, redeem, their previews, the max* limits)
-         and every other view at floor((equity - ceil(premium)) / unit): a
-         depositor never buys below, a redeemer never sells above, the value;
+         previews) values the pool at ceil((equity - floor(premium)) / unit)
+         (the smaller premium), one that pays out (withdraw, redeem, their
+         previews, the max* limits) and every other view at
+         floor((equity - ceil(premium)) / unit) (the larger): a depositor
+         never buys below, a redeemer never sells above, the value;
        - the conversion: shares out and assets out round down, shares in and
          assets in round up.
 """
@@ -99,9 +104,9 @@ WAD: constant(uint256) = constants.WAD
 # @dev The pool's value and limits at the oracle's prices (last good ones where
 #      a feed fails), from one read of the prices and the pool's state.
 struct Valuation:
-    # Token units, for paths that pay out and for views: floor((equity - ceil(premium)) / SCALE), >= 0.
+    # Token units, for paths that pay out and for views: floor((equity - ceil(larger premium)) / SCALE), >= 0.
     down: uint256
-    # Token units, for paths that take assets in: ceil((equity - floor(premium)) / SCALE), >= 0.
+    # Token units, for paths that take assets in: ceil((equity - floor(smaller premium)) / SCALE), >= 0.
     up: uint256
     # Token units the engine's `withdraw` lets the pool take out at these prices
     # (min(collateral, equity - initial margin)), its price and guard checks aside.
@@ -346,8 +351,7 @@ def _valuation() -> Valuation:
     st: IClearinghouse.AccountState = empty(IClearinghouse.AccountState)
     mask: uint256 = 0
     position, st, mask = staticcall ENGINE.state_at(self, 0, prices)
-    # dev: the premium, summed rounded down and rounded up (each market's
-    #      term rounds by less than a wei, so the two differ by its count at most).
+    # dev: the premium, summed for payouts (rounded up) and for deposits (rounded down).
     premium_down: uint256 = 0
     premium_up: uint256 = 0
     for i: uint256 in range(MAX_MARKETS):
@@ -355,17 +359,21 @@ def _valuation() -> Valuation:
             break
         if mask & (1 << i) == 0:
             continue
-        skew: uint256 = convert(abs(staticcall ENGINE.price_skew(i)), uint256)
-        if skew == 0:
+        # dev: the skew fills price at and the traders' net size differ by a
+        #      liquidation's price lag, which releases with time: a payout
+        #      counts the larger premium of the two, a deposit the smaller, so
+        #      no LP round trip across the release gains.
+        price_skew: uint256 = convert(abs(staticcall ENGINE.price_skew(i)), uint256)
+        net_skew: uint256 = convert(abs((staticcall ENGINE.market_state(i)).skew), uint256)
+        high: uint256 = max(price_skew, net_skew)
+        if high == 0:
             continue
+        low: uint256 = min(price_skew, net_skew)
         # dev: P * s^2 / (2 * K), in WAD: P * s / WAD * s / (2 * K) in one
         #      512-bit product. P * s fits: P <= the oracle's 10**36 cap, |s| < 2**127.
         denominator: uint256 = 2 * staticcall CONFIGURATOR.skew_scale(i) * WAD
-        term: uint256 = math._mul_div(prices[i] * skew, skew, denominator, False)
-        premium_down += term
-        premium_up += term
-        if uint256_mulmod(prices[i] * skew, skew, denominator) != 0:
-            premium_up += 1
+        premium_up += math._mul_div(prices[i] * high, high, denominator, True)
+        premium_down += math._mul_div(prices[i] * low, low, denominator, False)
     v: Valuation = Valuation(
         down=0, up=0, free=0, invalid=mask & ~valid, guarded=mask & guarded
     )

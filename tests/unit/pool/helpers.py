@@ -19,7 +19,8 @@ def fill_premium(p, round_up: bool = True) -> int:
     count = p.engine.market_count()
     prices = p.oracle.try_prices((1 << count) - 1)[0]
     for m in range(count):
-        skew = p.engine.price_skew(m)
+        skews = (abs(p.engine.price_skew(m)), abs(p.engine.market_state(m).skew))
+        skew = max(skews) if round_up else min(skews)  # dev: a lag apart, payouts take the larger
         numerator = prices[m] * skew * skew
         denominator = 2 * p.configurator.markets(m).skew_scale * WAD
         total += -(-numerator // denominator) if round_up else numerator // denominator
