@@ -205,7 +205,23 @@ def gas_table(url: str) -> dict:
         p.token.approve(p.pool.address, 2**256 - 1)
     gas["LP deposit"] = measure(p, lp, p.pool, "deposit", p.units(1_000))
     gas["LP redeem"] = measure(p, lp, p.pool, "redeem", p.pool.balanceOf(lp) // 10)
+    gas.update(two_market_gas(p, lp, trader))
     return gas
+
+
+def two_market_gas(p, lp, trader) -> dict:
+    """The typical case of the calls that price a whole account: the trader,
+    and so the pool, in both markets (the pool's share value reads each
+    market's price skew and skew scale beside its equity)."""
+    with p.env.prank(trader):
+        p.engine.trade(0, wad(5), 0)  # dev: the trader holds ETH again beside its BTC short
+    with p.env.prank(lp):
+        p.token.mint(lp, p.units(1_000))
+    return {
+        "withdraw (2 markets open, pool in both)": measure(p, trader, p.engine, "withdraw", p.units(100)),
+        "LP deposit (pool in 2 markets)": measure(p, lp, p.pool, "deposit", p.units(1_000)),
+        "LP redeem (pool in 2 markets)": measure(p, lp, p.pool, "redeem", p.pool.balanceOf(lp) // 10),
+    }
 
 
 def liquidation_gas(url: str) -> dict:

@@ -244,6 +244,19 @@ def set_liquidation_params(params: IConfigurator.LiquidationParams):
     )
 
 
+# ---------------------------------------------------------------- views
+
+@external
+@view
+def skew_scale(market: uint256) -> uint256:
+    """
+    @notice Market `market`'s price impact scale (WAD base units).
+    @dev One slot: what the LiquidityPool reads per market to leave the open
+         skew's fill premium out of its share value (`markets` reads all five).
+    """
+    return self.markets[market].skew_scale
+
+
 # ---------------------------------------------------------------- internal
 
 @internal

@@ -255,7 +255,11 @@ def stake(assets: uint256, receiver: address = msg.sender) -> uint256:
     assert total != 0 or erc20.totalSupply == 0, "Fund: wiped out"
     shares: uint256 = self._to_shares(assets, total)
     assert shares != 0, "Fund: zero shares"
+    before: uint256 = staticcall ASSET.balanceOf(self)
     assert extcall ASSET.transferFrom(msg.sender, self, assets, default_return_value=True), "Fund: transfer failed"
+    # dev: as the vault does: a token that delivers less than asked (a fee on
+    #      transfer) is refused here with its reason, not by the vault's pull.
+    assert staticcall ASSET.balanceOf(self) - before == assets, "Fund: token took a transfer fee"
     extcall VAULT.deposit(assets, self)
     erc20._mint(receiver, shares)
     log Stake(sender=msg.sender, owner=receiver, assets=assets, shares=shares)

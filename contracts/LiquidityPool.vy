@@ -7,13 +7,35 @@
         the pool's margin account, and the Clearinghouse makes the pool the
         other side of every trade, so the share price moves with the traders'
         losses (up) and profits (down), plus the pool's share of fees.
-@dev `totalAssets` is the pool's equity in the clearinghouse (collateral plus
-     the unrealised PnL of its mirrored positions), converted to token units
-     rounding down. Withdrawals are limited by the pool's own margin: the
-     clearinghouse lets out only what keeps the pool above its initial margin.
+@dev Shares are valued at the pool's equity in the clearinghouse (collateral
+     plus the unrealised PnL of its mirrored positions) less the fill premium
+     held for every open skew, sum over its markets of P * s^2 / (2 * K)
+     (mark P, price skew s, skew scale K), floored at zero (SPEC 8's note on
+     LP shares, I8). A fill at `P * (1 + (s + d / 2) / K)` pays the pool
+     exactly the growth of that premium, P * ((s + d)^2 - s^2) / (2 * K),
+     which whoever closes the skew gets back: so at a fixed price no trade
+     moves the share value but by its fee and rounding, and pushing the skew
+     around one's own deposit or redemption pays nothing (GMX v2 keeps its
+     position impact pool out of the pool value the same way). Where a
+     liquidation's price lag sets the price skew apart from the traders' net
+     skew, a payout counts the larger of the two premiums and a deposit the
+     smaller: the price skew moves from one toward the other as the lag
+     releases, so no round trip across the release gains.
+     Withdrawals are limited by the pool's own margin: the clearinghouse lets
+     out only what keeps the pool above its initial margin. Deposits, mints,
+     withdrawals and redemptions refuse while a market the pool holds is
+     guarded (SPEC 4) or fails its price checks.
      Shares use a virtual offset (OpenZeppelin's defence against the
      first-depositor inflation attack). Every conversion rounds in the pool's
-     favour: shares out and assets out round down, shares in and assets in round up.
+     favour, in two places:
+       - the share value: a path that takes assets in (deposit, mint, their
+         previews) values the pool at ceil((equity - floor(premium)) / unit)
+         (the smaller premium), one that pays out (withdraw, redeem, their
+         previews, the max* limits) and every other view at
+         floor((equity - ceil(premium)) / unit) (the larger): a depositor
+         never buys below, a redeemer never sells above, the value;
+       - the conversion: shares out and assets out round down, shares in and
+         assets in round up.
 """
 
 from ethereum.ercs import IERC20
@@ -23,8 +45,11 @@ from ethereum.ercs import IERC4626
 from snekmate.auth import ownable
 from snekmate.tokens import erc20
 
+from snekmate.utils import math
+
 from .interfaces import IVault
 from .interfaces import IClearinghouse
+from .interfaces import IConfigurator
 from .interfaces import IPriceOracle
 from .modules import constants
 
@@ -69,7 +94,27 @@ SCALE: immutable(uint256)
 # @dev The engine's oracle: the pool's withdrawals answer to its guards.
 ORACLE: immutable(IPriceOracle)
 
+# @dev The engine's Configurator: the markets' skew scales.
+CONFIGURATOR: immutable(IConfigurator)
+
 MAX_MARKETS: constant(uint256) = constants.MAX_MARKETS
+WAD: constant(uint256) = constants.WAD
+
+
+# @dev The pool's value and limits at the oracle's prices (last good ones where
+#      a feed fails), from one read of the prices and the pool's state.
+struct Valuation:
+    # Token units, for paths that pay out and for views: floor((equity - ceil(larger premium)) / SCALE), >= 0.
+    down: uint256
+    # Token units, for paths that take assets in: ceil((equity - floor(smaller premium)) / SCALE), >= 0.
+    up: uint256
+    # Token units the engine's `withdraw` lets the pool take out at these prices
+    # (min(collateral, equity - initial margin)), its price and guard checks aside.
+    free: uint256
+    # Markets the pool holds whose feed fails its checks.
+    invalid: uint256
+    # Markets the pool holds that are guarded.
+    guarded: uint256
 
 
 event Deposit:
@@ -100,6 +145,7 @@ def __init__(asset_: IERC20, vault: IVault, engine: IClearinghouse, name_: Strin
     ENGINE = engine
     SCALE = staticcall vault.SCALE()
     ORACLE = IPriceOracle(staticcall engine.ORACLE())
+    CONFIGURATOR = IConfigurator(staticcall engine.CONFIGURATOR())
     decimals: uint8 = staticcall IERC20Detailed(asset_.address).decimals()
     ownable.__init__()
     erc20.__init__(name_, symbol_, decimals + DECIMALS_OFFSET, name_, "1")
@@ -122,23 +168,24 @@ def asset() -> address:
 @view
 def totalAssets() -> uint256:
     """
-    @notice The pool's equity in token units (0 if negative), rounded down.
+    @notice The shares' value in token units: the pool's equity less the open
+            skews' fill premium (0 if negative), rounded down.
     @dev Never reverts (ERC-4626): a market whose feed fails is valued at its
          last good price. Deposits and withdrawals price shares strictly.
     """
-    return self._total_assets()
+    return self._valuation().down
 
 
 @external
 @view
 def convertToShares(assets: uint256) -> uint256:
-    return self._to_shares(assets, self._total_assets(), False)
+    return self._to_shares(assets, self._valuation().down, False)
 
 
 @external
 @view
 def convertToAssets(shares: uint256) -> uint256:
-    return self._to_assets(shares, self._total_assets(), False)
+    return self._to_assets(shares, self._valuation().down, False)
 
 
 @external
@@ -146,9 +193,9 @@ def convertToAssets(shares: uint256) -> uint256:
 def maxDeposit(receiver: address) -> uint256:
     """
     @notice No cap, except 0 while deposits are refused: the pool is insolvent,
-            or a price it depends on fails its checks.
+            or a market it holds is guarded or fails its price checks.
     """
-    return 0 if self._deposits_refused() else max_value(uint256)
+    return 0 if self._deposits_refused(self._valuation()) else max_value(uint256)
 
 
 @external
@@ -157,54 +204,57 @@ def maxMint(receiver: address) -> uint256:
     """
     @notice No cap, except 0 while deposits are refused (see `maxDeposit`).
     """
-    return 0 if self._deposits_refused() else max_value(uint256)
+    return 0 if self._deposits_refused(self._valuation()) else max_value(uint256)
 
 
 @external
 @view
 def maxWithdraw(owner: address) -> uint256:
     """
-    @notice The owner's assets, capped by what the pool's margin lets out now.
+    @notice The owner's assets, capped by what the pool's margin lets out now;
+            0 while a market the pool holds is guarded or fails its price checks.
     """
-    total: uint256 = self._total_assets()
-    return min(self._to_assets(erc20.balanceOf[owner], total, False), self._free_assets())
+    v: Valuation = self._valuation()
+    return min(self._to_assets(erc20.balanceOf[owner], v.down, False), self._free_assets(v))
 
 
 @external
 @view
 def maxRedeem(owner: address) -> uint256:
     """
-    @notice The owner's shares, capped by what the pool's margin lets out now.
+    @notice The owner's shares, capped by what the pool's margin lets out now;
+            0 while a market the pool holds is guarded or fails its price checks.
     """
-    total: uint256 = self._total_assets()
-    return min(erc20.balanceOf[owner], self._to_shares(self._free_assets(), total, False))
+    v: Valuation = self._valuation()
+    return min(erc20.balanceOf[owner], self._to_shares(self._free_assets(v), v.down, False))
 
 
 # dev: previews price shares exactly as the actions do, so they revert when
-#      the action would (a failing price), as ERC-4626 allows.
+#      the action would on a failing price, as ERC-4626 allows; a guarded
+#      market is a limit (the max* views say 0), not a reason for them to revert.
 
 @external
 @view
 def previewDeposit(assets: uint256) -> uint256:
-    return self._to_shares(assets, self._priced_total_assets(), False)
+    return self._to_shares(assets, self._priced(False).up, False)
 
 
 @external
 @view
 def previewMint(shares: uint256) -> uint256:
-    return self._to_assets(shares, self._priced_total_assets(), True)
+    return self._to_assets(shares, self._priced(False).up, True)
 
 
 @external
 @view
 def previewWithdraw(assets: uint256) -> uint256:
-    return self._to_shares(assets, self._priced_total_assets(), True)
+    return self._to_shares(assets, self._priced(False).down, True)
 
 
 @external
 @view
 def previewRedeem(shares: uint256) -> uint256:
-    return self._to_assets(shares, self._priced_total_assets(), False)
+    return self._to_assets(shares, self._priced(False).down, False)
 
 
 # ---------------------------------------------------------------- ERC-4626 actions
@@ -215,7 +265,7 @@ def deposit(assets: uint256, receiver: address = msg.sender) -> uint256:
     @notice Deposit `assets` token units; mint shares to `receiver`.
     @return Shares minted.
     """
-    shares: uint256 = self._to_shares(assets, self._checked_total_assets(), False)
+    shares: uint256 = self._to_shares(assets, self._deposit_value(), False)
     self._deposit(assets, shares, receiver)
     return shares
 
@@ -226,7 +276,7 @@ def mint(shares: uint256, receiver: address = msg.sender) -> uint256:
     @notice Mint exactly `shares` to `receiver`, pulling the assets they cost.
     @return Assets pulled.
     """
-    assets: uint256 = self._to_assets(shares, self._checked_total_assets(), True)
+    assets: uint256 = self._to_assets(shares, self._deposit_value(), True)
     self._deposit(assets, shares, receiver)
     return assets
 
@@ -237,7 +287,7 @@ def withdraw(assets: uint256, receiver: address = msg.sender, owner: address = m
     @notice Burn the shares worth `assets` from `owner`; pay `assets` to `receiver`.
     @return Shares burned.
     """
-    shares: uint256 = self._to_shares(assets, self._priced_total_assets(), True)
+    shares: uint256 = self._to_shares(assets, self._priced(True).down, True)
     self._withdraw(assets, shares, receiver, owner)
     return shares
 
@@ -248,7 +298,7 @@ def redeem(shares: uint256, receiver: address = msg.sender, owner: address = msg
     @notice Burn `shares` from `owner`; pay what they are worth to `receiver`.
     @return Assets paid.
     """
-    assets: uint256 = self._to_assets(shares, self._priced_total_assets(), False)
+    assets: uint256 = self._to_assets(shares, self._priced(True).down, False)
     self._withdraw(assets, shares, receiver, owner)
     return assets
 
@@ -260,7 +310,11 @@ def _deposit(assets: uint256, shares: uint256, receiver: address):
     assert assets != 0, "Pool: zero assets"
     assert shares != 0, "Pool: zero shares"
     assert receiver != empty(address), "Pool: zero address"
+    before: uint256 = staticcall ASSET.balanceOf(self)
     assert extcall ASSET.transferFrom(msg.sender, self, assets, default_return_value=True), "Pool: transfer failed"
+    # dev: as the vault does: a token that delivers less than asked (a fee on
+    #      transfer) is refused here with its reason, not by the vault's pull.
+    assert staticcall ASSET.balanceOf(self) - before == assets, "Pool: token took a transfer fee"
     extcall VAULT.deposit(assets, self)
     erc20._mint(receiver, shares)
     log Deposit(sender=msg.sender, owner=receiver, assets=assets, shares=shares)
@@ -281,64 +335,111 @@ def _withdraw(assets: uint256, shares: uint256, receiver: address, owner: addres
 
 @internal
 @view
-def _total_assets() -> uint256:
-    # dev: for views that must not revert: last good prices where a feed fails.
-    return self._to_units((staticcall ENGINE.account_health(self)).equity)
-
-
-@internal
-@view
-def _priced_total_assets() -> uint256:
-    # dev: for actions: reverts with the oracle's reason on a failing price.
-    return self._to_units(staticcall ENGINE.equity(self))
-
-
-@internal
-@view
-def _checked_total_assets() -> uint256:
-    # dev: a pool whose equity is gone would hand new depositors' money to
-    #      the traders it owes; refuse deposits until it is recapitalised.
-    total: uint256 = self._priced_total_assets()
-    assert total != 0 or erc20.totalSupply == 0, "Pool: insolvent"
-    return total
-
-
-@internal
-@view
-def _deposits_refused() -> bool:
-    health: IClearinghouse.Health = staticcall ENGINE.account_health(self)
-    if not health.prices_valid:
-        return True
-    return erc20.totalSupply != 0 and self._to_units(health.equity) == 0
-
-
-@internal
-@view
-def _to_units(equity: int256) -> uint256:
-    # dev: negative equity is worth nothing to shareholders; round down.
-    if equity <= 0:
-        return 0
-    return convert(equity, uint256) // SCALE
-
-
-@internal
-@view
-def _free_assets() -> uint256:
-    # dev: what the engine's `withdraw` would pay the pool now:
-    #      min(collateral, equity - initial margin); 0 while it would refuse
-    #      (a failing price, a guarded market: any listed one, the pool is the
-    #      other side of all of them). Never reverts.
-    health: IClearinghouse.Health = staticcall ENGINE.account_health(self)
-    collateral: int256 = staticcall VAULT.collateral(self)
-    if health.notional == 0:
-        return self._to_units(collateral)
+def _valuation() -> Valuation:
+    """
+    @dev The pool's value at the oracle's prices, never reverting (a failing
+         feed: its last good price, flagged in `invalid`). One price read for
+         every listed market (the guard and validity masks are then cut to the
+         markets the pool holds), one read of the pool's state at those
+         prices, and per market held its price skew and skew scale.
+    """
     prices: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
     valid: uint256 = 0
     guarded: uint256 = 0
     prices, valid, guarded = staticcall ORACLE.try_prices((1 << staticcall ENGINE.market_count()) - 1)
-    if not health.prices_valid or guarded != 0:
+    position: IClearinghouse.Position = empty(IClearinghouse.Position)
+    st: IClearinghouse.AccountState = empty(IClearinghouse.AccountState)
+    mask: uint256 = 0
+    position, st, mask = staticcall ENGINE.state_at(self, 0, prices)
+    # dev: the premium, summed for payouts (rounded up) and for deposits (rounded down).
+    premium_down: uint256 = 0
+    premium_up: uint256 = 0
+    for i: uint256 in range(MAX_MARKETS):
+        if mask >> i == 0:
+            break
+        if mask & (1 << i) == 0:
+            continue
+        # dev: the skew fills price at and the traders' net size differ by a
+        #      liquidation's price lag, which releases with time: a payout
+        #      counts the larger premium of the two, a deposit the smaller, so
+        #      no LP round trip across the release gains.
+        price_skew: uint256 = convert(abs(staticcall ENGINE.price_skew(i)), uint256)
+        net_skew: uint256 = convert(abs((staticcall ENGINE.market_state(i)).skew), uint256)
+        high: uint256 = max(price_skew, net_skew)
+        if high == 0:
+            continue
+        low: uint256 = min(price_skew, net_skew)
+        # dev: P * s^2 / (2 * K), in WAD: P * s / WAD * s / (2 * K) in one
+        #      512-bit product. P * s fits: P <= the oracle's 10**36 cap, |s| < 2**127.
+        denominator: uint256 = 2 * staticcall CONFIGURATOR.skew_scale(i) * WAD
+        premium_up += math._mul_div(prices[i] * high, high, denominator, True)
+        premium_down += math._mul_div(prices[i] * low, low, denominator, False)
+    v: Valuation = Valuation(
+        down=0, up=0, free=0, invalid=mask & ~valid, guarded=mask & guarded
+    )
+    # dev: a negative value is worth nothing to shareholders.
+    low: int256 = st.equity - convert(premium_up, int256)
+    if low > 0:
+        v.down = convert(low, uint256) // SCALE
+    high: int256 = st.equity - convert(premium_down, int256)
+    if high > 0:
+        v.up = math._ceil_div(convert(high, uint256), SCALE)
+    collateral: int256 = staticcall VAULT.collateral(self)
+    if mask != 0:
+        collateral = min(collateral, st.equity - convert(st.initial_req, int256))
+    if collateral > 0:
+        v.free = convert(collateral, uint256) // SCALE
+    return v
+
+
+@internal
+@view
+def _priced(action: bool) -> Valuation:
+    """
+    @dev For previews and actions: reverts with the oracle's reason when a
+         market the pool holds fails its price checks; for actions, with
+         "Pool: market guarded" when one of them is guarded (SPEC 4: no LP
+         deposit or redemption uses a guarded price).
+    """
+    v: Valuation = self._valuation()
+    if v.invalid != 0:
+        for i: uint256 in range(MAX_MARKETS):
+            if v.invalid & (1 << i) != 0:
+                # dev: reverts with the failed check's reason.
+                unreachable: uint256 = staticcall ORACLE.price(i)
+        raise "Pool: invalid price"
+    if action:
+        assert v.guarded == 0, "Pool: market guarded"
+    return v
+
+
+@internal
+@view
+def _deposit_value() -> uint256:
+    # dev: a pool whose value is gone would hand new depositors' money to
+    #      the traders it owes; refuse deposits until it is recapitalised.
+    v: Valuation = self._priced(True)
+    assert v.down != 0 or erc20.totalSupply == 0, "Pool: insolvent"
+    return v.up
+
+
+@internal
+@view
+def _deposits_refused(v: Valuation) -> bool:
+    if v.invalid != 0 or v.guarded != 0:
+        return True
+    return erc20.totalSupply != 0 and v.down == 0
+
+
+@internal
+@pure
+def _free_assets(v: Valuation) -> uint256:
+    # dev: what the engine's `withdraw` would pay the pool now; 0 while it
+    #      would refuse (a failing price or a guarded market the pool holds).
+    #      Never reverts.
+    if v.invalid != 0 or v.guarded != 0:
         return 0
-    return self._to_units(min(collateral, health.equity - convert(health.initial_req, int256)))
+    return v.free
 
 
 @internal

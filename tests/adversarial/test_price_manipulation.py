@@ -16,21 +16,18 @@ fees (0.1% of his notional each way) while the victim's liquidation flow
 moves the fill price by only `v / skew_scale` (v = size liquidated), so for
 ordinary liquidations he ends poorer.
 
-The same skew also moves the LP share price: the pool is valued at the mark,
-so the fill premium of an open skew counts as pool profit although it goes
-back to whoever closes the skew. An LP who opens a large skew, redeems and
-closes (or closes an existing skew, deposits and re-opens it) should still
+The same skew would move the LP share price if the pool were valued at the
+mark: the fill premium of an open skew sits in its equity as profit although
+it goes back to whoever closes the skew. An LP who opens a large skew, redeems
+and closes (or closes an existing skew, deposits and re-opens it) must still
 pay more in fees than he takes.
 
-Shown as strict xfails:
-- the liquidation closes the whole position as soon as the impact of a
-  partial close leaves it a wei short of its target (solved at the mark), so
-  any skew on the victim's side, an attacker's or a merely balanced book,
-  turns a partial liquidation into a full one;
-- once the liquidated size exceeds `2 * fee_rate * skew_scale` (200 ETH), the
-  sandwich round trip pays;
-- with 2,000 ETH of skew against a 2M USD pool, the LP round trip takes
-  ~13,000 USD from the other LPs.
+Once strict xfails, all fixed: the partial liquidation that an adverse skew
+turned into a full close, and the sandwich of a liquidation larger than
+`2 * fee_rate * skew_scale` (issue 13: liquidations fill at the mark, behind
+a price lag); the LP round trip around 2,000 ETH of skew, which took ~12,930
+USD from the other LPs of a 2M USD pool (issue 14: shares are valued at the
+pool's equity less the open skews' fill premium, SPEC 8).
 """
 
 import boa
@@ -188,16 +185,17 @@ def test_liquidate__slightly_under_maintenance__partial_whatever_the_skew(
 
 # ------------------------------------------------------------------ LP share price
 #
-# The pool is valued at the mark, and a trader's fill premium (his impact) sits
-# in the pool's equity as unrealised profit. But the premium is path
-# independent: whoever closes the skew gets it back. Holding the skew open
-# therefore inflates the pool's share price by P * skew**2 / (2 * skew_scale)
-# (ETH at 2,000: 2,000 ETH of skew = 40,000 USD) that the pool will pay back.
-# An LP who opens the skew himself, redeems, and closes takes his share of it
-# from the other LPs; a depositor who closes an existing skew first, deposits,
-# and re-opens it does the same. Two taker fees (0.1% each way) are the cost:
-# the trade pays when S * share_of_pool / (2 * skew_scale) > 2 * fee_rate,
-# S > 800 ETH for half the pool.
+# A trader's fill premium (his impact) sits in the pool's equity as unrealised
+# profit. But the premium is path independent: whoever closes the skew gets it
+# back. Valued at the mark, holding the skew open would inflate the pool's
+# share price by P * skew**2 / (2 * skew_scale) (ETH at 2,000: 2,000 ETH of
+# skew = 40,000 USD) that the pool will pay back. An LP who opens the skew
+# himself, redeems, and closes would take his share of it from the other LPs;
+# a depositor who closes an existing skew first, deposits, and re-opens it the
+# same. With two taker fees (0.1% each way) as the cost, that paid once
+# S * share_of_pool / (2 * skew_scale) > 2 * fee_rate, S > 800 ETH for half the
+# pool. The pool now leaves that premium out of its share price, so neither
+# size pays.
 
 
 def lp_round_trip_around_own_skew(p, attacker, attacker_trader, bystander, lp_usd, size):
@@ -257,16 +255,6 @@ def test_lp_share_price__skew_of_500_eth__attacker_ends_poorer(protocol, attacke
     assert gain < 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "LiquidityPool values its shares at the pool's mark-to-market equity, which counts the "
-        "fill premium of open skew as profit although the premium is returned when the skew "
-        "closes: an LP opening 2,000 ETH of skew (40,000 USD of premium) and redeeming, or "
-        "closing an existing skew and depositing, takes ~13,000 USD from the other LPs in one block"
-    ),
-)
 @pytest.mark.parametrize("setup", SETUPS, ids=["redeem_on_own_skew", "deposit_on_closed_skew"])
 def test_lp_share_price__skew_of_2000_eth__attacker_ends_poorer(protocol, attacker, bystander, setup):
     gain, seed_change = lp_sandwich(protocol, attacker, bystander, setup, 1_000_000, wad(2_000))

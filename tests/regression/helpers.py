@@ -7,8 +7,11 @@ fails with `pytest.fail`, never with the AssertionError that an
 """
 
 from decimal import Decimal
+from pathlib import Path
 
-from backstop import revm_chain
+import boa
+
+from backstop import harness, revm_chain
 from backstop.harness import HEARTBEAT, actor
 from backstop.revm_chain import Reverted
 from backstop.units import wad
@@ -27,6 +30,28 @@ def deploy(decimals: int, feed_decimals: int = 8, pool_usd: int = 1_000_000, **k
             replace_feed(p, market, feed_decimals)
     if pool_usd:
         p.fund_pool(actor("regression seed lp"), pool_usd)
+    return p
+
+
+def deploy_with_fee_token(decimals: int, fee_bps: int = 10, pool_usd: int = 1_000_000):
+    """A full protocol on titanoboa whose collateral is tests/unit/vault's
+    HostileToken, the pool funded (and an ETH position open against it) while
+    the token took no fee, then its fee switched on: `fee_bps` of every transfer."""
+    hostile = boa.load_partial(str(Path(__file__).parents[1] / "unit" / "vault" / "HostileToken.vy"))
+    c = harness.deployers()
+
+    def deploy_contract(name, *args):
+        # dev: MockERC20(name, symbol, decimals) -> HostileToken(decimals).
+        return hostile.deploy(args[2]) if name == "MockERC20" else c[name].deploy(*args)
+
+    with boa.env.prank(OWNER):
+        p = harness.wire(deploy_contract, boa.env, OWNER, decimals, (harness.ETH, harness.BTC), 5 * 10**17, 10 * 10**18)
+    p.fund_pool(actor("regression seed lp"), pool_usd)
+    trader = actor("regression fee-token trader")
+    p.fund_trader(trader, 10_000)
+    with boa.env.prank(trader):
+        p.engine.trade(ETH, wad(10), 0)
+    p.token.set_fee_bps(fee_bps)
     return p
 
 

@@ -97,7 +97,8 @@ def tail(reason: str) -> str:
 ORACLE_TAILS = {"stale price", "invalid price"}
 TRADE_TAILS = {tail(r) for r in TRADE_REVERTS} | ORACLE_TAILS
 WITHDRAW_TAILS = {tail(r) for r in WITHDRAW_REVERTS} | ORACLE_TAILS
-LP_DEPOSIT_TAILS = {"insolvent", "zero shares"} | ORACLE_TAILS
+# dev: "market guarded" is the pool's own refusal (SPEC 4), the engine's is in WITHDRAW_TAILS.
+LP_DEPOSIT_TAILS = {"insolvent", "zero shares", "market guarded"} | ORACLE_TAILS
 LP_REDEEM_TAILS = WITHDRAW_TAILS | {"zero assets", "zero shares"}
 LIQUIDATE_TAILS = {"account healthy", "ADL required", "capacity spent"} | ORACLE_TAILS
 ADL_TAILS = {

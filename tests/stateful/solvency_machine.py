@@ -266,7 +266,7 @@ class SolvencyMachine(RuleBasedStateMachine):
         self.p.token.mint(LPS[i], amount)
         with self.chain.prank(LPS[i]):
             self.p.token.approve(self.p.pool.address, amount)
-        ok, _ = self._attempt(LPS[i], self.p.pool.deposit, amount, allowed={"Pool: insolvent", "Oracle: stale price"})
+        ok, _ = self._attempt(LPS[i], self.p.pool.deposit, amount, allowed={"Pool: insolvent", "Pool: market guarded", "Oracle: stale price"})
         if ok:
             self.ghost_vault_tokens += amount
 
@@ -277,7 +277,7 @@ class SolvencyMachine(RuleBasedStateMachine):
             return
         paid_before = self.p.token.balanceOf(LPS[i])
         ok, _ = self._attempt(LPS[i], self.p.pool.redeem, shares,
-                              allowed=WITHDRAW_REVERTS | {"Pool: zero assets"})
+                              allowed=WITHDRAW_REVERTS | {"Pool: zero assets", "Pool: market guarded"})
         if ok:
             self.ghost_vault_tokens -= self.p.token.balanceOf(LPS[i]) - paid_before
 

@@ -45,6 +45,7 @@ RECORDED = {
     "SPEC 6 solvent account sent to ADL": "tests/regression/test_skew_push_sends_solvent_account_to_adl.py",
     "I3 after the keeper": "tests/regression/test_adl_deficit_beyond_counterparties_profit_left_unowned.py",
     "I8 free lunch": "tests/regression/test_lp_redeem_around_own_skew_profits.py, "
+                     "tests/regression/test_lp_shares_around_price_lag_release_profit.py, "
                      "tests/regression/test_liquidation_fill_premium_lifts_lp_shares.py and "
                      "tests/regression/test_liquidation_sandwich_profits_at_fixed_prices.py",
 }
@@ -58,6 +59,12 @@ RECORDED = {
 #      yet understood). So they are plain tests: a recorded find of that family
 #      or nothing passes, any other find fails. The run with every check always
 #      meets the guard bypass first: strict xfail until issue 14.
+#      Since the pool leaves the skew's fill premium out of its share value
+#      (issue 14, finding 4) the "past the guard" run still meets an I8 find of
+#      0.34 USD: an LP redemption right after a BTC round 49.6% up that nobody
+#      refreshed (the guard bypass the run does not check, which the oracle's
+#      guard as a function of rounds is to close), then 12 s passing. Until
+#      that lands it stays accepted here.
 GUARD_RUN = ((), ("SPEC 4 guard bypass",))
 PAST_THE_GUARD_RUNS = {
     "past the guard": (("guard",), ("I8 free lunch",)),

@@ -7,6 +7,30 @@ ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 MAX_UINT256 = 2**256 - 1
 
 ETH, BTC = 0, 1
+WAD = 10**18
+
+
+def fill_premium(p, round_up: bool = True) -> int:
+    """The fill premium the open skews hold (WAD): sum over markets of
+    P * s^2 / (2 * K), P the oracle's price (`try_prices`: the last good one
+    where a feed fails), s the engine's price skew, K the skew scale; rounded
+    up (as the pool's payout value takes it) or down (its deposit value)."""
+    total = 0
+    count = p.engine.market_count()
+    prices = p.oracle.try_prices((1 << count) - 1)[0]
+    for m in range(count):
+        skews = (abs(p.engine.price_skew(m)), abs(p.engine.market_state(m).skew))
+        skew = max(skews) if round_up else min(skews)  # dev: a lag apart, payouts take the larger
+        numerator = prices[m] * skew * skew
+        denominator = 2 * p.configurator.markets(m).skew_scale * WAD
+        total += -(-numerator // denominator) if round_up else numerator // denominator
+    return total
+
+
+def share_value_units(p, equity: int) -> int:
+    """What the pool's views (and redemptions) value it at, in token units:
+    floor((equity - ceil(premium)) / unit), 0 if negative."""
+    return max(0, (equity - fill_premium(p)) // p.vault.SCALE())
 
 
 def own_events(contract, name):

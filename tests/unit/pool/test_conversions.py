@@ -7,7 +7,7 @@ import boa
 import pytest
 
 from backstop.units import wad
-from tests.unit.pool.helpers import ETH, VIRTUAL_SHARES
+from tests.unit.pool.helpers import ETH, VIRTUAL_SHARES, fill_premium
 
 
 def test_totalAssets__flat_pool__equals_collateral_in_units(protocol):
@@ -15,16 +15,18 @@ def test_totalAssets__flat_pool__equals_collateral_in_units(protocol):
     assert protocol.engine.equity(protocol.pool.address) == wad(1_000_000)
 
 
-def test_totalAssets__odd_sized_position__is_engine_equity_rounded_down(protocol, trader, open_position):
+def test_totalAssets__odd_sized_position__is_engine_equity_less_premium_rounded_down(protocol, trader, open_position):
     p = protocol
     open_position(p, trader, ETH, "1.000000001", 10_000)
     p.set_price(ETH, "2011.12345679")
     equity = p.engine.equity(p.pool.address)
     scale = p.vault.SCALE()
+    premium = fill_premium(p)
+    assert premium != fill_premium(p, round_up=False)  # dev: the premium really has to round
     if scale > 1:
-        assert equity % scale != 0  # dev: the 6-decimal case really has to round
+        assert (equity - premium) % scale != 0  # dev: the 6-decimal case really has to round
 
-    assert p.pool.totalAssets() == equity // scale
+    assert p.pool.totalAssets() == (equity - premium) // scale
 
 
 def test_totalAssets__open_positions__includes_pool_unrealised_pnl(protocol, trader, open_position):
@@ -35,7 +37,7 @@ def test_totalAssets__open_positions__includes_pool_unrealised_pnl(protocol, tra
     pool_upnl = p.lens.unrealized_pnl(p.pool.address, ETH)
     collateral = p.vault.collateral(p.pool.address)
     assert pool_upnl > 0
-    assert p.pool.totalAssets() == (collateral + pool_upnl) // p.vault.SCALE()
+    assert p.pool.totalAssets() == (collateral + pool_upnl - fill_premium(p)) // p.vault.SCALE()
 
 
 @pytest.mark.parametrize("usd", ["0.000001", "1", "1234.567891", "999999.999999"])

@@ -4,6 +4,9 @@ lose and the pool's fee share, and lose what traders win.
 Hand-computed (ETH: mark 2000, skew_scale 100,000, fee 0.1%, half of each fee to the pool):
   trader buys 10 ETH at 2000.1: cost 20,001, fee 20.001, pool's half 10.0005;
   pool holds -10 ETH at cost -20,001, so at mark P its upnl is 20,001 - 10 * P.
+Shares are valued at that equity less the fill premium the open skew holds,
+P * s^2 / (2 * skew_scale): 10 ETH at 1,900 holds 0.95 USD, at 2,100 1.05 USD
+(the trader gets it back when he closes).
 """
 
 import boa
@@ -23,7 +26,7 @@ def test_totalAssets__trader_long_and_price_falls__rises_by_trader_loss(
 
     p.set_price(ETH, 1_900)
 
-    assert p.pool.totalAssets() == p.units("1000000") + p.units("10.0005") + p.units(1_001)
+    assert p.pool.totalAssets() == p.units("1000000") + p.units("10.0005") + p.units(1_001) - p.units("0.95")
     assert share_value(p) > price_before
     assert p.pool.convertToAssets(p.pool.balanceOf(lp)) > lp_before
     assert_invariants(p, [trader, lp])
@@ -38,7 +41,7 @@ def test_totalAssets__trader_long_and_price_rises__falls_by_trader_profit(
 
     p.set_price(ETH, 2_100)
 
-    assert p.pool.totalAssets() == p.units("1000000") + p.units("10.0005") - p.units(999)
+    assert p.pool.totalAssets() == p.units("1000000") + p.units("10.0005") - p.units(999) - p.units("1.05")
     assert share_value(p) < price_before
     assert_invariants(p, [trader, lp])
 
@@ -51,7 +54,7 @@ def test_totalAssets__trader_short_and_price_rises__rises_by_trader_loss(protoco
 
     p.set_price(ETH, 2_100)
 
-    assert p.pool.totalAssets() == p.units("1000000") + p.units("9.9995") + p.units(1_001)
+    assert p.pool.totalAssets() == p.units("1000000") + p.units("9.9995") + p.units(1_001) - p.units("1.05")
     assert share_value(p) > price_before
     assert_invariants(p, [trader])
 
@@ -137,3 +140,36 @@ def test_deposit__after_traders_lose__mints_fewer_shares_per_unit(
     # The newcomer buys in at the new price: what it holds is worth (at most) what it paid.
     assert amount - 1 <= p.pool.convertToAssets(shares) <= amount
     assert_invariants(p, [trader, other_trader])
+
+
+def test_totalAssets__skew_pushed_and_closed_at_a_fixed_price__moves_by_the_fees_only(protocol, trader, open_position):
+    """At a fixed mark a fill pays the pool exactly the growth of the premium
+    P * s^2 / (2K) it holds, which the share value leaves out: opening 3,000 ETH
+    (a 90,000 USD premium) lifts the share value by the pool's half of the
+    fee alone, and closing it again by the close's fee, rounding aside."""
+    p = protocol
+    scale = p.vault.SCALE()
+    before = p.pool.totalAssets()
+    open_position(p, trader, ETH, 3_000, 1_000_000)
+    (opened,) = [e for e in p.engine.get_logs() if type(e).__name__ == "Trade"]
+    assert p.engine.price_skew(ETH) == wad(3_000)
+    assert abs((p.pool.totalAssets() - before) * scale - opened.fee // 2) <= scale
+    with boa.env.prank(trader):
+        p.engine.trade(ETH, -wad(3_000))
+    (closed,) = [e for e in p.engine.get_logs() if type(e).__name__ == "Trade"]
+    assert abs((p.pool.totalAssets() - before) * scale - (opened.fee + closed.fee) // 2) <= scale
+    assert_invariants(p, [trader])
+
+
+def test_previews__open_skew__deposits_value_the_pool_no_lower_than_redemptions(protocol, trader, open_position):
+    """The two share values round apart, each in the pool's favour: a deposit
+    buys at ceil((equity - floor(premium)) / unit), a redemption sells at
+    floor((equity - ceil(premium)) / unit), so a share bought is never cheaper
+    than a share sold."""
+    p = protocol
+    open_position(p, trader, ETH, "1234.567891234", 500_000)
+    one = 10 ** p.pool.decimals()
+    assets = p.units(1_000)
+    assert p.pool.previewMint(one) >= p.pool.previewRedeem(one)
+    assert p.pool.previewDeposit(assets) <= p.pool.previewWithdraw(assets)
+    assert p.pool.previewRedeem(p.pool.previewDeposit(assets)) <= assets
