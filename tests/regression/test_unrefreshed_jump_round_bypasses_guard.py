@@ -29,9 +29,6 @@ from backstop.harness import actor
 from tests.regression.helpers import ETH, deploy, publish, require, reverts_with, trade
 
 ATTACKER, TRADER = actor("regression attacker"), actor("regression trader")
-LP_NOT_YET = pytest.mark.xfail(strict=True, raises=AssertionError,
-                               reason="the pool prices shares without the guard; fixed in the pool (issue 14)")
-
 pytestmark = [
     pytest.mark.parametrize("decimals", [6, 18]),
     pytest.mark.parametrize("feed_decimals", [8, 18]),
@@ -78,7 +75,6 @@ def test_lp_redeem__right_after_unrefreshed_jump__reverts_guarded(decimals, feed
         "redeemed LP shares at a share price holding the jumped round's gain"
 
 
-@LP_NOT_YET
 def test_lp_deposit__right_after_unrefreshed_jump__reverts_guarded(decimals, feed_decimals):
     p = deploy(decimals, feed_decimals)
     _pool_short_eth(p)

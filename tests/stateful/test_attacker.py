@@ -1,14 +1,13 @@
 """The attacker fuzzer (tests/stateful/attacker_machine.py).
 
-Against today's contracts it finds the flaws recorded in tests/regression that
-the price-guard issue (14) is to fix (the loss-waterfall issue 13's are fixed), so:
+Every flaw it found is recorded in tests/regression and fixed (issues 13 and
+14), but one family of I8 finds (a trade around a liquidation's price lag moves
+the LP redemption value), so:
 
   - CI runs it fixed, derandomised and of bounded length: the run with every
-    check is strict-xfailed with the guard bypass it hits first (it fails when
-    the fix lands: then make `TestAttacker` a plain CI test and flip the
-    regression xfails); the runs past the guard, which exercise the ghost
-    ledger, I8 and liveness over more examples, pass with a recorded
-    LP-premium find or none, and fail on anything else (record it first).
+    check and the runs past the guard, which exercise the ghost ledger, I8 and
+    liveness over more examples, pass with that recorded find or none, and
+    fail on anything else (record it first).
   - `TestAttacker` runs under the active profile only with `make fuzz` (deep)
     or the `hunt` profile: today it stops at its first find; once issue 14
     lands, it joins CI under the `ci` profile.
@@ -52,20 +51,14 @@ RECORDED = {
 
 # Each CI run: the checks it leaves out (finds recorded above, so that the
 # machine's other checks get exercised past them) and the finds it may hit.
-# dev: since the loss-waterfall fixes (issue 13) the runs past the guard meet
-#      only the LP-premium family of I8 finds (issue 14, item 4), and whether
-#      they meet it within the run's budget depends on what ran before in the
-#      process (a run alone finds it, the same run after the suite may not; not
-#      yet understood). So they are plain tests: a recorded find of that family
-#      or nothing passes, any other find fails. The run with every check always
-#      meets the guard bypass first: strict xfail until issue 14.
-#      Since the pool leaves the skew's fill premium out of its share value
-#      (issue 14, finding 4) the "past the guard" run still meets an I8 find of
-#      0.34 USD: an LP redemption right after a BTC round 49.6% up that nobody
-#      refreshed (the guard bypass the run does not check, which the oracle's
-#      guard as a function of rounds is to close), then 12 s passing. Until
-#      that lands it stays accepted here.
-GUARD_RUN = ((), ("SPEC 4 guard bypass",))
+# dev: since the price-guard fixes (issue 14) the run with every check no
+#      longer meets a guard bypass; like the runs past the guard it meets at
+#      most an I8 find of the LP-premium family: a trade around a liquidation's
+#      price lag moves the pool's redemption value by about P*d*lag/K (a 0.03
+#      USD find in the run with every check; see the issue notes). So all three
+#      are plain tests: that recorded find or nothing passes, any other find
+#      fails.
+EVERY_CHECK_RUN = ((), ("I8 free lunch",))
 PAST_THE_GUARD_RUNS = {
     "past the guard": (("guard",), ("I8 free lunch",)),
     "past the guard and the solvent ADL": (("guard", "solvent-adl"), ("I8 free lunch",)),
@@ -90,12 +83,9 @@ def _run(skip, expected) -> str | None:
     return None
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="the attacker fuzzer finds the recorded guard bypass in today's contracts; fixed by the "
-                          "price-guard issue (14)")
-def test_attacker_fuzzer__todays_contracts__finds_the_recorded_guard_flaw():
-    find = _run(*GUARD_RUN)
-    assert find is None, find
+def test_attacker_fuzzer__every_check__finds_nothing_unrecorded():
+    # dev: no guard bypass any more (issue 14); a recorded LP-premium find, or none.
+    _run(*EVERY_CHECK_RUN)
 
 
 @pytest.mark.parametrize("run", PAST_THE_GUARD_RUNS)
