@@ -92,6 +92,37 @@ AFTER_SPLIT = {
 }
 MAX_WATERFALL_REGRESSION = 0.05
 
+# Gas on anvil before the price-guard and LP-share fixes (issue 14; commit
+# 92d4fca, after the loss-waterfall fixes): the guard now reads the feed's
+# previous round within its confirmation window, LP calls value the skews'
+# fill premium and check the guard, and withdraw, LP deposit and LP redeem
+# are shown beside these figures.
+BEFORE_GUARD_FIXES = {
+    "deposit (first)": 70_199,
+    "deposit (again)": 53_087,
+    "open position (1 market)": 198_908,
+    "increase position": 127_482,
+    "open second market": 202_837,
+    "reduce position (2 markets open)": 149_744,
+    "withdraw (2 markets open)": 125_955,
+    "close position": 137_711,
+    "oracle refresh": 51_413,
+    "LP deposit": 120_191,
+    "LP redeem": 145_091,
+    "liquidate (single, partial, new keeper)": 149_143,
+    "liquidate (single, partial)": 132_662,
+    "liquidate_batch (10)": 551_158,
+    "liquidate_batch (100)": 4_285_420,
+    "liquidate_batch marginal per account (10 -> 100)": 41_491,
+    "deleverage (1 fill)": 173_352,
+    "deleverage (11 fills)": 468_960,
+    "deleverage marginal per fill (1 -> 11)": 29_560,
+    "fund stake (first)": 165_145,
+    "fund stake (again)": 79_562,
+    "fund request withdrawal": 129_426,
+    "fund withdraw": 77_594,
+}
+
 # Share of the EIP-170 limit each deployable may use: the engine keeps a quarter free.
 CODE_SIZE_SHARE = {"Clearinghouse": 0.75}
 DEFAULT_CODE_SIZE_SHARE = 0.80
@@ -538,10 +569,12 @@ def markdown(r: dict) -> str:
         "The ratio is gas over floor: what the code spends beyond the storage it must touch. \"After the",
         "split\" is the same operation after the engine split (issue 12, commit 94494aa), before the",
         f"loss-waterfall fixes (issue 13): ✗ marks one more than {MAX_WATERFALL_REGRESSION:.0%} above it. \"Before the split\" is",
-        "the single Clearinghouse (commit fcf8dd0), for the record.",
+        "the single Clearinghouse (commit fcf8dd0), for the record. \"Before the guard fixes\" is the same",
+        "operation before issue 14 (commit 92d4fca): the guard as a function of the feed's rounds, LP shares",
+        "net of the skews' fill premium.",
         "",
-        "| operation | gas | floor | ratio | after the split | before the split | target |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| operation | gas | floor | ratio | before the guard fixes | after the split | before the split | target |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for op, gas in r["gas"].items():
         floor = r["gas_floor"][op]
@@ -554,7 +587,9 @@ def markdown(r: dict) -> str:
         if after:
             change = f"{after:,} ({gas / after - 1:+.1%}{' ✗' if gas > after * (1 + MAX_WATERFALL_REGRESSION) else ''})"
         was = f"{before:,} ({gas / before - 1:+.1%})" if before else ""
-        lines.append(f"| {op} | {gas:,} | {floor:,} | {gas / floor:.2f} | {change} | {was} | {verdict} |")
+        guard = BEFORE_GUARD_FIXES.get(op)
+        today = f"{guard:,} ({gas / guard - 1:+.1%})" if guard else ""
+        lines.append(f"| {op} | {gas:,} | {floor:,} | {gas / floor:.2f} | {today} | {change} | {was} | {verdict} |")
     lines += ["", "## Keeper latency (anvil, automine: one transaction per block)", "",
               "From the price update that makes N accounts liquidatable to the block of the last liquidation;",
               "the real Keeper over raw JSON-RPC, batches sized to a 30M block.", "",
