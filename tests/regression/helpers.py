@@ -33,7 +33,7 @@ def deploy(decimals: int, feed_decimals: int = 8, pool_usd: int = 1_000_000, **k
     return p
 
 
-def deploy_with_fee_token(decimals: int, fee_bps: int = 10, pool_usd: int = 1_000_000):
+def deploy_with_fee_token(decimals: int, feed_decimals: int = 8, fee_bps: int = 10, pool_usd: int = 1_000_000):
     """A full protocol on titanoboa whose collateral is tests/unit/vault's
     HostileToken, the pool funded (and an ETH position open against it) while
     the token took no fee, then its fee switched on: `fee_bps` of every transfer."""
@@ -46,6 +46,9 @@ def deploy_with_fee_token(decimals: int, fee_bps: int = 10, pool_usd: int = 1_00
 
     with boa.env.prank(OWNER):
         p = harness.wire(deploy_contract, boa.env, OWNER, decimals, (harness.ETH, harness.BTC), 5 * 10**17, 10 * 10**18)
+    if feed_decimals != 8:
+        for market in range(len(p.feeds)):
+            replace_feed(p, market, feed_decimals)
     p.fund_pool(actor("regression seed lp"), pool_usd)
     trader = actor("regression fee-token trader")
     p.fund_trader(trader, 10_000)
@@ -60,7 +63,11 @@ def replace_feed(p, market: int, feed_decimals: int):
     old = p.oracle.feeds(market)
     price = p.oracle.last(market).price
     with p.env.prank(OWNER):
-        feed = p.env.deploy("MockAggregator", feed_decimals, f"feed {market}", price * 10**feed_decimals // 10**18)
+        answer = price * 10**feed_decimals // 10**18
+        if isinstance(p.env, revm_chain.Chain):
+            feed = p.env.deploy("MockAggregator", feed_decimals, f"feed {market}", answer)
+        else:  # titanoboa
+            feed = harness.deployers()["MockAggregator"].deploy(feed_decimals, f"feed {market}", answer)
         p.oracle.set_feed(market, feed.address, HEARTBEAT, 1, 10 ** (9 + feed_decimals), old.max_deviation,
                           old.confirm_rounds, old.confirm_seconds)
     p.feeds[market] = feed

@@ -24,8 +24,9 @@ STAKER = actor("regression fee-token staker")
 
 
 @pytest.mark.parametrize("decimals", [6, 18])
-def test_fund_stake__fee_on_transfer_token__reverts_transfer_fee_and_moves_nothing(decimals):
-    p = deploy_with_fee_token(decimals)
+@pytest.mark.parametrize("feed_decimals", [8, 18])
+def test_fund_stake__fee_on_transfer_token__reverts_transfer_fee_and_moves_nothing(decimals, feed_decimals):
+    p = deploy_with_fee_token(decimals, feed_decimals)
     amount = p.units(10_000)
     p.token.mint(STAKER, amount)
     with boa.env.prank(STAKER):

@@ -24,9 +24,10 @@ DEPOSITOR = actor("regression fee-token depositor")
 
 
 @pytest.mark.parametrize("decimals", [6, 18])
+@pytest.mark.parametrize("feed_decimals", [8, 18])
 @pytest.mark.parametrize("action", ["deposit", "mint"])
-def test_lp_deposit__fee_on_transfer_token__reverts_transfer_fee_and_moves_nothing(decimals, action):
-    p = deploy_with_fee_token(decimals)
+def test_lp_deposit__fee_on_transfer_token__reverts_transfer_fee_and_moves_nothing(decimals, feed_decimals, action):
+    p = deploy_with_fee_token(decimals, feed_decimals)
     amount = p.units(10_000)
     p.token.mint(DEPOSITOR, 2 * amount)
     with boa.env.prank(DEPOSITOR):

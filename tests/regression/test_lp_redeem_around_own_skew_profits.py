@@ -30,8 +30,9 @@ ATTACKER = actor("regression attacker")
 
 
 @pytest.mark.parametrize("decimals", [6, 18])
-def test_lp_redeem__around_own_skew_push__gains_nothing(decimals):
-    p = deploy(decimals)  # a seed LP's 1,000,000 USD in the pool
+@pytest.mark.parametrize("feed_decimals", [8, 18])
+def test_lp_redeem__around_own_skew_push__gains_nothing(decimals, feed_decimals):
+    p = deploy(decimals, feed_decimals)  # a seed LP's 1,000,000 USD in the pool
     scale = p.vault.SCALE()
     p.token.mint(ATTACKER, p.units(2_000_000))
 
