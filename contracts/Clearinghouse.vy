@@ -368,9 +368,8 @@ def liquidate(account: address):
     mask: uint256 = self.open_markets[account]
     prices: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
     valid: uint256 = 0
-    guarded: uint256 = 0
     if mask != 0:
-        prices, valid, guarded = staticcall ORACLE.try_prices(mask)
+        prices, valid = staticcall ORACLE.valid_prices(mask)
         self._require_valid(mask, valid)
     status: uint8 = self._liquidate(account, msg.sender, mask, prices, self._config())
     assert status != HEALTHY, "Clearinghouse: account healthy"
@@ -508,9 +507,8 @@ def account_health(account: address) -> IClearinghouse.Health:
     mask: uint256 = self._mask(account)
     prices: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
     valid: uint256 = 0
-    guarded: uint256 = 0
     if mask != 0:
-        prices, valid, guarded = staticcall ORACLE.try_prices(mask)
+        prices, valid = staticcall ORACLE.valid_prices(mask)
     st: IClearinghouse.AccountState = self._state(account, mask, prices)
     return IClearinghouse.Health(
         equity=st.equity,
@@ -1023,17 +1021,20 @@ def _pool_mask() -> uint256:
 @internal
 @view
 def _prices(mask: uint256, strict: bool, unguarded: bool) -> uint256[MAX_MARKETS]:
-    # dev: `strict` requires every price valid, `unguarded` none guarded.
+    # dev: `strict` requires every price valid, `unguarded` none guarded
+    #      (only then is the guard read: it costs a call per recent round).
     prices: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
     if mask == 0:
         return prices
     valid: uint256 = 0
     guarded: uint256 = 0
-    prices, valid, guarded = staticcall ORACLE.try_prices(mask)
+    if unguarded:
+        prices, valid, guarded = staticcall ORACLE.try_prices(mask)
+    else:
+        prices, valid = staticcall ORACLE.valid_prices(mask)
     if strict:
         self._require_valid(mask, valid)
-    if unguarded:
-        self._require_unguarded(guarded & mask != 0)
+    self._require_unguarded(guarded & mask != 0)
     return prices
 
 
@@ -1041,11 +1042,7 @@ def _prices(mask: uint256, strict: bool, unguarded: bool) -> uint256[MAX_MARKETS
 @view
 def _all_prices() -> (uint256[MAX_MARKETS], uint256):
     # dev: every listed market's price (last good one where a feed fails) and the valid mask.
-    prices: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
-    valid: uint256 = 0
-    guarded: uint256 = 0
-    prices, valid, guarded = staticcall ORACLE.try_prices((1 << self.market_count) - 1)
-    return prices, valid
+    return staticcall ORACLE.valid_prices((1 << self.market_count) - 1)
 
 
 @internal

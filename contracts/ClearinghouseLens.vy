@@ -260,8 +260,7 @@ def adl_ranking(accounts: DynArray[address, MAX_BATCH], market: uint256) -> DynA
     """
     prices: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
     valid: uint256 = 0
-    guarded: uint256 = 0
-    prices, valid, guarded = staticcall ORACLE.try_prices(1 << market)
+    prices, valid = staticcall ORACLE.valid_prices(1 << market)
     out: DynArray[AdlEntry, MAX_BATCH] = []
     for account: address in accounts:
         pos: IClearinghouse.Position = staticcall ENGINE.position(account, market)

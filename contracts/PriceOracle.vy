@@ -335,25 +335,23 @@ def try_prices(mask: uint256) -> (uint256[MAX_MARKETS], uint256, uint256):
             gets the feed's last valid answer and a clear bit in `valid_mask`;
             a set bit in `guarded_mask` marks a guarded market (`guarded`).
     """
+    return self._prices(mask, True)
+
+
+@external
+@view
+def valid_prices(mask: uint256) -> (uint256[MAX_MARKETS], uint256):
+    """
+    @notice `try_prices` without the guard, for what never depends on it
+            (liquidations, auto-deleveraging, valuations): it saves reading
+            the rounds before the latest.
+    @return (prices, valid_mask), as `try_prices`.
+    """
     prices: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
     valid: uint256 = 0
     guarded: uint256 = 0
-    for i: uint256 in range(MAX_MARKETS):
-        if mask >> i == 0:
-            break
-        if mask & (1 << i) == 0:
-            continue
-        r: Read = self._read(i)
-        if r.status == OK:
-            prices[i] = r.price
-            valid |= 1 << i
-            if self._guard(i, r).guarded:
-                guarded |= 1 << i
-        else:
-            prices[i] = self._fallback(i, r)
-            if self.held[i]:
-                guarded |= 1 << i
-    return (prices, valid, guarded)
+    prices, valid, guarded = self._prices(mask, False)
+    return (prices, valid)
 
 
 @external
@@ -457,6 +455,30 @@ def _call_round(feed: Feed, data: Bytes[36], check_age: bool) -> Read:
     if status == OK or status == STALE_PRICE:
         price = convert(answer, uint256) * feed.scale
     return Read(price=price, round_id=round_id, updated_at=updated_at, status=status)
+
+
+@internal
+@view
+def _prices(mask: uint256, with_guard: bool) -> (uint256[MAX_MARKETS], uint256, uint256):
+    prices: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
+    valid: uint256 = 0
+    guarded: uint256 = 0
+    for i: uint256 in range(MAX_MARKETS):
+        if mask >> i == 0:
+            break
+        if mask & (1 << i) == 0:
+            continue
+        r: Read = self._read(i)
+        if r.status == OK:
+            prices[i] = r.price
+            valid |= 1 << i
+            if with_guard and self._guard(i, r).guarded:
+                guarded |= 1 << i
+        else:
+            prices[i] = self._fallback(i, r)
+            if with_guard and self.held[i]:
+                guarded |= 1 << i
+    return (prices, valid, guarded)
 
 
 @internal

@@ -86,3 +86,12 @@ def test_set_feed__band_beyond_max_price__reverts_band_too_wide(oracle, new_feed
     with boa.reverts("Oracle: band too wide"):
         add_market(SOL, new_feed(decimals=0, answer=2_000), max_answer=10**18 + 1)
     add_market(SOL, new_feed(decimals=0, answer=2_000), max_answer=10**18)
+
+
+def test_valid_prices__same_prices_and_valid_mask_as_try_prices_without_the_guard(oracle, markets, owner, failure):
+    with boa.env.prank(owner):
+        oracle.set_guard(BTC, True)
+    failure.break_feed()
+    prices, valid, guarded = oracle.try_prices(_bits(ETH, BTC))
+    assert guarded == _bits(BTC)
+    assert oracle.valid_prices(_bits(ETH, BTC)) == (prices, valid)
