@@ -18,9 +18,11 @@
      around one's own deposit or redemption pays nothing (GMX v2 keeps its
      position impact pool out of the pool value the same way). Where a
      liquidation's price lag sets the price skew apart from the traders' net
-     skew, a payout counts the larger of the two premiums and a deposit the
-     smaller: the price skew moves from one toward the other as the lag
-     releases, so no round trip across the release gains.
+     skew, a payout counts the premium at the price skew (so every trade moves
+     it by its fee only, and a liquidation not at all) and a deposit the
+     premium at the point between the two skews nearest zero: the price skew
+     moves from one toward the other as the lag releases, so no deposit is
+     priced below a later redemption with no trade between.
      Withdrawals are limited by the pool's own margin: the clearinghouse lets
      out only what keeps the pool above its initial margin. Deposits, mints,
      withdrawals and redemptions refuse while a market the pool holds is
@@ -30,9 +32,9 @@
      favour, in two places:
        - the share value: a path that takes assets in (deposit, mint, their
          previews) values the pool at ceil((equity - floor(premium)) / unit)
-         (the smaller premium), one that pays out (withdraw, redeem, their
+         (the deposit premium), one that pays out (withdraw, redeem, their
          previews, the max* limits) and every other view at
-         floor((equity - ceil(premium)) / unit) (the larger): a depositor
+         floor((equity - ceil(premium)) / unit) (the payout premium): a depositor
          never buys below, a redeemer never sells above, the value;
        - the conversion: shares out and assets out round down, shares in and
          assets in round up.
@@ -104,9 +106,9 @@ WAD: constant(uint256) = constants.WAD
 # @dev The pool's value and limits at the oracle's prices (last good ones where
 #      a feed fails), from one read of the prices and the pool's state.
 struct Valuation:
-    # Token units, for paths that pay out and for views: floor((equity - ceil(larger premium)) / SCALE), >= 0.
+    # Token units, for paths that pay out and for views: floor((equity - ceil(payout premium)) / SCALE), >= 0.
     down: uint256
-    # Token units, for paths that take assets in: ceil((equity - floor(smaller premium)) / SCALE), >= 0.
+    # Token units, for paths that take assets in: ceil((equity - floor(deposit premium)) / SCALE), >= 0.
     up: uint256
     # Token units the engine's `withdraw` lets the pool take out at these prices
     # (min(collateral, equity - initial margin)), its price and guard checks aside.
@@ -359,16 +361,29 @@ def _valuation() -> Valuation:
             break
         if mask & (1 << i) == 0:
             continue
-        # dev: the skew fills price at and the traders' net size differ by a
-        #      liquidation's price lag, which releases with time: a payout
-        #      counts the larger premium of the two, a deposit the smaller, so
-        #      no LP round trip across the release gains.
-        price_skew: uint256 = convert(abs(staticcall ENGINE.price_skew(i)), uint256)
-        net_skew: uint256 = convert(abs((staticcall ENGINE.market_state(i)).skew), uint256)
-        high: uint256 = max(price_skew, net_skew)
+        # dev: the skew fills price at (ps) and the traders' net size (ns)
+        #      differ by a liquidation's price lag, which releases with time.
+        #      A payout counts the premium at ps alone: a fill of d moves the
+        #      pool's equity by P*((ps+d)^2 - ps^2)/(2K) plus its fee, exactly
+        #      that premium's growth, so no trade moves the payout value but
+        #      by its fee, and a liquidation (ps unchanged) not at all. (At
+        #      ns, the larger of the two, a trade of d moved it by an extra
+        #      P*d*(ps-ns)/K: a sale around a cascade's lag, a redemption and
+        #      the buy-back paid a large LP; tests/regression/
+        #      test_trade_around_price_lag_moves_lp_redemption_value.py.)
+        #      A deposit counts the premium at the point of [ps, ns] nearest
+        #      zero (zero where they straddle it): the lag's release moves ps
+        #      only along that segment, so with no trade between, a deposit
+        #      is never priced below what it later redeems for
+        #      (test_lp_shares_around_price_lag_release_profit.py).
+        signed_ps: int256 = staticcall ENGINE.price_skew(i)
+        signed_ns: int256 = (staticcall ENGINE.market_state(i)).skew
+        high: uint256 = convert(abs(signed_ps), uint256)
         if high == 0:
             continue
-        low: uint256 = min(price_skew, net_skew)
+        low: uint256 = 0
+        if (signed_ps > 0) == (signed_ns > 0) and signed_ns != 0:
+            low = min(high, convert(abs(signed_ns), uint256))
         # dev: P * s^2 / (2 * K), in WAD: P * s / WAD * s / (2 * K) in one
         #      512-bit product. P * s fits: P <= the oracle's 10**36 cap, |s| < 2**127.
         denominator: uint256 = 2 * staticcall CONFIGURATOR.skew_scale(i) * WAD

@@ -13,14 +13,16 @@ WAD = 10**18
 def fill_premium(p, round_up: bool = True) -> int:
     """The fill premium the open skews hold (WAD): sum over markets of
     P * s^2 / (2 * K), P the oracle's price (`try_prices`: the last good one
-    where a feed fails), s the engine's price skew, K the skew scale; rounded
+    where a feed fails), s the engine's price skew (see below), K the skew scale; rounded
     up (as the pool's payout value takes it) or down (its deposit value)."""
     total = 0
     count = p.engine.market_count()
     prices = p.oracle.try_prices((1 << count) - 1)[0]
     for m in range(count):
-        skews = (abs(p.engine.price_skew(m)), abs(p.engine.market_state(m).skew))
-        skew = max(skews) if round_up else min(skews)  # dev: a lag apart, payouts take the larger
+        # dev: a lag apart, payouts take the price skew; deposits the point
+        #      between the price skew and the net skew nearest zero.
+        ps, ns = p.engine.price_skew(m), p.engine.market_state(m).skew
+        skew = abs(ps) if round_up else (min(abs(ps), abs(ns)) if ps * ns > 0 else 0)
         numerator = prices[m] * skew * skew
         denominator = 2 * p.configurator.markets(m).skew_scale * WAD
         total += -(-numerator // denominator) if round_up else numerator // denominator
