@@ -508,6 +508,8 @@ def _spread(samples: list) -> dict:
 
 
 def main():
+    if os.environ.get("BENCH_PART") == "gas":
+        return gas_only()
     # dev: the suite first: a failing suite stops the bench before the long runs.
     suite = suite_time(int(os.environ.get("SUITE_RUNS", "1")))
     sizes = contract_sizes()
@@ -548,6 +550,22 @@ def main():
     print(f"test suite: {suite['median']:.0f} s ({suite['runs']} run(s))")
     MARKDOWN.write_text(markdown(results))
     print(f"wrote {RESULTS.relative_to(ROOT)} and {MARKDOWN.relative_to(ROOT)}")
+
+
+def gas_only():
+    """`BENCH_PART=gas make bench`: code sizes and gas only (deterministic, a
+    minute or two), the timed figures kept from the last full run."""
+    results = json.loads(RESULTS.read_text())
+    sizes, gas = contract_sizes(), all_gas()
+    results.update({
+        "code_size_bytes": sizes,
+        "gas": {op: g.used for op, g in gas.items()}, "gas_floor": {op: g.floor for op, g in gas.items()},
+    })
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    for op, g in gas.items():
+        print(f"{op:<50}{g.used:>10,}{g.floor:>10,}{g.used / g.floor:>7.2f}")
+    MARKDOWN.write_text(markdown(results))
+    print(f"wrote sizes and gas to {RESULTS.relative_to(ROOT)} and {MARKDOWN.relative_to(ROOT)}")
 
 
 def markdown(r: dict) -> str:

@@ -76,6 +76,7 @@ FALLBACK_ROUNDS: constant(uint256) = 3
 ADDRESS_BITS: constant(uint256) = 2 ** 160 - 1
 HALF_BITS: constant(uint256) = 2 ** 128 - 1
 WORD_BITS: constant(uint256) = 2 ** 64 - 1
+HELD_BIT: constant(uint256) = 1 << 255
 
 # Why a read failed; `price` turns each into its revert reason.
 OK: constant(uint8) = 0
@@ -135,15 +136,13 @@ feed_words: HashMap[uint256, uint256]
 band_words: HashMap[uint256, uint256]
 
 # @dev Per market: max_deviation (64 bits, WAD <= 10**18) | confirm_rounds
-#      (8) | confirm_seconds (32) | baseline round (80).
+#      (8) | confirm_seconds (32) | baseline round (80) | ... | held by hand
+#      (the top bit): a guarded read touches this one slot for all of them.
 guard_words: HashMap[uint256, uint256]
 
 # @dev Last valid price recorded by `refresh` (or `set_feed`), per market, and
 #      its round: the fallback for exits when the feed cannot be read at all.
 last: public(HashMap[uint256, LastPrice])
-
-# @dev Markets the owner holds guarded by hand.
-held: public(HashMap[uint256, bool])
 
 # @dev The guard as `refresh` last logged it: only to log each raise and lift
 #      once; `guarded` never reads it.
@@ -230,7 +229,6 @@ def set_feed(
     # dev: the round read now is the baseline the guard never walks past.
     self.guard_words[market] = max_deviation | (confirm_rounds << 64) | (confirm_seconds << 72) | (r.round_id << 104)
     self.last[market] = LastPrice(price=r.price, round_id=r.round_id, updated_at=r.updated_at)
-    self.held[market] = False
     self.logged_guard[market] = self._guard(market, r).guarded
     log FeedSet(
         market=market,
@@ -253,7 +251,8 @@ def set_guard(market: uint256, guarded: bool):
     """
     ownable._check_owner()
     assert self.feed_words[market] != 0, "Oracle: unknown market"
-    self.held[market] = guarded
+    word: uint256 = self.guard_words[market]
+    self.guard_words[market] = word | HELD_BIT if guarded else word & ~HELD_BIT
     if guarded:
         log PriceGuardRaised(market=market, previous_price=self.last[market].price, price=self.last[market].price, deviation=0)
     else:
@@ -272,7 +271,7 @@ def refresh(market: uint256) -> (uint256, bool, bool):
     """
     r: Read = self._read(market)
     if r.status != OK:
-        return (self._fallback(market, r), False, self.held[market])
+        return (self._fallback(market, r), False, self._held(market))
     g: Guard = self._guard(market, r)
     if g.guarded != self.logged_guard[market]:
         self.logged_guard[market] = g.guarded
@@ -299,8 +298,17 @@ def guarded(market: uint256) -> bool:
     """
     r: Read = self._read(market)
     if r.status != OK:
-        return self.held[market]
+        return self._held(market)
     return self._guard(market, r).guarded
+
+
+@external
+@view
+def held(market: uint256) -> bool:
+    """
+    @notice Whether the owner holds `market` guarded by hand (`set_guard`).
+    """
+    return self._held(market)
 
 
 @external
@@ -377,26 +385,45 @@ def feeds(market: uint256) -> Feed:
 @internal
 @view
 def _feed(market: uint256) -> Feed:
+    feed: Feed = self._checks(market)
+    guard: uint256 = self.guard_words[market]
+    feed.max_deviation = guard & WORD_BITS
+    feed.confirm_rounds = (guard >> 64) & 255
+    feed.confirm_seconds = (guard >> 72) & (2 ** 32 - 1)
+    feed.baseline_round = (guard >> 104) & (2 ** 80 - 1)
+    return feed
+
+
+@internal
+@view
+def _held(market: uint256) -> bool:
+    return self.guard_words[market] & HELD_BIT != 0
+
+
+@internal
+@view
+def _checks(market: uint256) -> Feed:
+    # dev: what a read checks an answer against: two slots, not the guard's
+    #      third (a read that needs no guard, as liquidations, skips it).
     word: uint256 = self.feed_words[market]
     band: uint256 = self.band_words[market]
-    guard: uint256 = self.guard_words[market]
     return Feed(
         aggregator=convert(convert(word & ADDRESS_BITS, uint160), address),
         heartbeat=word >> 224,
         min_answer=convert(band & HALF_BITS, int256),
         max_answer=convert(band >> 128, int256),
         scale=(word >> 160) & WORD_BITS,
-        max_deviation=guard & WORD_BITS,
-        confirm_rounds=(guard >> 64) & 255,
-        confirm_seconds=(guard >> 72) & (2 ** 32 - 1),
-        baseline_round=guard >> 104,
+        max_deviation=0,
+        confirm_rounds=0,
+        confirm_seconds=0,
+        baseline_round=0,
     )
 
 
 @internal
 @view
 def _read(market: uint256) -> Read:
-    feed: Feed = self._feed(market)
+    feed: Feed = self._checks(market)
     assert feed.aggregator != empty(address), "Oracle: unknown market"
     return self._call_round(feed, method_id("latestRoundData()", output_type=Bytes[4]), True)
 
@@ -476,7 +503,7 @@ def _prices(mask: uint256, with_guard: bool) -> (uint256[MAX_MARKETS], uint256, 
                 guarded |= 1 << i
         else:
             prices[i] = self._fallback(i, r)
-            if with_guard and self.held[i]:
+            if with_guard and self._held(i):
                 guarded |= 1 << i
     return (prices, valid, guarded)
 
@@ -488,7 +515,7 @@ def _guard(market: uint256, latest: Read) -> Guard:
     #      younger than the confirmation time and fewer rounds than the
     #      confirmation count have followed it; any such round that jumped from
     #      its predecessor (or whose predecessor is unreadable) guards.
-    if self.held[market]:
+    if self._held(market):
         return Guard(guarded=True, previous_price=0, price=0, deviation=0)
     feed: Feed = self._feed(market)
     current: Read = latest
@@ -518,7 +545,7 @@ def _fallback(market: uint256, latest: Read) -> uint256:
         return latest.price
     last: LastPrice = self.last[market]
     if latest.status != CALL_FAILED:
-        feed: Feed = self._feed(market)
+        feed: Feed = self._checks(market)
         round_id: uint256 = latest.round_id
         for i: uint256 in range(FALLBACK_ROUNDS):
             if round_id <= 1:
