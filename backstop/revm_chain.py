@@ -30,9 +30,9 @@ from eth_utils import keccak
 from eth_utils import to_checksum_address as _to_checksum_address
 from pyrevm import EVM, AccountInfo, BlockEnv, Env
 
-from backstop import harness
+from backstop.wiring import CONTRACTS_DIR, DEPLOYABLES
 
-BUILD = harness.CONTRACTS.parent / ".build"
+BUILD = CONTRACTS_DIR.parent / ".build"
 START_TIME = 1_700_000_000
 # dev: who sends a call outside any `prank` (titanoboa has such a default account too).
 DEFAULT_SENDER = "0x" + keccak(b"backstop revm default sender")[:20].hex()
@@ -55,7 +55,7 @@ class Reverted(Exception):
         super().__init__(reason or "reverted without a reason")
 
 
-def compile_contracts(root: Path = harness.CONTRACTS) -> dict:
+def compile_contracts(root: Path = CONTRACTS_DIR) -> dict:
     """name -> (abi, bytecode) for every deployable under `root` (compiled in parallel)."""
 
     def one(path):
@@ -67,7 +67,7 @@ def compile_contracts(root: Path = harness.CONTRACTS) -> dict:
         return json.loads(abi), bytes.fromhex(bytecode.removeprefix("0x"))
 
     with ThreadPoolExecutor() as pool:
-        return dict(zip(harness.DEPLOYABLES, pool.map(one, harness.DEPLOYABLES.values())))
+        return dict(zip(DEPLOYABLES, pool.map(one, DEPLOYABLES.values())))
 
 
 @cache
@@ -77,8 +77,8 @@ def compiled() -> dict:
     process whose sources match an earlier one's skips the ~7 s compile
     (the simulator's sweep starts a process per run)."""
     digest = hashlib.sha256(importlib.metadata.version("vyper").encode())
-    for path in sorted(harness.CONTRACTS.rglob("*.vy*")):
-        digest.update(str(path.relative_to(harness.CONTRACTS)).encode() + b"\0" + path.read_bytes())
+    for path in sorted(CONTRACTS_DIR.rglob("*.vy*")):
+        digest.update(str(path.relative_to(CONTRACTS_DIR)).encode() + b"\0" + path.read_bytes())
     cache_file = BUILD / f"revm-{digest.hexdigest()[:24]}.json"
     if cache_file.exists():
         return {name: (abi, bytes.fromhex(code)) for name, (abi, code) in json.loads(cache_file.read_text()).items()}
@@ -290,10 +290,32 @@ class ChainBase:
         self.sender = DEFAULT_SENDER
         self.calls = 0
         self.last_logs = []
-        # dev: called after every transaction (not views, not deployments) as
-        #      on_transaction(sender, to, calldata, logs, revert reason or None):
-        #      how the simulator records one event log whoever sends.
-        self.on_transaction = None
+        # dev: see `recorder`.
+        self._recorder = None
+
+    @property
+    def recorder(self):
+        """Called after every transaction (not views, not deployments) as
+        `recorder(sender, to, calldata, logs, revert reason or None)`, whoever
+        sends it: how the simulator keeps one event log. None records nothing."""
+        return self._recorder
+
+    @recorder.setter
+    def recorder(self, callback):
+        self._recorder = callback
+
+    @contextmanager
+    def recording(self, callback):
+        """`recorder` set to `callback` inside the block, the previous one restored after."""
+        previous, self._recorder = self._recorder, callback
+        try:
+            yield
+        finally:
+            self._recorder = previous
+
+    def sender_of(self, sender=None) -> str:
+        """Who sends a call given `sender`: it, or the account `prank` set."""
+        return str(sender or self.sender)
 
     @contextmanager
     def prank(self, address):
@@ -311,11 +333,11 @@ class ChainBase:
         return Contract(self, self._create(bytecode + encode([_type(i) for i in constructor["inputs"]], args)), abi)
 
     def _sender(self, sender) -> str:
-        return str(sender or self.sender)
+        return self.sender_of(sender)
 
     def _transacted(self, sender, to, calldata, reason=None):
-        if self.on_transaction is not None:
-            self.on_transaction(self._sender(sender), to, calldata, self.last_logs, reason)
+        if self._recorder is not None:
+            self._recorder(self._sender(sender), to, calldata, self.last_logs, reason)
 
 
 class Chain(ChainBase):
@@ -342,7 +364,11 @@ class Chain(ChainBase):
         account = self.evm.basic(sender)
         nonce = account.nonce + self._transactions_sent.pop(sender, 0)
         self.evm.insert_account_info(sender, AccountInfo(balance=account.balance, nonce=nonce))
-        return self.evm.deploy(sender, data)
+        try:
+            return self.evm.deploy(sender, data)
+        except RuntimeError as e:
+            # dev: a constructor's revert, with its reason, as a call's would be.
+            raise Reverted(_reason(str(e))) from None
 
     def call(self, to: str, calldata: bytes, sender=None, mutates: bool = True) -> bytes:
         self.calls += 1
@@ -384,13 +410,14 @@ def revert_reason(output: bytes) -> str:
     return ""
 
 
-def deploy(owner, decimals: int = 18, contracts: dict | None = None, chain: Chain | None = None, **kwargs):
-    """A full protocol on a fresh revm chain (harness.deploy's wiring, same defaults)."""
-    chain = chain or Chain()
-    options = {"markets": (harness.ETH, harness.BTC), "fee_pool_share": 5 * 10**17, "min_notional": 10 * 10**18}
-    options.update(kwargs)
-    with chain.prank(owner):
-        return harness.wire(
-            lambda name, *args: chain.deploy(name, *args, contracts=contracts), chain, owner, decimals,
-            options["markets"], options["fee_pool_share"], options["min_notional"],
-        )
+def deploy(owner, decimals: int | None = None, contracts: dict | None = None, chain: Chain | None = None,
+           markets=None, params=None, replace: dict | None = None):
+    """A full protocol on `chain` (default a fresh revm chain) through the one
+    wiring: `params` (default config/local.yaml), its collateral with
+    `decimals` and its `markets` if given; `contracts` a compiled set other
+    than the project's (the fuzzer's mutants)."""
+    from backstop.params import default_params
+    from backstop.protocol import deploy_on
+
+    params = (params or default_params()).variant(decimals=decimals, markets=markets)
+    return deploy_on(chain or Chain(), owner, params, contracts=contracts, replace=replace)

@@ -1,5 +1,5 @@
 """What one simulator run is made of besides its seed: a scenario (backstop.scenario)
-and the protocol's parameters (backstop.deployment's `Params`, the format of
+and the protocol's parameters (backstop.params' `Params`, the format of
 config/local.yaml), and how `--set FIELD=VALUE,...` changes either.
 
 A field is a path into one of the two: `market_depth.usd_per_pct`,
@@ -21,11 +21,10 @@ from pathlib import Path
 
 import yaml
 
-from backstop.deployment import Params, load_params, parse_params
+from backstop.params import DEFAULT_PARAMS, Params, default_params, load_params, parse_params
 from backstop.scenario import parse_scenario
 from backstop.validation import ParamsError
 
-DEFAULT_PARAMS = Path(__file__).resolve().parents[1] / "config" / "local.yaml"
 # The parameter file's top-level keys (collateral, markets, liquidation, ...).
 PARAMS_KEYS = frozenset(Params.__dataclass_fields__)
 _PART = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)((?:\[\d+\])*)$")
@@ -33,7 +32,7 @@ _PART = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)((?:\[\d+\])*)$")
 
 def default_params_data() -> dict:
     """config/local.yaml as `Params.to_dict()` (decimals as strings): what a run uses unless told otherwise."""
-    return load_params(DEFAULT_PARAMS).to_dict()
+    return default_params().to_dict()
 
 
 def params_data(path=None) -> dict:

@@ -47,13 +47,12 @@ from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
-from backstop import harness, invariants, revm_chain
-from backstop.deployment import ParamsError, parse_params
+from backstop import invariants, revm_chain
+from backstop.params import ParamsError, default_params, parse_params
 from backstop.keeper import BoaChain, Keeper, adl_quantiles
 from backstop.revm_chain import Reverted, to_checksum_address
 from backstop.scenario import MARKETS, DepthModel, Scenario, parse_scenario, price_path
-from backstop.settings import default_params_data
-from backstop.units import wad
+from backstop.wiring import actor_address
 
 WAD = 10**18
 # The event log's format: 2 added the protocol parameters and the code version
@@ -119,7 +118,7 @@ class Simulation:
             data["population"]["traders"] = traders
         self.scenario_data = data
         self.scenario: Scenario = parse_scenario(data)
-        self.params = parse_params(params_data if params_data is not None else default_params_data())
+        self.params = parse_params(params_data) if params_data is not None else default_params()
         self.params_data = self.params.to_dict()
         _check_compatible(self.scenario, self.params)
         self.seed = seed
@@ -174,7 +173,7 @@ class Simulation:
         p = self.protocol = self._deploy(owner)
         # dev: the log starts once every contract has a name (the wiring is
         #      the same in every run).
-        self.chain.on_transaction = self._record
+        self.chain.recorder = self._record
         roles = {"token": p.token, "vault": p.vault, "oracle": p.oracle, "engine": p.engine, "pool": p.pool,
                  "fund": p.insurance, "lens": p.lens, "configurator": p.configurator, "deleverager": p.deleverager}
         for i, feed in enumerate(p.feeds):
@@ -201,31 +200,13 @@ class Simulation:
             self._feed_refreshed[m] = 0
 
     def _deploy(self, owner):
-        """The protocol with `self.params`: harness.wire's deployment, then the
-        parameters it does not take (feed checks, liquidation, fund timing) set
-        by the owner, before the log starts."""
+        """The protocol with `self.params` through the one wiring (the scenario's
+        market starting at the scenario's price), before the log starts."""
         s, params = self.scenario, self.params
-        markets = []
-        for i, m in enumerate(params.markets):
-            price = Decimal(str(s.start_price)) if i == s.market else m.price
-            markets.append(harness.MarketSpec(
-                m.name, price, imr=str(m.imr), mmr=str(m.mmr), fee=str(m.fee_rate), skew_scale=m.skew_scale,
-                max_skew=m.max_skew, max_deviation=str(m.max_deviation), confirm_rounds=m.confirm_rounds,
-                confirm_seconds=m.confirm_seconds))
-        p = revm_chain.deploy(owner, params.collateral.decimals, chain=self.chain, markets=tuple(markets),
-                              fee_pool_share=wad(params.fee_pool_share))
-        with self.chain.prank(owner):
-            for i, (m, feed) in enumerate(zip(params.markets, p.feeds)):
-                p.oracle.set_feed(i, feed.address, m.heartbeat, m.feed_units(m.band_min), m.feed_units(m.band_max),
-                                  wad(m.max_deviation), m.confirm_rounds, m.confirm_seconds)
-            # dev: the dust check compares the reward floor with the minimum notional:
-            #      raise the notional first, set the liquidation parameters, then the notional.
-            notional = wad(params.min_position_notional)
-            p.configurator.set_min_position_notional(max(notional, p.configurator.min_position_notional()))
-            p.configurator.set_liquidation_params(params.liquidation.as_struct())
-            p.configurator.set_min_position_notional(notional)
-            p.insurance.set_cooldown(params.insurance_fund.cooldown, params.insurance_fund.withdraw_window)
-        return p
+        m = params.markets[s.market]
+        start = Decimal(m.feed_units(s.start_price)) / 10**m.feed_decimals
+        markets = [dataclasses.replace(m, price=start) if i == s.market else m for i, m in enumerate(params.markets)]
+        return revm_chain.deploy(owner, chain=self.chain, params=params.variant(markets=markets))
 
     def play_step(self, step: int):
         s = self.scenario
@@ -246,9 +227,10 @@ class Simulation:
     def _begin_step(self, step: int, price: float):
         self.step_no = step
         self._step_start = len(self.events)  # dev: where this step's entries begin
-        answer = harness.feed_answer(Decimal(repr(price)).quantize(Decimal("1e-8")))
+        market = self.params.markets[self.scenario.market]
+        answer = market.feed_units(Decimal(repr(price)).quantize(Decimal(10) ** -market.feed_decimals))
         self.events.append({"step": step, "price": answer})
-        self.steps.append(StepRecord(step=step, price=answer / 10**harness.FEED_DECIMALS,
+        self.steps.append(StepRecord(step=step, price=answer / 10**market.feed_decimals,
                                      price_no_feedback=self.path[step]))
         if step > 0:
             with self.chain.prank(self._actor("oracle-operator")):
@@ -371,7 +353,7 @@ class Simulation:
     # ------------------------------------------------------------ the log
 
     def _actor(self, name: str) -> str:
-        address = str(harness.actor(name))
+        address = actor_address(name)
         self.names[address] = name
         return address
 
@@ -577,15 +559,11 @@ class _RankingChain(BoaChain):
 
 
 def _check_compatible(scenario: Scenario, params) -> None:
-    """The scenario's market exists in the parameters under its name; the mock feeds have the harness's decimals."""
+    """The scenario's market exists in the parameters under its name."""
     symbol = [k for k, v in MARKETS.items() if v == scenario.market][0]
     if scenario.market >= len(params.markets) or not params.markets[scenario.market].name.startswith(symbol):
         raise ParamsError("market", f"the scenario trades {symbol}, which must be markets[{scenario.market}] of the "
                                     "protocol parameters")
-    for i, m in enumerate(params.markets):
-        if m.feed_decimals != harness.FEED_DECIMALS:
-            raise ParamsError(f"markets[{i}].feed_decimals",
-                              f"the simulator's mock feeds answer with {harness.FEED_DECIMALS} decimals, got {m.feed_decimals}")
 
 
 @cache

@@ -86,12 +86,13 @@ class Web3Chain(ChainBase):
         #      releases by the second, so a run would not repeat). A node
         #      without the method keeps its own clock.
         try:
-            self._rpc("anvil_setBlockTimestampInterval", [0])
-        except _NodeError as e:
+            self.rpc("anvil_setBlockTimestampInterval", [0])
+        except NodeError as e:
             if e.code != METHOD_NOT_FOUND:
                 raise
 
-    def _rpc(self, method: str, params: list):
+    def rpc(self, method: str, params: list):
+        """One JSON-RPC request to the node; its `result`, or `NodeError` (with the revert reason, if any)."""
         self._id += 1
         body = json.dumps({"jsonrpc": "2.0", "id": self._id, "method": method, "params": params})
         for attempt in (1, 2):
@@ -105,17 +106,54 @@ class Web3Chain(ChainBase):
                 if attempt == 2:
                     raise
         if "error" in response:
-            raise _NodeError(response["error"])
+            raise NodeError(response["error"])
         return response["result"]
+
+    # ------------------------------------------------------------ node queries
 
     @property
     def block_number(self) -> int:
-        return int(self._rpc("eth_blockNumber", []), 16)
+        """The node's latest block number."""
+        return int(self.rpc("eth_blockNumber", []), 16)
+
+    def block(self, number="latest") -> dict:
+        """A block's header fields as the node gives them (hex strings), by number or tag."""
+        tag = hex(number) if isinstance(number, int) else number
+        return self.rpc("eth_getBlockByNumber", [tag, False])
+
+    @property
+    def timestamp(self) -> int:
+        """The latest block's timestamp (the clock `time_travel` moves)."""
+        return int(self.block()["timestamp"], 16)
+
+    def client_version(self) -> str:
+        """The node's client string (web3_clientVersion), e.g. 'anvil/v1.4.3'."""
+        return self.rpc("web3_clientVersion", [])
+
+    def is_anvil(self) -> bool:
+        """Whether the node is an anvil (it answers anvil_nodeInfo): the chain
+        impersonates its senders, which only anvil allows."""
+        try:
+            self.rpc("anvil_nodeInfo", [])
+        except NodeError:
+            return False
+        return True
+
+    def transaction(self, tx_hash: str) -> dict:
+        """A mined transaction as the node gives it (eth_getTransactionByHash)."""
+        return self.rpc("eth_getTransactionByHash", [tx_hash])
+
+    def prestate(self, tx_hash: str, diff: bool = False) -> dict:
+        """The accounts and slots a transaction touched (debug_traceTransaction's
+        prestateTracer), or with `diff` what it changed; needs a node keeping
+        history (start_anvil(prune_history=False))."""
+        config = {"tracer": "prestateTracer", **({"tracerConfig": {"diffMode": True}} if diff else {})}
+        return self.rpc("debug_traceTransaction", [tx_hash, config])
 
     def time_travel(self, seconds: int):
-        latest = int(self._rpc("eth_getBlockByNumber", ["latest", False])["timestamp"], 16)
-        self._rpc("evm_setNextBlockTimestamp", [latest + seconds])
-        self._rpc("evm_mine", [])
+        latest = self.timestamp
+        self.rpc("evm_setNextBlockTimestamp", [latest + seconds])
+        self.rpc("evm_mine", [])
 
     def _create(self, data: bytes) -> str:
         return self._send({"data": "0x" + data.hex()})["contractAddress"]
@@ -125,8 +163,8 @@ class Web3Chain(ChainBase):
         tx = {"from": to_checksum_address(self._sender(sender)), "to": to, "data": "0x" + calldata.hex()}
         if not mutates:
             try:
-                return bytes.fromhex(self._rpc("eth_call", [tx, "latest"])[2:])
-            except _NodeError as e:
+                return bytes.fromhex(self.rpc("eth_call", [tx, "latest"])[2:])
+            except NodeError as e:
                 raise Reverted(e.reason) from None
         try:
             self._send(tx)
@@ -139,15 +177,15 @@ class Web3Chain(ChainBase):
     def _send(self, tx: dict) -> dict:
         sender = to_checksum_address(tx.get("from") or self._sender(None))
         if sender not in self._impersonated:
-            self._rpc("anvil_impersonateAccount", [sender])
-            self._rpc("anvil_setBalance", [sender, RICH])
+            self.rpc("anvil_impersonateAccount", [sender])
+            self.rpc("anvil_setBalance", [sender, RICH])
             self._impersonated.add(sender)
         self.transactions += 1
         tx = {**tx, "from": sender, "gas": self.gas}
         self.last_logs = []
         try:
             receipt = self._send_and_wait(tx)
-        except _NodeError as e:
+        except NodeError as e:
             raise Reverted(e.reason) from None
         if int(receipt["status"], 16) != 1:
             # dev: replay as a call for the reason. At "latest", not the parent
@@ -155,8 +193,8 @@ class Web3Chain(ChainBase):
             #      transaction changed nothing a contract can read but the
             #      sender's nonce and balance.
             try:
-                self._rpc("eth_call", [tx, "latest"])
-            except _NodeError as e:
+                self.rpc("eth_call", [tx, "latest"])
+            except NodeError as e:
                 raise Reverted(e.reason) from None
             raise Reverted("")
         self.last_block = int(receipt["blockNumber"], 16)
@@ -175,20 +213,20 @@ class Web3Chain(ChainBase):
         #      receipt (automine may answer before the block is in).
         if self._sync:
             try:
-                return self._rpc("eth_sendTransactionSync", [tx])
-            except _NodeError as e:
+                return self.rpc("eth_sendTransactionSync", [tx])
+            except NodeError as e:
                 if e.code != METHOD_NOT_FOUND:
                     raise
                 self._sync = False
-        tx_hash = self._rpc("eth_sendTransaction", [tx])
-        receipt = self._rpc("eth_getTransactionReceipt", [tx_hash])
+        tx_hash = self.rpc("eth_sendTransaction", [tx])
+        receipt = self.rpc("eth_getTransactionReceipt", [tx_hash])
         while receipt is None:
             time.sleep(0.0005)
-            receipt = self._rpc("eth_getTransactionReceipt", [tx_hash])
+            receipt = self.rpc("eth_getTransactionReceipt", [tx_hash])
         return receipt
 
 
-class _NodeError(Exception):
+class NodeError(Exception):
     """A JSON-RPC error; `reason` is the revert string when it was a revert."""
 
     def __init__(self, error: dict):
@@ -201,7 +239,6 @@ class _NodeError(Exception):
             self.reason = str(error.get("message", "")).removeprefix("execution reverted: ").removeprefix("execution reverted")
 
 
-def deploy(url: str, owner, decimals: int = 18, **kwargs):
-    """A full protocol on the node at `url` (harness.deploy's wiring, same defaults)."""
+def deploy(url: str, owner, decimals: int | None = None, **kwargs):
+    """A full protocol on the node at `url` (revm_chain.deploy's wiring and defaults)."""
     return revm_chain.deploy(owner, decimals, chain=Web3Chain(url), **kwargs)
-

@@ -54,13 +54,7 @@ def reentrant_token_deployer():
 @pytest.fixture(scope="module")
 def rp(owner, decimals, reentrant_token_deployer):
     """A full protocol whose collateral is a ReentrantToken, pool seeded with 1M USD."""
-    deployers = harness.deployers()
-
-    def deploy_contract(name, *args):
-        return (reentrant_token_deployer if name == "MockERC20" else deployers[name]).deploy(*args)
-
-    with boa.env.prank(owner):
-        p = harness.wire(deploy_contract, boa.env, owner, decimals, (harness.ETH, harness.BTC), wad("0.5"), wad(10))
+    p = harness.deploy(owner, decimals, replace={"MockERC20": reentrant_token_deployer.deploy})
     p.fund_pool(actor("seed_lp"), 1_000_000)
     return p
 

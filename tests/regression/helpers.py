@@ -38,14 +38,8 @@ def deploy_with_fee_token(decimals: int, feed_decimals: int = 8, fee_bps: int = 
     HostileToken, the pool funded (and an ETH position open against it) while
     the token took no fee, then its fee switched on: `fee_bps` of every transfer."""
     hostile = boa.load_partial(str(Path(__file__).parents[1] / "unit" / "vault" / "HostileToken.vy"))
-    c = harness.deployers()
-
-    def deploy_contract(name, *args):
-        # dev: MockERC20(name, symbol, decimals) -> HostileToken(decimals).
-        return hostile.deploy(args[2]) if name == "MockERC20" else c[name].deploy(*args)
-
-    with boa.env.prank(OWNER):
-        p = harness.wire(deploy_contract, boa.env, OWNER, decimals, (harness.ETH, harness.BTC), 5 * 10**17, 10 * 10**18)
+    # dev: MockERC20(name, symbol, decimals) -> HostileToken(decimals).
+    p = harness.deploy(OWNER, decimals, replace={"MockERC20": lambda name, symbol, decimals: hostile.deploy(decimals)})
     if feed_decimals != 8:
         for market in range(len(p.feeds)):
             replace_feed(p, market, feed_decimals)

@@ -38,9 +38,9 @@ def test_load_params__local_file__matches_the_test_harness_markets():
     assert params.collateral.decimals == 6
     assert params.fee_pool_share == Decimal("0.5")
     assert [m.name for m in params.markets] == [harness.ETH.name, harness.BTC.name]
-    # The ape deployment and the titanoboa tests run the same risk parameters.
-    assert params.markets[0].risk_params() == harness.ETH.params()
-    assert params.markets[1].risk_params() == harness.BTC.params()
+    # The ape deployment and the titanoboa tests run the same parameters: the harness's are this file's.
+    assert (harness.ETH, harness.BTC) == params.markets
+    assert harness.DEFAULTS == params
     assert params.liquidation.as_struct() == harness.LIQUIDATION
     assert params.markets[0].feed_units(params.markets[0].price) == harness.feed_answer(2_000)
 
@@ -81,8 +81,8 @@ BAD = [
     ("markets.0.imr", "1.5", "markets[0].imr", "(0, 1]"),
     ("min_position_notional", -1, "min_position_notional", "at least 0"),
     ("markets.0.skew_scale", "-100000", "markets[0].skew_scale", "at least 0"),
-    ("fee_pool_share", "1.5", "fee_pool_share", "at most 1"),
-    ("collateral.decimals", 19, "collateral.decimals", "between 0 and 18"),
+    ("fee_pool_share", "1.5", "fee_pool_share", "above the contract's maximum 1"),
+    ("collateral.decimals", 19, "collateral.decimals", "above the contract's maximum 18"),
     ("collateral.decimals", True, "collateral.decimals", "integer"),
     ("collateral.decimals", "6", "collateral.decimals", "integer"),
     ("collateral.symbol", "TOOLONG", "collateral.symbol", "1 to 5 characters"),
@@ -98,21 +98,20 @@ BAD = [
     ("markets.1.max_skew", 10_000, "markets[1].max_skew", "below skew_scale"),
     ("markets.1.max_skew", 4_990, "markets[1].max_skew", "below skew_scale"),
     ("markets.0.fee_rate", 0, "markets[0].fee_rate", "above 0"),
-    ("markets.0.heartbeat", 0, "markets[0].heartbeat", "at least 1"),
-    ("markets.0.feed_decimals", 19, "markets[0].feed_decimals", "between 0 and 18"),
+    ("markets.0.heartbeat", 0, "markets[0].heartbeat", "below the contract's minimum 1"),
+    ("markets.0.feed_decimals", 19, "markets[0].feed_decimals", "above the contract's maximum 18"),
     ("markets.0.imr", "ten percent", "markets[0].imr", "must be a number"),
     ("markets.0.imr", [0.1], "markets[0].imr", "must be a number"),
-    ("markets.0.skew_scale", 10**10, "markets[0].skew_scale", "below 10,000,000,000"),
     ("markets.1.name", "ETH / USD", "markets[1].name", "duplicate market"),
     ("markets.0.name", "x" * 65, "markets[0].name", "1 to 64 characters"),
     ("markets", [], "markets", "1 to 16 markets"),
     ("markets.0", "ETH", "markets[0]", "must be a mapping"),
     ("liquidation", ..., "liquidation", "missing"),
     ("liquidation.penalty", "0.01", "liquidation.penalty", "unknown key"),
-    ("liquidation.liq_fee", "0.2", "liquidation.liq_fee", "at most 0.1"),
-    ("liquidation.keeper_share", "1.5", "liquidation.keeper_share", "at most 1"),
+    ("liquidation.liq_fee", "0.2", "liquidation.liq_fee", "above the contract's maximum 0.1"),
+    ("liquidation.keeper_share", "1.5", "liquidation.keeper_share", "above the contract's maximum 1"),
     ("liquidation.min_reward", "2000", "liquidation.min_reward", "must not exceed max_reward"),
-    ("liquidation.buffer", "2", "liquidation.buffer", "at most 1"),
+    ("liquidation.buffer", "2", "liquidation.buffer", "above the contract's maximum 1"),
     ("liquidation.max_reward", "-1", "liquidation.max_reward", "must be at least 0"),
     ("liquidation.min_reward", "0.2", "liquidation.min_reward", "farm the insurance fund"),
 ]

@@ -190,7 +190,7 @@ def test_plan__two_markets_same_field__labels_name_the_market():
     ("market_depth.usd_per_pct", "--set: must be FIELD=VALUE"),
     ("markets[0].mmr=0.2", r"markets\[0\].mmr: must be above 0 and below imr"),
     ("markets[3].mmr=0.01", r"markets\[3\].mmr: no such field in the protocol parameters"),
-    ("liquidation.liq_fee=0.5", "liquidation.liq_fee: must be at most 0.1"),
+    ("liquidation.liq_fee=0.5", "liquidation.liq_fee: 0.5 is above the contract's maximum 0.1"),
     ("markets[0].mmr=0.03,0.03", "given twice"),
 ])
 def test_plan__bad_field_or_value__refused_before_running(setting, field):
