@@ -170,9 +170,9 @@ def _floor(chain, tx_hash: str, receipt: dict) -> int:
     account it called touched once cold, the same events. No refunds, no
     computation, the refund for cleared slots. The slots and their values
     come from anvil's prestate tracer."""
-    tx = chain._rpc("eth_getTransactionByHash", [tx_hash])
-    touched = chain._rpc("debug_traceTransaction", [tx_hash, {"tracer": "prestateTracer"}])
-    diff = chain._rpc("debug_traceTransaction", [tx_hash, {"tracer": "prestateTracer", "tracerConfig": {"diffMode": True}}])
+    tx = chain.transaction(tx_hash)
+    touched = chain.prestate(tx_hash)
+    diff = chain.prestate(tx_hash, diff=True)
     floor, refund = _intrinsic(bytes.fromhex(tx["input"][2:])), 0
     warm = {tx["from"].lower(), tx["to"].lower(), ZERO_ADDRESS}  # dev: sender, target, anvil's coinbase
     for account, state in touched.items():

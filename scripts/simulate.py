@@ -142,9 +142,10 @@ def cli(provider, scenario, params_file, settings, traders, seed, out, replay_lo
             url = stack.enter_context(start_anvil()) if node == "own" else provider.uri
             chain = Web3Chain(url)
             try:
-                client = chain._rpc("web3_clientVersion", [])
-                chain._rpc("anvil_nodeInfo", [])
-            except Exception:  # noqa: BLE001
+                client, anvil = chain.client_version(), chain.is_anvil()
+            except Exception:  # noqa: BLE001  (no node there at all)
+                client, anvil = None, False
+            if not anvil:
                 raise click.UsageError(
                     f"the simulator needs an anvil node (it impersonates its actors); {provider.network.choice} "
                     f"at {url} is not one. Use --network ethereum:local:foundry, --node own or --chain revm"

@@ -50,7 +50,7 @@ def test_web3_chain__clock__moves_only_by_time_travel():
         chain = p.env
 
         def now() -> int:
-            return int(chain._rpc("eth_getBlockByNumber", ["latest", False])["timestamp"], 16)
+            return chain.timestamp
 
         start = now()
         p.fund_pool(actor("lp"), 1_000)
@@ -60,3 +60,20 @@ def test_web3_chain__clock__moves_only_by_time_travel():
         chain.time_travel(12)
         p.fund_pool(actor("lp"), 1_000)
         assert now() == start + 12
+
+
+def test_web3_chain__node_queries__answer_from_the_node():
+    """The public queries the simulator, the bench and the tests use instead of the chain's raw RPC."""
+    with start_anvil(prune_history=False) as url:
+        p = deploy(url, actor("owner"), decimals=6)
+        chain = p.env
+        assert chain.is_anvil()
+        assert chain.client_version().startswith("anvil/")
+        assert chain.block()["number"] == hex(chain.block_number)
+        assert chain.timestamp == int(chain.block(chain.block_number)["timestamp"], 16)
+        p.fund_pool(actor("lp"), 1_000)
+        tx_hash = chain.last_receipt["transactionHash"]
+        assert chain.transaction(tx_hash)["to"].lower() == p.pool.address.lower()
+        touched, changed = chain.prestate(tx_hash), chain.prestate(tx_hash, diff=True)
+        assert p.pool.address.lower() in {a.lower() for a in touched}
+        assert set(changed) == {"pre", "post"}
