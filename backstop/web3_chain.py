@@ -6,7 +6,7 @@ ape adds ~30 ms of its own to every call (~25 tx/s on anvil); raw web3 reaches
 latency in blocks and seconds) and for the crash simulator. Views go through
 `eth_call`; everything else is a transaction, mined by anvil's automine, from
 an account the node impersonates (so actors keep their deterministic
-addresses from `harness.actor`).
+addresses from `wiring.actor_address`).
 
 `start_anvil()` runs a throwaway node on a free port.
 """
