@@ -7,22 +7,30 @@
         the pool's margin account, and the Clearinghouse makes the pool the
         other side of every trade, so the share price moves with the traders'
         losses (up) and profits (down), plus the pool's share of fees.
-@dev Shares are valued at the pool's equity in the clearinghouse (collateral
-     plus the unrealised PnL of its mirrored positions) less the fill premium
-     held for every open skew, sum over its markets of P * s^2 / (2 * K)
-     (mark P, price skew s, skew scale K), floored at zero (SPEC 8's note on
-     LP shares, I8). A fill at `P * (1 + (s + d / 2) / K)` pays the pool
-     exactly the growth of that premium, P * ((s + d)^2 - s^2) / (2 * K),
-     which whoever closes the skew gets back: so at a fixed price no trade
-     moves the share value but by its fee and rounding, and pushing the skew
-     around one's own deposit or redemption pays nothing (GMX v2 keeps its
-     position impact pool out of the pool value the same way). Where a
-     liquidation's price lag sets the price skew apart from the traders' net
-     skew, a payout counts the premium at the price skew (so every trade moves
-     it by its fee only, and a liquidation not at all) and a deposit the
-     premium at the point between the two skews nearest zero: the price skew
-     moves from one toward the other as the lag releases, so no deposit is
-     priced below a later redemption with no trade between.
+@dev A payout (withdraw, redeem, their previews, the max* limits and every
+     other view) values shares at the pool's equity in the clearinghouse
+     (collateral plus the unrealised PnL of its mirrored positions) less the
+     fill premium held for every open skew, sum over its markets of
+     P * s^2 / (2 * K) (mark P, price skew s, skew scale K), floored at zero
+     (SPEC 8's note on LP shares, I8). A fill at `P * (1 + (s + d / 2) / K)`
+     pays the pool exactly the growth of that premium,
+     P * ((s + d)^2 - s^2) / (2 * K), which whoever closes the skew gets
+     back: so at a fixed price no trade moves the payout value but by its fee
+     and rounding, and a liquidation (filled at the mark, its size held in
+     the price lag) not at all (GMX v2 keeps its position impact pool out of
+     the pool value the same way).
+     A deposit buys in at the pool's whole equity, the premium counted as the
+     LPs' already: no later payout at the same prices reaches it but by
+     others' fees, since the payout value is that equity less a premium that
+     is never negative, and trades move the equity by the premium they pay
+     plus their fees. The premium shrinks as the skew closes or as a
+     liquidation's price lag releases (the price skew moving to the traders'
+     net size), and those gains belong to whoever held shares when it was
+     paid. Counting the premium out of deposits too let a deposit made
+     before a liquidation, or after it and before its lag released, take a
+     share of that release from the LPs who were there (tests/regression/
+     test_lp_deposit_before_liquidation_takes_the_lag_release.py). The
+     difference is a new LP's entry cost, its share of P * s^2 / (2 * K).
      Withdrawals are limited by the pool's own margin: the clearinghouse lets
      out only what keeps the pool above its initial margin. Deposits, mints,
      withdrawals and redemptions refuse while a market the pool holds is
@@ -31,11 +39,10 @@
      first-depositor inflation attack). Every conversion rounds in the pool's
      favour, in two places:
        - the share value: a path that takes assets in (deposit, mint, their
-         previews) values the pool at ceil((equity - floor(premium)) / unit)
-         (the deposit premium), one that pays out (withdraw, redeem, their
-         previews, the max* limits) and every other view at
-         floor((equity - ceil(premium)) / unit) (the payout premium): a depositor
-         never buys below, a redeemer never sells above, the value;
+         previews) values the pool at ceil(equity / unit), one that pays out
+         (withdraw, redeem, their previews, the max* limits) and every other
+         view at floor((equity - ceil(premium)) / unit): a depositor never
+         buys below, a redeemer never sells above, the value;
        - the conversion: shares out and assets out round down, shares in and
          assets in round up.
 """
@@ -108,7 +115,7 @@ WAD: constant(uint256) = constants.WAD
 struct Valuation:
     # Token units, for paths that pay out and for views: floor((equity - ceil(payout premium)) / SCALE), >= 0.
     down: uint256
-    # Token units, for paths that take assets in: ceil((equity - floor(deposit premium)) / SCALE), >= 0.
+    # Token units, for paths that take assets in: ceil(equity / SCALE), >= 0 (the premium counted the LPs').
     up: uint256
     # Token units the engine's `withdraw` lets the pool take out at these prices
     # (min(collateral, equity - initial margin)), its price and guard checks aside.
@@ -353,52 +360,37 @@ def _valuation() -> Valuation:
     st: IClearinghouse.AccountState = empty(IClearinghouse.AccountState)
     mask: uint256 = 0
     position, st, mask = staticcall ENGINE.state_at(self, 0, prices)
-    # dev: the premium, summed for payouts (rounded up) and for deposits (rounded down).
-    premium_down: uint256 = 0
-    premium_up: uint256 = 0
+    # dev: the premium for payouts, rounded up (deposits count none).
+    premium: uint256 = 0
     for i: uint256 in range(MAX_MARKETS):
         if mask >> i == 0:
             break
         if mask & (1 << i) == 0:
             continue
-        # dev: the skew fills price at (ps) and the traders' net size (ns)
-        #      differ by a liquidation's price lag, which releases with time.
-        #      A payout counts the premium at ps alone: a fill of d moves the
-        #      pool's equity by P*((ps+d)^2 - ps^2)/(2K) plus its fee, exactly
-        #      that premium's growth, so no trade moves the payout value but
-        #      by its fee, and a liquidation (ps unchanged) not at all. (At
-        #      ns, the larger of the two, a trade of d moved it by an extra
-        #      P*d*(ps-ns)/K: a sale around a cascade's lag, a redemption and
-        #      the buy-back paid a large LP; tests/regression/
-        #      test_trade_around_price_lag_moves_lp_redemption_value.py.)
-        #      A deposit counts the premium at the point of [ps, ns] nearest
-        #      zero (zero where they straddle it): the lag's release moves ps
-        #      only along that segment, so with no trade between, a deposit
-        #      is never priced below what it later redeems for
-        #      (test_lp_shares_around_price_lag_release_profit.py).
-        signed_ps: int256 = staticcall ENGINE.price_skew(i)
-        signed_ns: int256 = (staticcall ENGINE.market_state(i)).skew
-        high: uint256 = convert(abs(signed_ps), uint256)
-        if high == 0:
+        # dev: at the price skew (what fills price at), not the traders' net
+        #      size: they differ by a liquidation's price lag. At the net size
+        #      a fill of d moved the payout value by an extra P*d*(ps-ns)/K: a
+        #      sale around a cascade's lag, a redemption and the buy-back paid
+        #      a large LP (test_trade_around_price_lag_moves_lp_redemption_value.py).
+        #      At the price skew a fill moves the pool's equity by exactly the
+        #      premium's growth; the lag's release moves the premium with no
+        #      trade, but never lifts the payout value above a deposit's price.
+        s: uint256 = convert(abs(staticcall ENGINE.price_skew(i)), uint256)
+        if s == 0:
             continue
-        low: uint256 = 0
-        if (signed_ps > 0) == (signed_ns > 0) and signed_ns != 0:
-            low = min(high, convert(abs(signed_ns), uint256))
         # dev: P * s^2 / (2 * K), in WAD: P * s / WAD * s / (2 * K) in one
         #      512-bit product. P * s fits: P <= the oracle's 10**36 cap, |s| < 2**127.
         denominator: uint256 = 2 * staticcall CONFIGURATOR.skew_scale(i) * WAD
-        premium_up += math._mul_div(prices[i] * high, high, denominator, True)
-        premium_down += math._mul_div(prices[i] * low, low, denominator, False)
+        premium += math._mul_div(prices[i] * s, s, denominator, True)
     v: Valuation = Valuation(
         down=0, up=0, free=0, invalid=mask & ~valid, guarded=mask & guarded
     )
     # dev: a negative value is worth nothing to shareholders.
-    low: int256 = st.equity - convert(premium_up, int256)
+    low: int256 = st.equity - convert(premium, int256)
     if low > 0:
         v.down = convert(low, uint256) // SCALE
-    high: int256 = st.equity - convert(premium_down, int256)
-    if high > 0:
-        v.up = math._ceil_div(convert(high, uint256), SCALE)
+    if st.equity > 0:
+        v.up = math._ceil_div(convert(st.equity, uint256), SCALE)
     collateral: int256 = staticcall VAULT.collateral(self)
     if mask != 0:
         collateral = min(collateral, st.equity - convert(st.initial_req, int256))

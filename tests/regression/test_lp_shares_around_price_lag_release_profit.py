@@ -17,13 +17,12 @@ Why it must fail (I8, SPEC 8's note on LP shares): at fixed prices LP shares
 are not moved by skew, and time passing moves no wealth to a coalition.
 Gained 760.18 USD here with the premium taken at the price skew alone.
 
-Fixed (issue 14): where the price skew and the net skew differ (a lag), a
-payout values the pool with the larger premium of the two and a deposit with
-the smaller; the price skew moves monotonically from one toward the other as
-the lag releases, so a deposit is never priced below a later redemption.
-Left open: a trade around a large lag moves the payout value by
-P * d * lag / K, less than its two fees while the lag is under
-2 * fee_rate * skew_scale / (the attacker's share of the pool).
+Fixed (issue 14): a payout values the pool with the premium at the price
+skew, a deposit at the pool's whole equity (no premium out), which no later
+payout at the same prices reaches but by others' fees (first, in this
+session's earlier fix, a deposit took the premium at the point of the two
+skews nearest zero; that still let a deposit made before the liquidation take
+the release: test_lp_deposit_before_liquidation_takes_the_lag_release.py).
 """
 
 import pytest

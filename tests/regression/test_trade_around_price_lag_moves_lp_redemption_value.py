@@ -22,11 +22,9 @@ gained at token decimals 6 and 18 (lag 992.76 ETH).
 Fixed: payouts (redeem, withdraw, the views) value the pool at its equity
 less the premium at the price skew alone, which a fill moves by exactly what
 it pays the pool (so the sale moves the redemption value by its fee only,
-and a liquidation, which moves no price skew, not at all); deposits value it
-with the premium at the point between the price skew and the net skew nearest
-zero (zero where they straddle it): the price skew only moves along that
-segment as the lag releases, so a deposit is never priced below what it
-redeems for later with no trade between.
+and a liquidation, which moves no price skew, not at all); deposits buy in at
+the pool's whole equity, which no later payout at the same prices reaches but
+by others' fees.
 """
 
 import pytest

@@ -37,8 +37,11 @@ Everything the honest machine checks still holds (I1-I7). On top, a
      does not rise beyond the tokens minted to them, the keeper rewards for
      accounts liquidatable when the stretch began, and the fill premium their
      own net trades took back from the skew the stretch began with (what
-     others paid into it before; see `Monitor.premium_released`), within a
-     token unit per share holding (shares are valued in whole units).
+     others paid into it before; see `Monitor.premium_released`), and the
+     change, while time passes, in the value of the LP and fund shares they
+     held when the stretch began (what holding would have brought without
+     acting: a liquidation's price lag releasing; `Monitor.before_clock`),
+     within a token unit per share holding (shares are valued in whole units).
   liveness: after a keeper round, no account that was liquidatable (at valid
      prices) before it is still liquidatable with the same equity and
      maintenance requirement unless it is pending ADL with an `AdlRequired`
@@ -284,8 +287,22 @@ class Monitor:
             return "neutral"  # dev: mints and approvals; what the coalition is minted counts as inflow
         return "other"
 
+    def _held_shares(self) -> dict:
+        """The coalition's LP and fund shares, by holder."""
+        p = self.p
+        return {a: (p.pool.balanceOf(a), p.insurance.balanceOf(a)) for a in self.coalition}
+
+    def _held_value(self, held: dict) -> int:
+        """What `held` (holder -> LP shares, fund shares) redeems for now, WAD."""
+        p, total = self.p, 0
+        for lp, fund in held.values():
+            total += (p.pool.convertToAssets(lp) if lp else 0) + (p.insurance.convertToAssets(fund) if fund else 0)
+        return total * self.scale
+
     def _open_stretch(self):
-        self.stretch = {"base": self._read(self.wealth_parts), "inflow": self.inflow, "allowed": 0,
+        self.stretch = {"base": self._read(self.wealth_parts), "inflow": self.inflow, "allowed": 0, "drift": 0,
+                        # dev: the shares held when the stretch began (see `before_clock`).
+                        "held": self._read(self._held_shares),
                         "liquidatable": self.liquidatable(), "calls": 0,
                         # dev: the skew fills price at (less the liquidations' price lag): the premium's own skew.
                         "skew": self._read(lambda: [self.p.engine.price_skew(m) for m in range(self.n)]),
@@ -319,14 +336,16 @@ class Monitor:
         Coverage.i8_checks += 1
         now = self._read(self.wealth_parts)
         released = self.premium_released(s)
-        gain = sum(now.values()) - sum(s["base"].values()) - (self.inflow - s["inflow"]) - s["allowed"] - released
+        gain = (sum(now.values()) - sum(s["base"].values()) - (self.inflow - s["inflow"]) - s["allowed"] - released
+                - s["drift"])
         if gain > I8_UNITS_OF_SLACK * self.scale:
             moved = {f"{who} {part}": f"{(now[who, part] - v) / WAD:+,.2f}" for (who, part), v in s["base"].items()
                      if now[who, part] != v}
             self.fail(
                 f"I8 free lunch: at fixed prices the attacker and colluder gained {gain} wei ({gain / WAD:,.2f} USD) "
                 f"beyond {s['allowed']} wei of allowed keeper rewards and {released} wei of premium released from the "
-                f"skew the stretch began with, over {s['calls']} calls of theirs ({where}); "
+                f"skew the stretch began with, and {s['drift']} wei of drift of the shares held before it while time "
+                f"passed, over {s['calls']} calls of theirs ({where}); "
                 f"minted to them {(self.inflow - s['inflow']) / WAD:,.2f} USD; moves: {moved}"
             )
 
@@ -343,11 +362,28 @@ class Monitor:
 
     def before_clock(self):
         self.check_i8("before time passed")
+        s = self.stretch
+        if s is not None:
+            # dev: time passing is no call of the coalition's: what the shares it
+            #      held when the stretch began gain or lose across it (a
+            #      liquidation's price lag releasing lifts the LP payout value)
+            #      would have come to it without acting, so it is neither a
+            #      gain nor a loss of the stretch's. Shares bought within the
+            #      stretch get no such pass: a deposit before a liquidation
+            #      that takes the lag's release is the gain to find
+            #      (test_lp_deposit_before_liquidation_takes_the_lag_release.py).
+            now = self._read(self._held_shares)
+            kept = {a: (min(lp, now[a][0]), min(fund, now[a][1])) for a, (lp, fund) in s["held"].items()}
+            s["clock"] = (kept, self._read(self._held_value, kept))
 
     # ------------------------------------------------------------ the ghost ledger
 
     def after_clock(self):
         self.fresh_jump = {}
+        s = self.stretch
+        if s is not None and "clock" in s:
+            kept, value = s.pop("clock")
+            s["drift"] += self._read(self._held_value, kept) - value
         old_marks, marks = self.marks, self._read(self._marks)
         self._reconcile("time passing", "the clock", [], marks)
         if marks != old_marks:

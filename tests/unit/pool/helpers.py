@@ -10,22 +10,20 @@ ETH, BTC = 0, 1
 WAD = 10**18
 
 
-def fill_premium(p, round_up: bool = True) -> int:
-    """The fill premium the open skews hold (WAD): sum over markets of
-    P * s^2 / (2 * K), P the oracle's price (`try_prices`: the last good one
-    where a feed fails), s the engine's price skew (see below), K the skew scale; rounded
-    up (as the pool's payout value takes it) or down (its deposit value)."""
+def fill_premium(p) -> int:
+    """The fill premium the open skews hold (WAD), as the pool's payout value
+    takes it: sum over markets of P * s^2 / (2 * K), rounded up, P the
+    oracle's price (`try_prices`: the last good one where a feed fails), s the
+    engine's price skew (a liquidation's lag apart from the net size), K the
+    skew scale. A deposit counts none of it (it buys in at the whole equity)."""
     total = 0
     count = p.engine.market_count()
     prices = p.oracle.try_prices((1 << count) - 1)[0]
     for m in range(count):
-        # dev: a lag apart, payouts take the price skew; deposits the point
-        #      between the price skew and the net skew nearest zero.
-        ps, ns = p.engine.price_skew(m), p.engine.market_state(m).skew
-        skew = abs(ps) if round_up else (min(abs(ps), abs(ns)) if ps * ns > 0 else 0)
+        skew = abs(p.engine.price_skew(m))
         numerator = prices[m] * skew * skew
         denominator = 2 * p.configurator.markets(m).skew_scale * WAD
-        total += -(-numerator // denominator) if round_up else numerator // denominator
+        total += -(-numerator // denominator)
     return total
 
 

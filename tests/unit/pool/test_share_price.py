@@ -13,7 +13,7 @@ import boa
 
 from backstop.units import wad
 from tests.invariants import assert_invariants
-from tests.unit.pool.helpers import ETH
+from tests.unit.pool.helpers import ETH, fill_premium
 
 
 def test_totalAssets__trader_long_and_price_falls__rises_by_trader_loss(
@@ -137,8 +137,11 @@ def test_deposit__after_traders_lose__mints_fewer_shares_per_unit(
     shares = deposit(p, other_trader, amount)
 
     assert shares < before
-    # The newcomer buys in at the new price: what it holds is worth (at most) what it paid.
-    assert amount - 1 <= p.pool.convertToAssets(shares) <= amount
+    # The newcomer buys in at the new price and the pool's whole equity: what
+    # it holds is worth what it paid less its share of the open skew's fill
+    # premium (the LPs' who were there when it was paid).
+    premium_share = fill_premium(p) * shares // p.pool.totalSupply() // p.vault.SCALE()
+    assert amount - premium_share - 2 <= p.pool.convertToAssets(shares) <= amount - premium_share + 1
     assert_invariants(p, [trader, other_trader])
 
 
