@@ -384,6 +384,33 @@ def fuzzer_rate(runs: int = 3) -> dict:
     }
 
 
+def attacker_rate(runs: int = 3) -> dict:
+    """The attacker fuzzer's calls/s (`TestAttacker` under the `ci` profile, in a
+    subprocess; its monitor's views counted, as the honest fuzzer's invariant
+    views are) beside the honest solvency fuzzer's in the same run: what the
+    adversary's rules and checks cost."""
+    rates, honest = [], []
+    for _ in range(runs):
+        rates.append(_fuzzer_calls_per_second("tests/stateful/test_attacker.py", "attacker fuzzer:", "TestAttacker"))
+        honest.append(_fuzzer_calls_per_second("tests/stateful/test_solvency.py", "protocol calls"))
+    return {
+        "attacker_calls_per_second": _spread(rates),
+        "honest_calls_per_second": _spread(honest),
+        "ratio": statistics.median(rates) / statistics.median(honest),
+    }
+
+
+def _fuzzer_calls_per_second(path: str, marker: str, select: str = "") -> float:
+    """Run one fuzzer test file under the `ci` profile; its printed calls/s."""
+    command = [sys.executable, "-m", "pytest", path, "-q", "-p", "no:cacheprovider"] + (["-k", select] if select else [])
+    out = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env={**os.environ, "HYPOTHESIS_PROFILE": "ci"})
+    line = next((x for x in out.stdout.splitlines() if marker in x and x.endswith("calls/s")), None)
+    if out.returncode != 0 or line is None:
+        raise SystemExit(f"bench: {path} failed under the ci profile (rc {out.returncode}): {out.stdout[-500:]}")
+    calls = line.rsplit(", ", 1)[1].split()[0]
+    return float(calls.replace(",", ""))
+
+
 def _raw_boa_rate(calls: int = 2_000) -> float:
     # dev: the simplest state-changing call there is: a token transfer.
     token = harness.deployers()["MockERC20"].deploy("Raw", "RAW", 6)
@@ -510,6 +537,8 @@ def _spread(samples: list) -> dict:
 def main():
     if os.environ.get("BENCH_PART") == "gas":
         return gas_only()
+    if os.environ.get("BENCH_PART") == "fuzz":
+        return fuzz_only()
     # dev: the suite first: a failing suite stops the bench before the long runs.
     suite = suite_time(int(os.environ.get("SUITE_RUNS", "1")))
     sizes = contract_sizes()
@@ -517,13 +546,14 @@ def main():
     rate = harness_rate()
     revm_rate = revm_trade_rate()
     fuzzer = fuzzer_rate()
+    attacker = attacker_rate()
     latency = keeper_latency()
     simulator = simulator_rate()
     results = {
         "code_size_bytes": sizes, "code_size_limit": CODE_SIZE_LIMIT,
         "gas": {op: g.used for op, g in gas.items()}, "gas_floor": {op: g.floor for op, g in gas.items()},
         "boa_trades_per_second": rate, "revm_trades_per_second": revm_rate, "fuzzer": fuzzer,
-        "keeper_latency": latency, "simulator": simulator, "suite_seconds": suite,
+        "attacker_fuzzer": attacker, "keeper_latency": latency, "simulator": simulator, "suite_seconds": suite,
     }
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
@@ -538,6 +568,7 @@ def main():
     f, r = fuzzer["fuzzer_calls_per_second"], fuzzer["raw_titanoboa_calls_per_second"]
     print(f"solvency fuzzer: {f['median']:,.0f} calls/s (min {f['min']:,.0f}, max {f['max']:,.0f}); raw titanoboa "
           f"transfers {r['median']:,.0f}/s (min {r['min']:,.0f}, max {r['max']:,.0f}); ratio {fuzzer['ratio']:.1f}x")
+    print(_attacker_line(attacker))
     for n, figures in latency.items():
         b, t = figures["blocks"], figures["seconds"]
         print(f"keeper latency, {n} accounts: {b['median']} blocks (min {b['min']}, max {b['max']}), "
@@ -548,6 +579,35 @@ def main():
           f"{simulator['run']['steps']} steps): {simulator['wall_seconds']['median']:.1f} s, {sm['median']:.0f} tx/s; "
           f"raw web3 {rw['median']:.0f} tx/s; ratio {simulator['ratio']:.0%}; bare JSON-RPC {bare['median']:.0f} tx/s")
     print(f"test suite: {suite['median']:.0f} s ({suite['runs']} run(s))")
+    MARKDOWN.write_text(markdown(results))
+    print(f"wrote {RESULTS.relative_to(ROOT)} and {MARKDOWN.relative_to(ROOT)}")
+
+
+def _attacker_line(a: dict) -> str:
+    f, h = a["attacker_calls_per_second"], a["honest_calls_per_second"]
+    return (f"attacker fuzzer: {f['median']:,.0f} calls/s (min {f['min']:,.0f}, max {f['max']:,.0f}); honest solvency "
+            f"fuzzer {h['median']:,.0f} calls/s in the same run; ratio {a['ratio']:.2f}")
+
+
+def _attacker_rows(a: dict | None) -> list:
+    if a is None:
+        return []
+    f, h = a["attacker_calls_per_second"], a["honest_calls_per_second"]
+    return [
+        f"| attacker fuzzer, protocol calls/s (`TestAttacker`, `ci` profile, {f['runs']} runs; with the monitor's "
+        f"views) | {f['median']:,.0f} | {f['min']:,.0f} – {f['max']:,.0f} | ≥ 3,000 {'✓' if f['median'] >= 3_000 else '✗'} |",
+        f"| honest solvency fuzzer, calls/s (same runs) | {h['median']:,.0f} | {h['min']:,.0f} – {h['max']:,.0f} | |",
+        f"| ratio attacker / honest (what the adversary's rules and checks cost) | {a['ratio']:.2f} | | |",
+    ]
+
+
+def fuzz_only():
+    """`BENCH_PART=fuzz make bench`: the two fuzzers' rates only (a few
+    minutes), the other figures kept from the last full run."""
+    results = json.loads(RESULTS.read_text())
+    results["attacker_fuzzer"] = attacker = attacker_rate()
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print(_attacker_line(attacker))
     MARKDOWN.write_text(markdown(results))
     print(f"wrote {RESULTS.relative_to(ROOT)} and {MARKDOWN.relative_to(ROOT)}")
 
@@ -625,6 +685,7 @@ def markdown(r: dict) -> str:
         f"{f['min']:,.0f} – {f['max']:,.0f} | ≥ 1,000 {'✓' if f['median'] >= 1_000 else '✗'} |",
         f"| raw titanoboa, token transfers/s (same runs) | {raw['median']:,.0f} | {raw['min']:,.0f} – {raw['max']:,.0f} | |",
         f"| ratio fuzzer / raw titanoboa | {r['fuzzer']['ratio']:.1f}× | | |",
+        *_attacker_rows(r.get("attacker_fuzzer")),
         f"| titanoboa trades/s | {r['boa_trades_per_second']:,.0f} | | |",
         f"| revm trades/s | {r['revm_trades_per_second']:,.0f} | | |",
     ]

@@ -162,7 +162,7 @@ class MonitoredChain(revm_chain.Chain):
         if m is None or not mutates or m.busy:
             return super().call(to, calldata, sender, mutates)
         who = self._sender(sender)
-        m.before(who, to)
+        m.before(who, to, calldata)
         output = super().call(to, calldata, sender, mutates)  # dev: a revert changes nothing to check
         m.after(who, to, calldata, self.last_logs)
         return output
@@ -344,12 +344,17 @@ class Monitor:
             self.fail(
                 f"I8 free lunch: at fixed prices the attacker and colluder gained {gain} wei ({gain / WAD:,.2f} USD) "
                 f"beyond {s['allowed']} wei of allowed keeper rewards and {released} wei of premium released from the "
-                f"skew the stretch began with, and {s['drift']} wei of drift of the shares held before it while time "
-                f"passed, over {s['calls']} calls of theirs ({where}); "
+                f"skew the stretch began with, and {s['drift']} wei of drift of the shares held since it began (time "
+                f"passing, liquidations anyone could send), over {s['calls']} calls of theirs ({where}); "
                 f"minted to them {(self.inflow - s['inflow']) / WAD:,.2f} USD; moves: {moved}"
             )
 
-    def before(self, sender, to):
+    def _kept(self, s) -> dict:
+        """Of the shares held when stretch `s` began, those still held."""
+        now = self._read(self._held_shares)
+        return {a: (min(lp, now[a][0]), min(fund, now[a][1])) for a, (lp, fund) in s["held"].items()}
+
+    def before(self, sender, to, calldata=b""):
         kind = self._kind(sender, to)
         if kind in ("other", "market"):
             # dev: the stretch ends with the state its last call left; a feed
@@ -359,6 +364,17 @@ class Monitor:
             self.stretch = None
         elif kind == "coalition" and self.stretch is None:
             self._open_stretch()
+        if kind == "coalition" and to == self.engine \
+                and self.p.engine.function_name(calldata) in ("liquidate", "liquidate_batch"):
+            # dev: a liquidation anyone could send (of an account liquidatable
+            #      when the stretch began) pays its penalty's remainder to the
+            #      fund and the pool takes the book at the mark: what the shares
+            #      held since the stretch began gain from it is the holding's,
+            #      as a keeper would have sent it anyway; shares bought within
+            #      the stretch get no pass (a deposit that captures it is the
+            #      gain to find). See `after`.
+            kept = self._kept(self.stretch)
+            self.stretch["liquidation"] = (kept, self._read(self._held_value, kept))
 
     def before_clock(self):
         self.check_i8("before time passed")
@@ -372,8 +388,7 @@ class Monitor:
             #      stretch get no such pass: a deposit before a liquidation
             #      that takes the lag's release is the gain to find
             #      (test_lp_deposit_before_liquidation_takes_the_lag_release.py).
-            now = self._read(self._held_shares)
-            kept = {a: (min(lp, now[a][0]), min(fund, now[a][1])) for a, (lp, fund) in s["held"].items()}
+            kept = self._kept(s)
             s["clock"] = (kept, self._read(self._held_value, kept))
 
     # ------------------------------------------------------------ the ghost ledger
@@ -403,13 +418,21 @@ class Monitor:
         if "guard" not in self.machine.SKIP:
             self._check_guard(sender, to, name, risk_adding)
         if self._kind(sender, to) == "coalition" and self.stretch is not None:
-            self.stretch["calls"] += 1
+            s = self.stretch
+            s["calls"] += 1
+            held_before = s.pop("liquidation", None)
+            settled = set()
             for e in events:
+                if type(e).__name__ == "LiquidationSettled":
+                    settled.add(str(e.account))
                 if type(e).__name__ == "LiquidationSettled" and str(e.keeper) in self.coalition \
-                        and str(e.account) in self.stretch["liquidatable"]:
-                    self.stretch["allowed"] += e.keeper_reward
+                        and str(e.account) in s["liquidatable"]:
+                    s["allowed"] += e.keeper_reward
                 elif type(e).__name__ == "Trade" and str(e.account) in self.coalition:
-                    self.stretch["net"][e.market] += e.size_delta
+                    s["net"][e.market] += e.size_delta
+            if held_before is not None and settled and settled <= s["liquidatable"]:
+                kept, value = held_before
+                s["drift"] += self._read(self._held_value, kept) - value
         if marks != old_marks:
             self.stretch = None  # dev: a price moved: a new stretch starts at the next coalition call
 

@@ -1,6 +1,8 @@
 """The fuzzer catches a broken build: each mutant is a copy of the contracts
-with one deliberate bug, and the solvency machine, run against it with a fixed
-seed, must fail. A mutant that survives means the fuzzer has a blind spot."""
+with one deliberate bug, and the solvency machine (or, for the review's bugs,
+the attacker machine, on the invariant that names the bug), run against it
+with a fixed seed, must fail. A mutant that survives means the fuzzer has a
+blind spot."""
 
 import re
 import shutil
@@ -28,14 +30,28 @@ MUTANTS = {
     ]),
 }
 
-# Mutants for the attacker machine, each the review's bug put back into the
-# fixed code: name -> (file, patches, the invariant its failure must name).
-# They wait for the loss-waterfall (13) and price-guard (14) fixes, whose code
-# they undo (issue 15, phase 2). Planned:
-#   "counterparty charged beyond its profit"  -> "SPEC 6 ADL beyond profit"
-#   "solvent account sent to ADL"             -> "SPEC 6 solvent account sent to ADL"
-#   "guard read that ignores a new round"     -> "SPEC 4 guard bypass"
-ATTACKER_MUTANTS: dict = {}
+# Mutants for the attacker machine, each a bug the review found put back into
+# the fixed code: name -> (file, patches, the invariant its failure must name).
+ATTACKER_MUTANTS = {
+    # ADL charges a thin counterparty its share of the deficit whatever its
+    # profit (loss-waterfall review, finding 1): the bound on `gain` is gone.
+    "counterparty charged beyond its profit": ("Deleverager.vy", [
+        ("            if gain > bound:\n", "            if gain > bound and False:\n"),
+    ], "SPEC 6 ADL beyond profit"),
+    # The ADL gate counts the gap to maintenance as a deficit, so a solvent
+    # (only liquidatable) account the fund cannot "cover" goes to ADL and is
+    # closed at its bankruptcy price (finding 2's outcome, by another road).
+    "solvent account sent to ADL": ("Clearinghouse.vy", [
+        ("    shortfall: int256 = max(-scan.equity, 0)\n",
+         "    shortfall: int256 = max(convert(scan.maintenance_req, int256) - scan.equity, 0)\n"),
+    ], "SPEC 6 solvent account sent to ADL"),
+    # Priced reads take the guard as the last `refresh` logged it: a jump
+    # round no one refreshed yet is traded on (the guard review's bypass).
+    "guard read that ignores a new round": ("PriceOracle.vy", [
+        ("            if with_guard and self._guard(i, r).guarded:\n",
+         "            if with_guard and self.logged_guard[i]:\n"),
+    ], "SPEC 4 guard bypass"),
+}
 
 # Enough examples to reach a bad debt beyond the fund (the ci profile sees ~15
 # bad debts in 40 examples); no shrinking: finding the failure is the point.
