@@ -309,14 +309,24 @@ def trade(market: uint256, size_delta: int256, acceptable_price: uint256 = 0):
     #      cap and the pool's margin: an exit that grows |skew| (after another
     #      trader flipped it) or a flip that keeps |skew| adds the pool's risk
     #      all the same.
+    #      An exit in profit is paid by the pool: it needs the pool to stay
+    #      at or above zero after paying, or a profitable trader exiting a
+    #      bankrupt pool before its ADL is paid with other accounts'
+    #      collateral (test_profitable_exit_front_runs_bankrupt_pool_adl.py);
+    #      the keeper's ADL of the pool comes first, then the exit works.
     skew_after: int256 = state.skew + size_delta
-    if not reduce_only or abs(skew_after) >= abs(state.skew):
-        assert convert(abs(skew_after), uint256) <= self.max_skews[market], "Clearinghouse: max skew"
+    adds_pool_risk: bool = not reduce_only or abs(skew_after) >= abs(state.skew)
+    if adds_pool_risk or realized > 0:
+        if adds_pool_risk:
+            assert convert(abs(skew_after), uint256) <= self.max_skews[market], "Clearinghouse: max skew"
         pool_mask: uint256 = self._pool_mask()
         pool_prices: uint256[MAX_MARKETS] = self._prices(pool_mask & ~(1 << market), not reduce_only, not reduce_only)
         pool_prices[market] = mark
         pool_state: IClearinghouse.AccountState = self._state(pool, pool_mask, pool_prices)
-        self._require_pool_margin(pool_state.equity >= convert(pool_state.initial_req, int256))
+        pool_need: int256 = 0
+        if adds_pool_risk:
+            pool_need = convert(pool_state.initial_req, int256)
+        self._require_pool_margin(pool_state.equity >= pool_need)
 
     log IClearinghouse.Trade(
         account=msg.sender,
