@@ -281,7 +281,16 @@ class Keeper:
                         if e.size != 0 and (e.size > 0) != (size > 0) and e.upnl > 0 and e.prices_valid)
             plan.append((depth, market, size, entries))
         done = True
-        for _, market, size, entries in sorted(plan, key=lambda item: (item[0], item[1])):
+        for n, (_, market, size, entries) in enumerate(sorted(plan, key=lambda item: (item[0], item[1]))):
+            if n:
+                # dev: ranked afresh: an earlier market's fills moved the
+                #      counterparties' equity, so their scores (profit times
+                #      leverage) here; a list ranked before them can leave out
+                #      an account now ranked above its last fill (I7).
+                size = self.chain.adl_ranking([account], market)[0].size
+                if size == 0:
+                    continue
+                entries = {a: e for a, e in self.adl_entries(market).items() if a != account}
             counterparties = rank_counterparties(entries, size)
             if not counterparties:
                 self.log.warning("ADL %s market %d: no counterparty in profit on the other side", account, market)
