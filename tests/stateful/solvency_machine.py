@@ -93,6 +93,10 @@ class RecordingChain(BoaChain):
         return logs
 
 
+# InsuranceFund.VIRTUAL_SHARES (a constant, not readable on-chain).
+FUND_VIRTUAL_SHARES = 10**3
+
+
 class SolvencyMachine(RuleBasedStateMachine):
     # The compiled contracts to deploy; a mutation test swaps in a broken build.
     CONTRACTS: dict | None = None
@@ -287,6 +291,14 @@ class SolvencyMachine(RuleBasedStateMachine):
             # dev: a fund bad debt emptied takes no stake until its income refills it
             #      (checked before any transfer, so no tokens are needed to see it).
             self._must_revert(STAKERS[i], "Fund: wiped out", self.p.insurance.stake, self.p.units(usd))
+            return
+        fund = self.p.insurance
+        if self.p.units(usd) * (fund.totalSupply() + FUND_VIRTUAL_SHARES) // (fund.totalAssets() + 1) == 0:
+            # dev: a stake worth less than one share: a fund that earned fees
+            #      and penalties with (nearly) no stakers prices a share at its
+            #      income over the virtual shares (found by the attacker
+            #      fuzzer's donations and the fund's income, 549,478 calls).
+            self._must_revert(STAKERS[i], "Fund: zero shares", fund.stake, self.p.units(usd))
             return
         self.ghost_vault_tokens += self.p.units(usd)
         self.p.stake(STAKERS[i], usd)
