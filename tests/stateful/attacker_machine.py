@@ -430,6 +430,18 @@ class Monitor:
                     s["allowed"] += e.keeper_reward
                 elif type(e).__name__ == "Trade" and str(e.account) in self.coalition:
                     s["net"][e.market] += e.size_delta
+                elif type(e).__name__ == "Deleverage" and self.pool in (str(e.account), str(e.counterparty)):
+                    # dev: an ADL fill against the pool moves the traders' skew
+                    #      as a trade would: by the trader side's size change
+                    #      (the bankrupt's `size_closed`, the counterparty's the
+                    #      opposite). A coalition position closing the skew so
+                    #      releases its premium (here to the LPs, at the mark),
+                    #      as its trade would have; fills between two traders
+                    #      leave the skew where it was.
+                    trader, delta = ((str(e.counterparty), -e.size_closed) if str(e.account) == self.pool
+                                     else (str(e.account), e.size_closed))
+                    if trader in self.coalition:
+                        s["net"][e.market] += delta
             if held_before is not None and settled and settled <= s["liquidatable"]:
                 kept, value = held_before
                 s["drift"] += self._read(self._held_value, kept) - value
