@@ -393,7 +393,7 @@ def attacker_rate(runs: int = 3) -> dict:
     for _ in range(runs):
         # dev: a find stops the run early; its rate up to there still counts.
         rates.append(_fuzzer_calls_per_second("tests/stateful/test_attacker.py", "attacker fuzzer:", "TestAttacker",
-                                              env={"ATTACKER_RATE": "1"}, allow_find=True))
+                                              allow_find=True))
         honest.append(_fuzzer_calls_per_second("tests/stateful/test_solvency.py", "protocol calls"))
     return {
         "attacker_calls_per_second": _spread(rates),
@@ -402,12 +402,11 @@ def attacker_rate(runs: int = 3) -> dict:
     }
 
 
-def _fuzzer_calls_per_second(path: str, marker: str, select: str = "", env: dict | None = None,
-                             allow_find: bool = False) -> float:
+def _fuzzer_calls_per_second(path: str, marker: str, select: str = "", allow_find: bool = False) -> float:
     """Run one fuzzer test file under the `ci` profile; its printed calls/s."""
     command = [sys.executable, "-m", "pytest", path, "-q", "-p", "no:cacheprovider"] + (["-k", select] if select else [])
     out = subprocess.run(command, capture_output=True, text=True, cwd=ROOT,
-                         env={**os.environ, "HYPOTHESIS_PROFILE": "ci", **(env or {})})
+                         env={**os.environ, "HYPOTHESIS_PROFILE": "ci"})
     line = next((x for x in out.stdout.splitlines() if marker in x and x.endswith("calls/s")), None)
     if (out.returncode != 0 and not allow_find) or line is None:
         raise SystemExit(f"bench: {path} failed under the ci profile (rc {out.returncode}): {out.stdout[-500:]}")
