@@ -99,8 +99,10 @@ def deleverage(account: address, market: uint256, counterparties: DynArray[addre
          too thin for that pays what it can where the account keeps other
          markets (the rest passes to them), and is skipped in the account's
          last market, where a position is never closed with a deficit left on
-         it. What is not covered stays on the account (`DeficitPending`). No
-         fee, no penalty.
+         it. A counterparty below zero equity is bankrupt itself and is
+         skipped: closing it could leave its deficit on a flat account. What
+         is not covered stays on the account (`DeficitPending`). No fee, no
+         penalty.
     @param account The bankrupt account.
     @param market The market to deleverage.
     @param counterparties Accounts to close against, by non-increasing score.
@@ -169,8 +171,13 @@ def deleverage(account: address, market: uint256, counterparties: DynArray[addre
         last_score = score
 
         amount: int256 = min(remaining, abs(other.size))
+        if other_st.equity < 0:
+            # dev: a counterparty below zero is bankrupt itself: closing its
+            #      position, even at the mark, could leave it flat with its
+            #      deficit on it, owned by no one. It is skipped.
+            amount = 0
         gain: int256 = 0
-        if deficit > 0:
+        if deficit > 0 and amount != 0:
             # dev: each unit closed carries the same part of the market's
             #      share, rounded up (the account never ends below the share's
             #      end, and the share is paid in full when the last unit

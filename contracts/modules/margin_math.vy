@@ -80,13 +80,13 @@ def _adl_score(upnl: int256, cost: int256, notional: uint256, equity: int256) ->
     """
     @dev The BitMEX auto-deleveraging rank (WAD): pnl_pct * effective_leverage,
          pnl_pct = upnl / |size * entry| = upnl / |cost|, leverage = notional / equity.
-         0 for a position not in profit (it never pays); the largest score for
-         an account whose equity is gone (infinite leverage). Both divisions
-         round down, in this order, in the engine and the lens alike.
+         0 for a position not in profit (it never pays), and 0 for an account
+         whose equity is gone: it is bankrupt itself, its profit already owed
+         to its own deficit, so it is never a counterparty worth ranking (the
+         Deleverager skips one below zero). Both divisions round down, in
+         this order, in the engine and the lens alike.
     """
-    if upnl <= 0 or cost == 0:
+    if upnl <= 0 or cost == 0 or equity <= 0:
         return 0
-    if equity <= 0:
-        return max_value(uint256)
     pnl_pct: uint256 = convert(upnl, uint256) * WAD // convert(abs(cost), uint256)
     return pnl_pct * notional // convert(equity, uint256)

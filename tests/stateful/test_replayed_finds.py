@@ -1,7 +1,8 @@
-"""Attacker-fuzzer finds that were the monitor's mistakes, not the protocol's,
-replayed from their printed steps (tests/stateful/finds/*.steps,
-tests/stateful/replay.py): each must pass, so the monitor keeps the rule that
-explained it. (A find that is the protocol's gets a test in tests/regression/.)
+"""Attacker-fuzzer finds replayed from their printed steps
+(tests/stateful/finds/*.steps, tests/stateful/replay.py): each must pass. A find
+that was the monitor's mistake keeps the monitor's rule that explained it; a
+find that was the protocol's also has a test in tests/regression/, and its
+replay keeps the whole trajectory that reached it.
 """
 
 from pathlib import Path
@@ -28,6 +29,18 @@ def test_replayed_find__adl_of_the_pool_against_the_colluder__releases_the_premi
     # against the pool in the coalition's net size (Monitor.premium_released).
     # Before that it failed with "I8 free lunch: ... gained 64658047752882960 wei (0.06 USD)".
     machine = replay(AttackerMachine, _steps("monitor_adl_against_pool_releases_premium"))
+    assert machine.monitor.failed is None
+
+
+def test_replayed_find__adl_closes_a_bankrupt_counterparty__no_deficit_left_on_a_flat_account():
+    # A randomised TestAttacker run, 1,749,935 calls in: a BTC crash's keeper
+    # round deleveraged 0x1dC9 in ETH, leaving it below zero with its BTC short
+    # in profit, then used it as the first counterparty (the highest score, for
+    # an account below zero) of 0x71bC's BTC ADL: closed at the mark, it ended
+    # flat at -286.18 USD, owned by no one. Before the fix: "I3 after the
+    # keeper: vault holds 449146... (286180886700594711938 short)".
+    # tests/regression/test_adl_closes_a_bankrupt_counterparty_leaving_its_deficit_on_a_flat_account.py
+    machine = replay(AttackerMachine, _steps("adl_closes_bankrupt_counterparty_leaving_flat_deficit"))
     assert machine.monitor.failed is None
 
 
