@@ -211,6 +211,7 @@ class Monitor:
         self.skew = [p.engine.market_state(m).skew for m in range(self.n)]
         self.health = p.lens.health(self.accounts)
         self.marks = self._marks()
+        self.valid = self._valid()
         self.answers = [f.latestRoundData()[1] for f in p.feeds]
         # market -> deviation of its latest round from the one before, while that
         # round beyond the deviation is the latest and no time has passed.
@@ -248,6 +249,20 @@ class Monitor:
     def _marks(self):
         prices, _valid, _guarded = self.p.oracle.try_prices(self.mask)
         return list(prices[: self.n])
+
+    def _valid(self) -> int:
+        """The bit mask of the markets whose price is valid (fresh and positive)."""
+        return self.p.oracle.try_prices(self.mask)[1]
+
+    def _validity_changed(self) -> bool:
+        # dev: a round at the same answer after a stale spell (or the clock
+        #      making a price stale) changes what may be liquidated as a price
+        #      move does, so it ends the stretch: liquidations revert on stale
+        #      prices, and the keeper rewards for accounts liquidatable only
+        #      once the round made prices fresh again would otherwise count as
+        #      a gain (tests/stateful/finds/monitor_jit_deposit_before_liquidation_after_a_stale_spell.steps).
+        old, self.valid = self.valid, self._read(self._valid)
+        return old != self.valid
 
     def equity(self, account) -> int:
         return self.health[self.index[to_checksum_address(str(account))]].equity
@@ -292,12 +307,41 @@ class Monitor:
         p = self.p
         return {a: (p.pool.balanceOf(a), p.insurance.balanceOf(a)) for a in self.coalition}
 
-    def _held_value(self, held: dict) -> int:
-        """What `held` (holder -> LP shares, fund shares) redeems for now, WAD."""
-        p, total = self.p, 0
-        for lp, fund in held.values():
-            total += (p.pool.convertToAssets(lp) if lp else 0) + (p.insurance.convertToAssets(fund) if fund else 0)
-        return total * self.scale
+    def _vaults(self) -> tuple:
+        """(pool assets, pool shares, fund assets, fund shares): what each
+        share vault redeems for in all, token units, and its supply."""
+        p = self.p
+        return p.pool.totalAssets(), p.pool.totalSupply(), p.insurance.totalAssets(), p.insurance.totalSupply()
+
+    def _hold_through(self, s, event: str):
+        """Before `event`, one anyone could cause (time passing, a liquidation
+        anyone could send): the vaults, for `_drift_through`."""
+        s[event] = self._read(self._vaults)
+
+    def _drift_through(self, s, event: str):
+        """Count into `s["drift"]` what the shares held since stretch `s`
+        began would have gained across `event` had the coalition bought no
+        shares within the stretch: their fraction of each vault's supply (less
+        the shares bought since) times the change of that vault's assets.
+        What time or a liquidation anyone could send gives the LPs and
+        stakers would have come to those shares without acting, so it is
+        neither a gain nor a loss of the stretch's; shares bought within the
+        stretch get no such pass, and their buying does not change the pass of
+        the older ones: a JIT deposit pays its entry premium mostly to the
+        holders it dilutes, the attacker's older shares among them, and takes
+        their part of the event's release, so valued after the deposit the
+        older shares' pass would be too small by what the deposit took
+        (tests/stateful/finds/monitor_jit_deposit_before_liquidation_after_a_stale_spell.steps;
+        a deposit that takes a release larger than its entry premium is the
+        gain to find: test_lp_deposit_before_liquidation_takes_the_lag_release.py)."""
+        before, after = s.pop(event), self._read(self._vaults)
+        held, start = self._read(self._held_shares), s["held"]
+        for k in (0, 1):  # dev: the pool's shares, the fund's
+            kept = sum(min(start[a][k], held[a][k]) for a in held)
+            bought = sum(held[a][k] for a in held) - kept
+            supply = before[2 * k + 1] - bought
+            if kept and supply > 0:
+                s["drift"] += kept * (after[2 * k] - before[2 * k]) * self.scale // supply
 
     def _open_stretch(self):
         self.stretch = {"base": self._read(self.wealth_parts), "inflow": self.inflow, "allowed": 0, "drift": 0,
@@ -349,16 +393,12 @@ class Monitor:
                 f"minted to them {(self.inflow - s['inflow']) / WAD:,.2f} USD; moves: {moved}"
             )
 
-    def _kept(self, s) -> dict:
-        """Of the shares held when stretch `s` began, those still held."""
-        now = self._read(self._held_shares)
-        return {a: (min(lp, now[a][0]), min(fund, now[a][1])) for a, (lp, fund) in s["held"].items()}
-
     def before(self, sender, to, calldata=b""):
         kind = self._kind(sender, to)
         if kind in ("other", "market"):
             # dev: the stretch ends with the state its last call left; a feed
-            #      round at the same marks does not end it (see `after`).
+            #      round at the same marks does not end it, unless it changes
+            #      which prices are valid (see `after`).
             self.check_i8(f"before a call by {sender}")
         if kind == "other":
             self.stretch = None
@@ -372,9 +412,8 @@ class Monitor:
             #      held since the stretch began gain from it is the holding's,
             #      as a keeper would have sent it anyway; shares bought within
             #      the stretch get no pass (a deposit that captures it is the
-            #      gain to find). See `after`.
-            kept = self._kept(self.stretch)
-            self.stretch["liquidation"] = (kept, self._read(self._held_value, kept))
+            #      gain to find). See `after` and `_drift_through`.
+            self._hold_through(self.stretch, "liquidation")
 
     def before_clock(self):
         self.check_i8("before time passed")
@@ -388,8 +427,7 @@ class Monitor:
             #      stretch get no such pass: a deposit before a liquidation
             #      that takes the lag's release is the gain to find
             #      (test_lp_deposit_before_liquidation_takes_the_lag_release.py).
-            kept = self._kept(s)
-            s["clock"] = (kept, self._read(self._held_value, kept))
+            self._hold_through(s, "clock")
 
     # ------------------------------------------------------------ the ghost ledger
 
@@ -397,11 +435,10 @@ class Monitor:
         self.fresh_jump = {}
         s = self.stretch
         if s is not None and "clock" in s:
-            kept, value = s.pop("clock")
-            s["drift"] += self._read(self._held_value, kept) - value
+            self._drift_through(s, "clock")
         old_marks, marks = self.marks, self._read(self._marks)
         self._reconcile("time passing", "the clock", [], marks)
-        if marks != old_marks:
+        if self._validity_changed() or marks != old_marks:
             self.stretch = None
 
     def after(self, sender, to, calldata, logs):
@@ -420,7 +457,6 @@ class Monitor:
         if self._kind(sender, to) == "coalition" and self.stretch is not None:
             s = self.stretch
             s["calls"] += 1
-            held_before = s.pop("liquidation", None)
             settled = set()
             for e in events:
                 if type(e).__name__ == "LiquidationSettled":
@@ -442,10 +478,12 @@ class Monitor:
                                      else (str(e.account), e.size_closed))
                     if trader in self.coalition:
                         s["net"][e.market] += delta
-            if held_before is not None and settled and settled <= s["liquidatable"]:
-                kept, value = held_before
-                s["drift"] += self._read(self._held_value, kept) - value
-        if marks != old_marks:
+            if "liquidation" in s:
+                if settled and settled <= s["liquidatable"]:
+                    self._drift_through(s, "liquidation")
+                else:
+                    del s["liquidation"]
+        if (market is not None and self._validity_changed()) or marks != old_marks:
             self.stretch = None  # dev: a price moved: a new stretch starts at the next coalition call
 
     def _decode(self, log):

@@ -44,6 +44,32 @@ def test_replayed_find__adl_closes_a_bankrupt_counterparty__no_deficit_left_on_a
     assert machine.monitor.failed is None
 
 
+def test_replayed_find__jit_deposit_before_a_liquidation_after_a_stale_spell__no_free_lunch():
+    # A randomised TestAttacker run, 263 s in: a week passed with no round, so
+    # every price was stale and 0xA842 and 0x1dC9 (below zero, in ETH) could
+    # not be liquidated when the attacker's cross-margin deposit opened a
+    # stretch. A round at the same answers made prices fresh; the colluder
+    # deposited 10M USD of LP (paying 4.75 USD of the open skews' premium on
+    # entry, 3.78 of it to the attacker's older shares) and the attacker
+    # liquidated both (bad debt 1,365.78 and 2,001.44 USD from the fund, 0.10
+    # USD of keeper reward each; the pool's take-over at the mark released
+    # 4.42 USD of premium, 4.39 of it to the colluder's new shares). The
+    # coalition gained 3.64 USD, which the monitor failed as a free lunch
+    # twice over, both its own mistakes:
+    # - the round made prices valid but moved no mark, so the stretch went on
+    #   and the two were "not liquidatable when it began": no reward allowed.
+    #   A change of which prices are valid now ends the stretch;
+    # - the older shares' pass for the liquidation was valued after the JIT
+    #   deposit had diluted them (0.02 USD, not their 3.51 USD part of the
+    #   release without it). It is now counted as if no shares were bought
+    #   within the stretch (Monitor._drift_through); the coalition is then at
+    #   -0.07 USD: a JIT deposit gains only if a release exceeds its entry
+    #   premium. Before: "I8 free lunch: ... gained 3641262000000000000 wei
+    #   (3.64 USD) beyond 0 wei of allowed keeper rewards".
+    machine = replay(AttackerMachine, _steps("monitor_jit_deposit_before_liquidation_after_a_stale_spell"))
+    assert machine.monitor.failed is None
+
+
 def test_replay__a_recorded_find__plays_the_same_steps():
     # The replayer itself: the steps parse with their draws attached, and the
     # run reaches the recorded rule with the recorded draws.
