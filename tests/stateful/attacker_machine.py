@@ -61,6 +61,8 @@ changes one helper and no reason string.
 import time
 from decimal import Decimal
 
+from eth_abi import decode as abi_decode
+
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import invariant, rule
@@ -201,6 +203,7 @@ class Monitor:
         self.max_deviation = [c.max_deviation for c in config]
         # dev: the contracts whose events explain equity: the engine (and the
         #      Deleverager once the engine is split), the vault.
+        self.deleverager = to_checksum_address(str(getattr(p, "deleverager", p.engine).address))
         self.decoders = {to_checksum_address(str(c.address)): c
                          for c in (p.engine, getattr(p, "deleverager", None), p.vault) if c is not None}
         self.sizes = {}
@@ -343,6 +346,32 @@ class Monitor:
             if kept and supply > 0:
                 s["drift"] += kept * (after[2 * k] - before[2 * k]) * self.scale // supply
 
+    def _hold_adl(self, calldata: bytes):
+        """Before the coalition's `deleverage`: the vaults, and the list the
+        honest keeper would send for the same account and market now."""
+        account, market, _listed = abi_decode(["address", "uint256", "address[]"], calldata[4:])
+        account = to_checksum_address(account)
+        entries = dict(zip(self.accounts, self._read(self.p.lens.adl_ranking, self.accounts, market)))
+        size = entries[account].size if account in entries else 0
+        ranked = rank_counterparties({a: e for a, e in entries.items() if a != account}, size) if size else []
+        self._hold_through(self.stretch, "adl")
+        self.stretch["adl ranked"] = (account, ranked)
+
+    def _adl_as_the_keeper(self, s, events) -> bool:
+        """Whether the coalition's `deleverage` did what the honest keeper's
+        would have: of an account liquidatable when stretch `s` began, its
+        fills (and counterparties passed over) the keeper's ranked list's
+        first ones, in order. A bankrupt's ADL anyone could send closes the
+        pool's side of the skew at the bankruptcy price, so the premium held
+        for it is released to the LPs (SPEC 8): like a liquidation anyone
+        could send, that is the holding's, not the stretch's
+        (tests/stateful/finds/monitor_adl_anyone_could_send_releases_premium_to_held_shares.steps).
+        A list that skips or reorders the keeper's gets no pass: steering a
+        deficit or a release is the gain to find."""
+        account, ranked = s.pop("adl ranked")
+        seen = [str(e.counterparty) for e in events if type(e).__name__ in ("Deleverage", "CounterpartySkipped")]
+        return bool(seen) and account in s["liquidatable"] and seen == ranked[: len(seen)]
+
     def _open_stretch(self):
         self.stretch = {"base": self._read(self.wealth_parts), "inflow": self.inflow, "allowed": 0, "drift": 0,
                         # dev: the shares held when the stretch began (see `before_clock`).
@@ -404,6 +433,9 @@ class Monitor:
             self.stretch = None
         elif kind == "coalition" and self.stretch is None:
             self._open_stretch()
+        if kind == "coalition":
+            for key in ("liquidation", "adl", "adl ranked"):  # dev: left by a call that reverted
+                self.stretch.pop(key, None)
         if kind == "coalition" and to == self.engine \
                 and self.p.engine.function_name(calldata) in ("liquidate", "liquidate_batch"):
             # dev: a liquidation anyone could send (of an account liquidatable
@@ -414,6 +446,9 @@ class Monitor:
             #      the stretch get no pass (a deposit that captures it is the
             #      gain to find). See `after` and `_drift_through`.
             self._hold_through(self.stretch, "liquidation")
+        if kind == "coalition" and to == self.deleverager \
+                and self.decoders[to].function_name(calldata) == "deleverage":
+            self._hold_adl(calldata)
 
     def before_clock(self):
         self.check_i8("before time passed")
@@ -458,6 +493,7 @@ class Monitor:
             s = self.stretch
             s["calls"] += 1
             settled = set()
+            adl_pass = "adl" in s and self._adl_as_the_keeper(s, events)
             for e in events:
                 if type(e).__name__ == "LiquidationSettled":
                     settled.add(str(e.account))
@@ -466,14 +502,16 @@ class Monitor:
                     s["allowed"] += e.keeper_reward
                 elif type(e).__name__ == "Trade" and str(e.account) in self.coalition:
                     s["net"][e.market] += e.size_delta
-                elif type(e).__name__ == "Deleverage" and self.pool in (str(e.account), str(e.counterparty)):
+                elif type(e).__name__ == "Deleverage" and self.pool in (str(e.account), str(e.counterparty)) \
+                        and not adl_pass:
                     # dev: an ADL fill against the pool moves the traders' skew
                     #      as a trade would: by the trader side's size change
                     #      (the bankrupt's `size_closed`, the counterparty's the
                     #      opposite). A coalition position closing the skew so
                     #      releases its premium (here to the LPs, at the mark),
                     #      as its trade would have; fills between two traders
-                    #      leave the skew where it was.
+                    #      leave the skew where it was. With the pass of an
+                    #      ADL as the keeper's, the release is counted there.
                     trader, delta = ((str(e.counterparty), -e.size_closed) if str(e.account) == self.pool
                                      else (str(e.account), e.size_closed))
                     if trader in self.coalition:
@@ -483,6 +521,11 @@ class Monitor:
                     self._drift_through(s, "liquidation")
                 else:
                     del s["liquidation"]
+            if "adl" in s:
+                if adl_pass:
+                    self._drift_through(s, "adl")
+                else:
+                    del s["adl"]
         if (market is not None and self._validity_changed()) or marks != old_marks:
             self.stretch = None  # dev: a price moved: a new stretch starts at the next coalition call
 

@@ -70,6 +70,26 @@ def test_replayed_find__jit_deposit_before_a_liquidation_after_a_stale_spell__no
     assert machine.monitor.failed is None
 
 
+def test_replayed_find__an_adl_anyone_could_send__releases_the_premium_to_shares_held_before():
+    # A randomised TestAttacker run, 220,323 calls in, after a -22.46% ETH round
+    # with no keeper: 0xA842 (long 50.08 ETH, -7,431.18 USD) was below zero, the
+    # fund held 5,364.25 USD, and the pool (short 3,855 ETH against the
+    # colluder's bankrupt long) was the only eligible counterparty. The
+    # attacker sent that ADL with the keeper's own list: the fund gave all it
+    # had, the pool's short closed 50.08 ETH at the bankruptcy price (paying
+    # the 2,067 USD left), and the premium held for that part of the skew
+    # was released, so the LP shares rose about 934 USD, 829.37 of it the
+    # coalition's (held since before the stretch). A keeper would have sent
+    # the same call: an ADL whose fills are the keeper's ranked list's first
+    # ones, of an account liquidatable when the stretch began, now gives the
+    # shares held since then their part of it, as a liquidation anyone could
+    # send does (Monitor._adl_as_the_keeper). Before: "I8 free lunch: ...
+    # gained 829371998357561967868 wei (829.37 USD) beyond 0 wei of allowed
+    # keeper rewards ... over 1 calls of theirs".
+    machine = replay(AttackerMachine, _steps("monitor_adl_anyone_could_send_releases_premium_to_held_shares"))
+    assert machine.monitor.failed is None
+
+
 def test_replay__a_recorded_find__plays_the_same_steps():
     # The replayer itself: the steps parse with their draws attached, and the
     # run reaches the recorded rule with the recorded draws.
