@@ -33,8 +33,8 @@
      difference is a new LP's entry cost, its share of P * s^2 / (2 * K).
      Withdrawals are limited by the pool's own margin: the clearinghouse lets
      out only what keeps the pool above its initial margin. Deposits, mints,
-     withdrawals and redemptions refuse while a market the pool holds is
-     guarded (SPEC 4) or fails its price checks.
+     withdrawals and redemptions refuse while a market the pool holds (or
+     whose price skew is open) is guarded (SPEC 4) or fails its price checks.
      Shares use a virtual offset (OpenZeppelin's defence against the
      first-depositor inflation attack). Every conversion rounds in the pool's
      favour, in two places:
@@ -120,9 +120,10 @@ struct Valuation:
     # Token units the engine's `withdraw` lets the pool take out at these prices
     # (min(collateral, equity - initial margin)), its price and guard checks aside.
     free: uint256
-    # Markets the pool holds whose feed fails its checks.
+    # Markets the value uses (the pool holds them, or their price skew is open)
+    # whose feed fails its checks.
     invalid: uint256
-    # Markets the pool holds that are guarded.
+    # Markets the value uses that are guarded.
     guarded: uint256
 
 
@@ -349,24 +350,31 @@ def _valuation() -> Valuation:
     @dev The pool's value at the oracle's prices, never reverting (a failing
          feed: its last good price, flagged in `invalid`). One price read for
          every listed market (the guard and validity masks are then cut to the
-         markets the pool holds), one read of the pool's state at those
-         prices, and per market held its price skew and skew scale.
+         markets the value depends on), one read of the pool's state at those
+         prices, and per market its price skew (and where it is open, the
+         skew scale).
     """
+    count: uint256 = staticcall ENGINE.market_count()
     prices: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
     valid: uint256 = 0
     guarded: uint256 = 0
-    prices, valid, guarded = staticcall ORACLE.try_prices((1 << staticcall ENGINE.market_count()) - 1)
+    prices, valid, guarded = staticcall ORACLE.try_prices((1 << count) - 1)
     position: IClearinghouse.Position = empty(IClearinghouse.Position)
     st: IClearinghouse.AccountState = empty(IClearinghouse.AccountState)
     mask: uint256 = 0
     position, st, mask = staticcall ENGINE.state_at(self, 0, prices)
-    # dev: the premium for payouts, rounded up (deposits count none).
+    # dev: the premium for payouts, rounded up (deposits count none), over
+    #      every market with a price skew, held or not: with a liquidation's
+    #      lag still open on an empty book the next trader would still take
+    #      it from the pool, and counting held markets only lifted the payout
+    #      value by it as the last position closed
+    #      (test_trade_flattening_the_pool_drops_the_lag_premium_from_lp_value.py).
+    #      Such a market's price is then checked as a held one's.
     premium: uint256 = 0
+    priced: uint256 = mask  # dev: the markets whose price the value uses
     for i: uint256 in range(MAX_MARKETS):
-        if mask >> i == 0:
+        if i == count:
             break
-        if mask & (1 << i) == 0:
-            continue
         # dev: at the price skew (what fills price at), not the traders' net
         #      size: they differ by a liquidation's price lag. At the net size
         #      a fill of d moved the payout value by an extra P*d*(ps-ns)/K: a
@@ -378,12 +386,13 @@ def _valuation() -> Valuation:
         s: uint256 = convert(abs(staticcall ENGINE.price_skew(i)), uint256)
         if s == 0:
             continue
+        priced |= 1 << i
         # dev: P * s^2 / (2 * K), in WAD: P * s / WAD * s / (2 * K) in one
         #      512-bit product. P * s fits: P <= the oracle's 10**36 cap, |s| < 2**127.
         denominator: uint256 = 2 * staticcall CONFIGURATOR.skew_scale(i) * WAD
         premium += math._mul_div(prices[i] * s, s, denominator, True)
     v: Valuation = Valuation(
-        down=0, up=0, free=0, invalid=mask & ~valid, guarded=mask & guarded
+        down=0, up=0, free=0, invalid=priced & ~valid, guarded=priced & guarded
     )
     # dev: a negative value is worth nothing to shareholders.
     low: int256 = st.equity - convert(premium, int256)

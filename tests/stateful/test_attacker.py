@@ -7,8 +7,9 @@ runs with every check on and any find fails:
     ~865,000 protocol calls, ~4 min here), the same examples every time;
   - `TestAttacker`: fresh examples under the active profile (`ci` in CI, `deep`
     with `make fuzz`, `hunt` for a first look without shrinking). Randomised
-    hunts found five things this way (two protocol flaws, a keeper flaw, a
-    model error and a monitor rule: tests/regression, test_replayed_finds.py).
+    hunts found eight things this way (three protocol flaws, a keeper flaw, a
+    model error and three monitor rules: tests/regression,
+    test_replayed_finds.py).
 
 ATTACKER_SKIP (comma-separated check names, see AttackerMachine.SKIP) turns
 checks off to look past a find while its fix is under way; hunting runs only.
@@ -43,8 +44,9 @@ RECORDED = {
     "I8 free lunch": "tests/regression/test_lp_redeem_around_own_skew_profits.py, "
                      "tests/regression/test_lp_shares_around_price_lag_release_profit.py, "
                      "tests/regression/test_liquidation_fill_premium_lifts_lp_shares.py, "
-                     "tests/regression/test_liquidation_sandwich_profits_at_fixed_prices.py and "
-                     "tests/regression/test_lp_deposit_before_liquidation_takes_the_lag_release.py",
+                     "tests/regression/test_liquidation_sandwich_profits_at_fixed_prices.py, "
+                     "tests/regression/test_lp_deposit_before_liquidation_takes_the_lag_release.py and "
+                     "tests/regression/test_trade_flattening_the_pool_drops_the_lag_premium_from_lp_value.py",
 }
 
 

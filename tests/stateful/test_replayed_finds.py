@@ -90,6 +90,20 @@ def test_replayed_find__an_adl_anyone_could_send__releases_the_premium_to_shares
     assert machine.monitor.failed is None
 
 
+def test_replayed_find__a_trade_closing_the_last_position_under_a_price_lag__keeps_its_premium_out_of_lp_value():
+    # A randomised TestAttacker run, 3,748,821 calls in: after a liquidation
+    # left a -476.95 ETH price lag, the attacker's `lp_around_own_skew` trade
+    # (+1,123.05 ETH) closed the last ETH position. The pool counted the
+    # payout premium only over markets with a book, so the lag's 2,547 USD
+    # premium left its payout value: the LP shares rose 3,792 USD on a fee
+    # share of ~1,245, and the coalition gained 1,113.06 USD beyond the
+    # 26,122.87 USD of premium its trade took back from the skew. Now the
+    # coalition ends at -1,307.02 USD.
+    # tests/regression/test_trade_flattening_the_pool_drops_the_lag_premium_from_lp_value.py
+    machine = replay(AttackerMachine, _steps("trade_flattening_the_pool_drops_the_lag_premium"))
+    assert machine.monitor.failed is None
+
+
 def test_replay__a_recorded_find__plays_the_same_steps():
     # The replayer itself: the steps parse with their draws attached, and the
     # run reaches the recorded rule with the recorded draws.
