@@ -123,6 +123,9 @@ class Simulation:
         _check_compatible(self.scenario, self.params)
         self.seed = seed
         self.chain = chain
+        if hasattr(chain, "cache_views"):
+            # dev: revm: a step reads the same batch views at one state more than once.
+            chain.cache_views = True
         self.log = log or logging.getLogger("backstop.simulator")
         self.rng = random.Random(seed)
         self.activity = self.scenario.population.activity

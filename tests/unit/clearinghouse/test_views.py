@@ -98,3 +98,44 @@ def test_collaterals__batch__matches_the_vault(protocol, trader, other_trader, a
     assert protocol.lens.collaterals(accounts) == [protocol.vault.collateral(a) for a in accounts]
     assert protocol.lens.collaterals(accounts)[0] == wad(10_000)
     assert protocol.lens.VAULT() == protocol.vault.address
+
+
+def test_batch_views__price_once_per_call__equal_the_engines_own_figures_row_for_row(
+    protocol, trader, other_trader, attacker
+):
+    # The batch views read every market's price once a call and the engine's
+    # state at those prices (`state_at`), not `account_health` per account:
+    # each row must still be exactly the engine's figures, the pool's mirror
+    # included, while prices move and while a feed fails (last good price).
+    protocol.fund_trader(trader, 10_000)
+    protocol.fund_trader(other_trader, 5_000)
+    protocol.fund_trader(attacker, 5_000)
+    with boa.env.prank(trader):
+        protocol.engine.trade(ETH, wad(10))
+    with boa.env.prank(other_trader):
+        protocol.engine.trade(BTC, -wad("0.04"))
+        protocol.engine.trade(ETH, -wad(2))
+    with boa.env.prank(attacker):
+        protocol.engine.trade(BTC, wad("0.02"))
+    accounts = [trader, other_trader, attacker, protocol.pool.address, protocol.fund]
+
+    def expected_ranking(market):
+        out = []
+        for a in accounts:
+            pos, h = protocol.engine.position(a, market), protocol.engine.account_health(a)
+            score = protocol.lens.adl_score(a, market) if pos.size and h.prices_valid else None
+            out.append((pos.size, h.prices_valid, score))
+        return out
+
+    for step in ("opened", "ETH down", "BTC feed failing"):
+        if step == "ETH down":
+            protocol.set_price(ETH, 1050)
+        if step == "BTC feed failing":
+            protocol.feeds[BTC].set_reverting(True)
+        rows = protocol.lens.health(accounts)
+        assert [tuple(r) for r in rows] == [tuple(protocol.engine.account_health(a)) for a in accounts], step
+        for market in (ETH, BTC):
+            got = [(e.size, e.prices_valid, e.score if e.size and e.prices_valid else None)
+                   for e in protocol.lens.adl_ranking(accounts, market)]
+            assert got == expected_ranking(market), (step, market)
+    assert [r.prices_valid for r in rows] == [True, False, False, False, True]
