@@ -490,6 +490,61 @@ def simulator_rate(runs: int = 3) -> dict:
             "ratio": statistics.median(sim) / statistics.median(raw)}
 
 
+def simulator_revm_rate(runs: int = 3) -> dict:
+    """The same fixed simulator run (SIMULATOR_RUN, I1-I4 checked every step)
+    on an in-process revm chain, beside revm's raw trade rate (open then
+    close, `revm_trade_rate`) measured in the same run: its ceiling."""
+    from backstop.revm_chain import Chain
+    from backstop.scenario import load_scenario_data
+    from backstop.simulator import Simulation
+
+    data = load_scenario_data(SIMULATOR_RUN["scenario"])
+    sim, wall, txs, hashes, raw = [], [], [], set(), []
+    for _ in range(runs):
+        raw.append(revm_trade_rate())
+        run = Simulation(data, SIMULATOR_RUN["seed"], Chain(), traders=SIMULATOR_RUN["traders"]).run()
+        seconds = run.finished - run.started
+        sim.append(run.transactions() / seconds)
+        wall.append(seconds)
+        txs.append(run.transactions())
+        hashes.add(run.event_hash())
+    if len(hashes) != 1:
+        raise RuntimeError(f"the fixed simulator run on revm gave {len(hashes)} different event logs")
+    return {"run": {**SIMULATOR_RUN, "steps": data["steps"], "transactions": txs[0], "event_log_hash": hashes.pop()},
+            "wall_seconds": _spread(wall), "simulator_tx_per_second": _spread(sim),
+            "raw_revm_trades_per_second": _spread(raw), "ratio": statistics.median(sim) / statistics.median(raw)}
+
+
+SWEEP_RUN = {"scenario": "flash-crash", "traders": 50, "runs": 64}  # 64 seeds of a small run
+
+
+def sweep_scale(runs: int = SWEEP_RUN["runs"], jobs: int = 2) -> dict:
+    """Wall time of a 64-run sweep on revm (seeds 1..64 of SWEEP_RUN): one
+    process running every task in turn, then Dask's local cluster of `jobs`
+    worker processes (its start included). Both must give the same event log
+    for every run."""
+    import tempfile
+
+    from backstop.scenario import load_scenario_data
+    from backstop.sweep import plan, run_task, sweep
+
+    data = load_scenario_data(SWEEP_RUN["scenario"])
+    todo = plan(data, list(range(1, runs + 1)), traders=SWEEP_RUN["traders"])
+    start = time.perf_counter()
+    serial = {run.label: run_task(run, "revm", False)["row"]["event_log_hash"] for run in todo}
+    serial_seconds = time.perf_counter() - start
+    with tempfile.TemporaryDirectory(prefix="backstop-bench-sweep-") as out:
+        start = time.perf_counter()
+        rows = sweep(todo, Path(out), chain_kind="revm", jobs=jobs)
+        cluster_seconds = time.perf_counter() - start
+    clustered = {row["label"]: row["event_log_hash"] for row in rows}
+    if clustered != serial:
+        raise RuntimeError("the sweep on the local cluster gave other event logs than the same runs in turn")
+    return {"run": {**SWEEP_RUN, "runs": runs, "chain": "revm"}, "jobs": jobs, "cores": os.cpu_count(),
+            "serial_seconds": serial_seconds, "cluster_seconds": cluster_seconds,
+            "speedup": serial_seconds / cluster_seconds}
+
+
 def _raw_web3_rate(url: str, txs: int = 500) -> float:
     from web3 import Web3
 
@@ -542,6 +597,8 @@ def main():
         return gas_only()
     if os.environ.get("BENCH_PART") == "fuzz":
         return fuzz_only()
+    if os.environ.get("BENCH_PART") == "sim":
+        return sim_only()
     # dev: the suite first: a failing suite stops the bench before the long runs.
     suite = suite_time(int(os.environ.get("SUITE_RUNS", "1")))
     sizes = contract_sizes()
@@ -552,11 +609,14 @@ def main():
     attacker = attacker_rate()
     latency = keeper_latency()
     simulator = simulator_rate()
+    simulator_revm = simulator_revm_rate()
+    sweeps = sweep_scale()
     results = {
         "code_size_bytes": sizes, "code_size_limit": CODE_SIZE_LIMIT,
         "gas": {op: g.used for op, g in gas.items()}, "gas_floor": {op: g.floor for op, g in gas.items()},
         "boa_trades_per_second": rate, "revm_trades_per_second": revm_rate, "fuzzer": fuzzer,
         "attacker_fuzzer": attacker, "keeper_latency": latency, "simulator": simulator, "suite_seconds": suite,
+        "simulator_revm": simulator_revm, "sweep": sweeps,
     }
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
@@ -581,6 +641,8 @@ def main():
     print(f"simulator ({simulator['run']['scenario']}, {simulator['run']['traders']} traders, "
           f"{simulator['run']['steps']} steps): {simulator['wall_seconds']['median']:.1f} s, {sm['median']:.0f} tx/s; "
           f"raw web3 {rw['median']:.0f} tx/s; ratio {simulator['ratio']:.0%}; bare JSON-RPC {bare['median']:.0f} tx/s")
+    print(_simulator_revm_line(simulator_revm))
+    print(_sweep_line(sweeps))
     print(f"test suite: {suite['median']:.0f} s ({suite['runs']} run(s))")
     MARKDOWN.write_text(markdown(results))
     print(f"wrote {RESULTS.relative_to(ROOT)} and {MARKDOWN.relative_to(ROOT)}")
@@ -613,6 +675,58 @@ def fuzz_only():
     print(_attacker_line(attacker))
     MARKDOWN.write_text(markdown(results))
     print(f"wrote {RESULTS.relative_to(ROOT)} and {MARKDOWN.relative_to(ROOT)}")
+
+
+def sim_only():
+    """`BENCH_PART=sim make bench`: the simulator on revm and the 64-run sweep
+    (a few minutes), the other figures kept from the last full run."""
+    results = json.loads(RESULTS.read_text())
+    results["simulator_revm"] = simulator_revm = simulator_revm_rate()
+    print(_simulator_revm_line(simulator_revm))
+    results["sweep"] = sweeps = sweep_scale()
+    print(_sweep_line(sweeps))
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    MARKDOWN.write_text(markdown(results))
+    print(f"wrote {RESULTS.relative_to(ROOT)} and {MARKDOWN.relative_to(ROOT)}")
+
+
+def _simulator_revm_line(r: dict) -> str:
+    sm, raw = r["simulator_tx_per_second"], r["raw_revm_trades_per_second"]
+    return (f"simulator on revm ({r['run']['scenario']}, {r['run']['traders']} traders, {r['run']['steps']} steps, "
+            f"I1-I4 every step): {r['wall_seconds']['median']:.1f} s, {sm['median']:,.0f} tx/s (min {sm['min']:,.0f}, "
+            f"max {sm['max']:,.0f}); raw revm trades {raw['median']:,.0f}/s in the same run; ratio {r['ratio']:.0%}")
+
+
+def _sweep_line(r: dict) -> str:
+    return (f"sweep of {r['run']['runs']} runs ({r['run']['scenario']}, {r['run']['traders']} traders, revm): "
+            f"{r['serial_seconds']:.1f} s in turn, {r['cluster_seconds']:.1f} s on a local Dask cluster of "
+            f"{r['jobs']} workers ({r['cores']} cores); speedup {r['speedup']:.2f}x")
+
+
+def _scale_rows(r: dict) -> list:
+    rows = []
+    if r.get("simulator_revm"):
+        v = r["simulator_revm"]
+        sm, raw, wall, run = v["simulator_tx_per_second"], v["raw_revm_trades_per_second"], v["wall_seconds"], v["run"]
+        rows += [
+            f"| crash simulator on revm, tx/s ({run['scenario']}, {run['traders']} traders, {run['steps']} steps, "
+            f"I1–I4 every step, {run['transactions']:,} transactions, {sm['runs']} runs) | {sm['median']:,.0f} | "
+            f"{sm['min']:,.0f} – {sm['max']:,.0f} | ≥ 1,500 {'✓' if sm['median'] >= 1_500 else '✗'} |",
+            f"| crash simulator on revm, wall seconds (same runs) | {wall['median']:,.1f} | "
+            f"{wall['min']:,.1f} – {wall['max']:,.1f} | |",
+            f"| raw revm trades/s (open then close, same runs: the ceiling) | {raw['median']:,.0f} | "
+            f"{raw['min']:,.0f} – {raw['max']:,.0f} | |",
+            f"| ratio simulator on revm / raw revm trades | {v['ratio']:.0%} | | |",
+        ]
+    if r.get("sweep"):
+        v = r["sweep"]
+        rows += [
+            f"| sweep of {v['run']['runs']} runs ({v['run']['scenario']}, {v['run']['traders']} traders, revm), "
+            f"wall seconds one after another in one process | {v['serial_seconds']:,.1f} | | |",
+            f"| the same sweep on Dask's local cluster ({v['jobs']} workers, {v['cores']} cores, cluster start "
+            f"included) | {v['cluster_seconds']:,.1f} | | speedup {v['speedup']:.2f}× |",
+        ]
+    return rows
 
 
 def gas_only():
@@ -706,6 +820,7 @@ def markdown(r: dict) -> str:
         f"| ratio simulator / raw web3 | {sim['ratio']:.0%} | | ≥ 50% {'✓' if sim['ratio'] >= 0.5 else '✗'} |",
         f"| bare JSON-RPC + anvil, tx/s (the simulator's transport, the same mint: the ceiling) | {bare['median']:,.0f} | "
         f"{bare['min']:,.0f} – {bare['max']:,.0f} | |",
+        *_scale_rows(r),
         "", "## Test suite", "",
         f"`pytest` (the `quick` profile): {r['suite_seconds']['median']:.0f} s "
         f"({r['suite_seconds']['runs']} run{'s' if r['suite_seconds']['runs'] > 1 else ''}; `SUITE_RUNS=3 make bench` for three).",

@@ -140,9 +140,16 @@ class Keeper:
         """Watch `account` (every trader: from Trade events, or told by the simulator)."""
         self.accounts.add(str(account))
 
+    def tracked_health(self) -> list:
+        """(account, Health) for every tracked account, in the order and
+        chunks the round's scan reads them (so a reader just before a round,
+        the simulator's margin buckets, and the scan share one read on a
+        chain that caches views)."""
+        return chunked(sorted(self.accounts), self.chain.health)
+
     def liquidatable(self) -> list[str]:
         """Tracked accounts below maintenance, at valid prices (the others cannot be liquidated now)."""
-        return [a for a, h in chunked(sorted(self.accounts), self.chain.health) if h.liquidatable and h.prices_valid]
+        return [a for a, h in self.tracked_health() if h.liquidatable and h.prices_valid]
 
     def pool_below_maintenance(self) -> bool:
         """The pool itself is below its maintenance margin (a move beyond what LP capital carries)."""

@@ -39,6 +39,25 @@ struct AdlEntry:
     prices_valid: bool
 
 
+struct Book:
+    # Sum of the accounts' vault collateral (WAD).
+    collateral: int256
+    # Sum of max(0, equity) at the engine's prices (last good ones where a feed fails).
+    positive_equity: uint256
+    # How many accounts are below zero, and the lowest equity (0 if none is).
+    below_zero: uint256
+    lowest_equity: int256
+    # Per market: sum of sizes, of cost bases, of unrealised PnL at `marks`
+    # (each floored as the engine floors it), open positions, sums of the long
+    # sizes and of the short sizes (positive).
+    sizes: int256[MAX_MARKETS]
+    costs: int256[MAX_MARKETS]
+    upnl: int256[MAX_MARKETS]
+    open_positions: uint256[MAX_MARKETS]
+    longs: int256[MAX_MARKETS]
+    shorts: int256[MAX_MARKETS]
+
+
 # @dev The engine this lens reads.
 ENGINE: public(immutable(IClearinghouse))
 
@@ -304,6 +323,59 @@ def collaterals(accounts: DynArray[address, MAX_BATCH]) -> DynArray[int256, MAX_
     out: DynArray[int256, MAX_BATCH] = []
     for account: address in accounts:
         out.append(staticcall VAULT.collateral(account))
+    return out
+
+
+@external
+@view
+def book(accounts: DynArray[address, MAX_BATCH], marks: uint256[MAX_MARKETS]) -> Book:
+    """
+    @notice Totals over many accounts in one call, for the tooling's
+            invariant checks over a whole book each step (custody, zero-sum,
+            solvency, no hidden bad debt): what `collaterals`, `positions`
+            per market and `health` would give, summed on-chain, so a
+            simulation step decodes a few words, not every account's rows.
+            Never reverts on a failing feed (last good prices, as `health`).
+    @param marks The price per market to value unrealised PnL at (the
+           zero-sum check uses the oracle's last refreshed prices).
+    """
+    prices: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
+    valid: uint256 = 0
+    prices, valid = self._all_prices()
+    out: Book = empty(Book)
+    for account: address in accounts:
+        pos: IClearinghouse.Position = empty(IClearinghouse.Position)
+        st: IClearinghouse.AccountState = empty(IClearinghouse.AccountState)
+        mask: uint256 = 0
+        pos, st, mask = staticcall ENGINE.state_at(account, 0, prices)
+        # dev: the engine's equity is the vault's collateral plus each held
+        #      position's `_upnl` at `prices`, summed exactly: collateral is
+        #      the equity less those terms (one vault call an account saved).
+        collateral: int256 = st.equity
+        if st.equity > 0:
+            out.positive_equity += convert(st.equity, uint256)
+        elif st.equity < 0:
+            out.below_zero += 1
+            out.lowest_equity = min(out.lowest_equity, st.equity)
+        for i: uint256 in range(MAX_MARKETS):
+            if mask >> i == 0:
+                break
+            if mask & (1 << i) == 0:
+                continue
+            # dev: market 0's position came with the state.
+            if i != 0:
+                pos = staticcall ENGINE.position(account, i)
+            collateral -= margin_math._upnl(pos.size, pos.cost, prices[i])
+            out.sizes[i] += pos.size
+            out.costs[i] += pos.cost
+            out.upnl[i] += margin_math._upnl(pos.size, pos.cost, marks[i])
+            if pos.size != 0:
+                out.open_positions[i] += 1
+            if pos.size > 0:
+                out.longs[i] += pos.size
+            else:
+                out.shorts[i] -= pos.size
+        out.collateral += collateral
     return out
 
 
