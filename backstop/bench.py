@@ -17,8 +17,8 @@ from typing import NamedTuple
 
 import boa
 
-from backstop import harness
-from backstop.harness import actor
+from backstop.protocol import harness
+from backstop.protocol.harness import actor
 from backstop.units import wad
 
 CODE_SIZE_LIMIT = 24_576
@@ -202,14 +202,14 @@ def measure(p, sender, contract, fn: str, *args) -> Gas:
 @contextmanager
 def _gas_node():
     """An anvil that keeps history (the tracer replays past transactions)."""
-    from backstop.web3_chain import start_anvil
+    from backstop.chain.web3_chain import start_anvil
 
     with start_anvil(prune_history=False) as url:
         yield url
 
 
 def _deploy(url):
-    from backstop.web3_chain import deploy
+    from backstop.chain.web3_chain import deploy
 
     return deploy(url, actor("owner"), decimals=6)
 
@@ -344,8 +344,8 @@ def harness_rate(calls: int = 300) -> float:
 
 
 def revm_trade_rate(calls: int = 2_000) -> float:
-    """The same trades on revm (backstop.revm_chain), median of 3 runs."""
-    from backstop import revm_chain
+    """The same trades on revm (backstop.chain.revm_chain), median of 3 runs."""
+    from backstop.chain import revm_chain
 
     return _trade_rate(revm_chain.deploy(actor("owner"), decimals=6), calls)
 
@@ -430,8 +430,8 @@ def keeper_latency(sizes=(10, 100, 500), runs: int = 3) -> dict:
     """Blocks and seconds from the price update that makes N accounts
     liquidatable to the block of the last liquidation, on anvil (automine:
     one transaction per block) with the real Keeper over raw JSON-RPC."""
-    from backstop.keeper import BoaChain, Keeper
-    from backstop.web3_chain import BLOCK_GAS_LIMIT, deploy, start_anvil
+    from backstop.keeper.logic import BoaChain, Keeper
+    from backstop.chain.web3_chain import BLOCK_GAS_LIMIT, deploy, start_anvil
 
     out = {}
     for n in sizes:
@@ -464,10 +464,10 @@ def simulator_rate(runs: int = 3) -> dict:
     `wait_for_transaction_receipt`, the usual way to drive a node from
     Python. The bare JSON-RPC rate (the simulator's own transport, the same
     mint) is the ceiling, for context. Each run gets a fresh node."""
-    from backstop.revm_chain import compiled
-    from backstop.scenario import load_scenario_data
-    from backstop.simulator import Simulation
-    from backstop.web3_chain import Web3Chain, start_anvil
+    from backstop.chain.revm_chain import compiled
+    from backstop.sim.scenario import load_scenario_data
+    from backstop.sim.simulator import Simulation
+    from backstop.chain.web3_chain import Web3Chain, start_anvil
 
     compiled()
     sim, raw, bare, wall, txs, hashes = [], [], [], [], [], set()
@@ -494,9 +494,9 @@ def simulator_revm_rate(runs: int = 3) -> dict:
     """The same fixed simulator run (SIMULATOR_RUN, I1-I4 checked every step)
     on an in-process revm chain, beside revm's raw trade rate (open then
     close, `revm_trade_rate`) measured in the same run: its ceiling."""
-    from backstop.revm_chain import Chain
-    from backstop.scenario import load_scenario_data
-    from backstop.simulator import Simulation
+    from backstop.chain.revm_chain import Chain
+    from backstop.sim.scenario import load_scenario_data
+    from backstop.sim.simulator import Simulation
 
     data = load_scenario_data(SIMULATOR_RUN["scenario"])
     sim, wall, txs, hashes, raw = [], [], [], set(), []
@@ -525,8 +525,8 @@ def sweep_scale(runs: int = SWEEP_RUN["runs"], jobs: int = 2) -> dict:
     for every run."""
     import tempfile
 
-    from backstop.scenario import load_scenario_data
-    from backstop.sweep import plan, run_task, sweep
+    from backstop.sim.scenario import load_scenario_data
+    from backstop.sim.sweep import plan, run_task, sweep
 
     data = load_scenario_data(SWEEP_RUN["scenario"])
     todo = plan(data, list(range(1, runs + 1)), traders=SWEEP_RUN["traders"])
@@ -548,7 +548,7 @@ def sweep_scale(runs: int = SWEEP_RUN["runs"], jobs: int = 2) -> dict:
 def _raw_web3_rate(url: str, txs: int = 500) -> float:
     from web3 import Web3
 
-    from backstop.revm_chain import compiled
+    from backstop.chain.revm_chain import compiled
 
     abi, code = compiled()["MockERC20"]
     w3 = Web3(Web3.HTTPProvider(url))
@@ -562,7 +562,7 @@ def _raw_web3_rate(url: str, txs: int = 500) -> float:
 
 
 def _bare_rpc_rate(url: str, txs: int = 500) -> float:
-    from backstop.web3_chain import Web3Chain
+    from backstop.chain.web3_chain import Web3Chain
 
     chain = Web3Chain(url)
     with chain.prank(actor("bench raw sender")):

@@ -24,8 +24,8 @@ from ape import chain
 from ape.logging import logger
 from silverback import SilverbackBot
 
-from backstop.deployment import load_deployment
-from backstop.keeper import ApeChain, Keeper
+from backstop.protocol.deployment import load_deployment
+from backstop.keeper.logic import ApeChain, Keeper
 
 bot = SilverbackBot()
 deployment = load_deployment(os.environ.get("BACKSTOP_DEPLOYMENT", "deployments/ethereum.local.json"))

@@ -17,8 +17,8 @@ from ape import accounts
 from ape.cli import ConnectedProviderCommand, account_option
 from ape.logging import logger
 
-from backstop.deployment import ParamsError, deploy_protocol, load_params
-from backstop.report import report, usd
+from backstop.protocol.deployment import ParamsError, deploy_protocol, load_params
+from backstop.sim.report import report, usd
 from backstop.units import wad
 
 LP_USD = 1_000_000

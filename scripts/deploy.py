@@ -13,7 +13,7 @@ import click
 from ape import accounts
 from ape.cli import ConnectedProviderCommand, account_option
 
-from backstop.deployment import ParamsError, deploy_protocol, load_params, write_addresses
+from backstop.protocol.deployment import ParamsError, deploy_protocol, load_params, write_addresses
 
 
 def deployer_or_default(account, network):

@@ -13,8 +13,8 @@ import click
 from ape import accounts
 from ape.cli import ConnectedProviderCommand
 
-from backstop.deployment import load_deployment
-from backstop.report import usd
+from backstop.protocol.deployment import load_deployment
+from backstop.sim.report import usd
 from backstop.units import wad
 
 

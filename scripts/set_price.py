@@ -7,7 +7,7 @@ import click
 from ape import accounts
 from ape.cli import ConnectedProviderCommand
 
-from backstop.deployment import load_deployment
+from backstop.protocol.deployment import load_deployment
 
 
 @click.command(cls=ConnectedProviderCommand, short_help="Set a mock feed's price (local chains)")

@@ -3,7 +3,7 @@
 Deploys a fresh protocol to the connected local node (anvil, which ape starts
 when none listens on config's port), funds an LP, a staked insurance fund and
 a trader population, and plays the scenario step by step with the keeper in
-the loop (backstop/simulator.py), with the protocol parameters of FILE
+the loop (backstop/sim/simulator.py), with the protocol parameters of FILE
 (default config/local.yaml) and any `--set` applied. Writes events.jsonl,
 report.json, summary.md, PNG plots and keeper.log to DIR (default
 runs/<scenario>-<traders>-traders-seed-<seed>/; a rerun into it replaces
@@ -17,7 +17,7 @@ line a minute; Ctrl-C marks events.jsonl incomplete.
 same, entry for entry. The command also
 fails, after writing everything, if any invariant (I1-I4) broke at any step.
 
-Transactions go through raw JSON-RPC (backstop/web3_chain.py), sent from
+Transactions go through raw JSON-RPC (backstop/chain/web3_chain.py), sent from
 accounts the node impersonates: ape's own per-call overhead would make a
 500-trader run take ten times as long. By default the run gets an anvil of
 its own (`--node own`): ape starts its local anvil with --steps-tracing,
@@ -31,12 +31,12 @@ from pathlib import Path
 import click
 from ape.cli import ConnectedProviderCommand
 
-from backstop.deployment import ParamsError
-from backstop.scenario import load_scenario_data
-from backstop.settings import DEFAULT_PARAMS, apply, params_data, parse_setting
-from backstop.simulation_output import (EVENTS, KEEPER_LOG, prepare_out_dir, read_log, replay_difference,
+from backstop.protocol.deployment import ParamsError
+from backstop.sim.scenario import load_scenario_data
+from backstop.sim.settings import DEFAULT_PARAMS, apply, params_data, parse_setting
+from backstop.sim.output import (EVENTS, KEEPER_LOG, prepare_out_dir, read_log, replay_difference,
                                         run_simulation)
-from backstop.plots import REPORT_FILES
+from backstop.sim.plots import REPORT_FILES
 
 
 def _scenario(ctx, param, value) -> dict:
@@ -111,9 +111,9 @@ def default_out(name: str, traders: int, seed: int, params_path, settings: dict,
                    "its anvil with (~8x faster, MBs instead of GBs of node memory); connected: the --network's "
                    "node, e.g. an anvil you keep running to inspect the state afterwards")
 def cli(provider, scenario, params_file, settings, traders, seed, out, replay_log, no_plots, chain_kind, node):
-    from backstop.progress import Progress
-    from backstop.revm_chain import Chain
-    from backstop.web3_chain import Web3Chain, start_anvil  # dev: after ape has connected
+    from backstop.sim.progress import Progress
+    from backstop.chain.revm_chain import Chain
+    from backstop.chain.web3_chain import Web3Chain, start_anvil  # dev: after ape has connected
 
     data, saved = scenario, None
     params = _params(None, None, params_file)

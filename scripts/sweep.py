@@ -4,7 +4,7 @@ Runs the crash simulator once per seed and per setting of a grid (each
 `--set` a field of the scenario or of the protocol parameters over values;
 several make every combination), each run a task on Dask distributed: a
 local cluster of `--jobs` worker processes, or the cluster whose scheduler is
-at `--scheduler` (backstop/sweep.py). Every run is validated before anything
+at `--scheduler` (backstop/sim/sweep.py). Every run is validated before anything
 starts. Writes each run's files as it finishes, skips the runs a previous
 sweep into the same directory finished, then tabulates per setting the mean,
 p50, p95 and max of bad debt, fund drawdown, ADL volume and accounts
@@ -18,10 +18,10 @@ from pathlib import Path
 
 import click
 
-from backstop.deployment import ParamsError
-from backstop.scenario import load_scenario_data
-from backstop.settings import params_data
-from backstop.sweep import SweepError, parse_seeds, plan, statistics, statistics_table, sweep, worst_runs
+from backstop.protocol.deployment import ParamsError
+from backstop.sim.scenario import load_scenario_data
+from backstop.sim.settings import params_data
+from backstop.sim.sweep import SweepError, parse_seeds, plan, statistics, statistics_table, sweep, worst_runs
 
 
 @click.command(short_help="Run a scenario over seeds and a grid of settings on a Dask cluster")

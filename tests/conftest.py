@@ -11,8 +11,8 @@ import boa
 import pytest
 from hypothesis import Phase, settings
 
-from backstop import harness
-from backstop.harness import FEED_DECIMALS, HEARTBEAT, Protocol, actor, feed_answer  # noqa: F401  (re-exported for tests)
+from backstop.protocol import harness
+from backstop.protocol.harness import FEED_DECIMALS, HEARTBEAT, Protocol, actor, feed_answer  # noqa: F401  (re-exported for tests)
 from backstop.units import WAD, wad  # noqa: F401
 
 

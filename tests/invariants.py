@@ -1,8 +1,8 @@
-"""Assertions over backstop.invariants (SPEC section 8) for unit, integration and
+"""Assertions over backstop.checks.invariants (SPEC section 8) for unit, integration and
 stateful tests. Each takes the protocol and the traders the test knows."""
 
-from backstop.adl_audit import audit
-from backstop.invariants import bad_debt_violations, custody_violations, solvency_violations, zero_sum_violations
+from backstop.checks.adl_audit import audit
+from backstop.checks.invariants import bad_debt_violations, custody_violations, solvency_violations, zero_sum_violations
 
 
 def assert_custody(p, accounts):
@@ -27,5 +27,5 @@ def assert_settled_invariants(p, accounts):
 
 
 def assert_adl_order(calls, pool):
-    """I7 over recorded ADL calls (backstop.adl_audit)."""
+    """I7 over recorded ADL calls (backstop.checks.adl_audit)."""
     assert not (v := audit(calls, pool)), f"I7 ADL order: {v}"

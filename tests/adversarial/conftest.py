@@ -38,7 +38,7 @@ victim and bystander roles, and tests/adversarial/helpers.py the shared helpers.
 
 import pytest
 
-from backstop.harness import actor
+from backstop.protocol.harness import actor
 from tests.adversarial.helpers import ledger
 
 

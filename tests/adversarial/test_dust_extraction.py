@@ -18,7 +18,7 @@ where they were or higher, and the vault always holds at least its ledger (I1).
 import boa
 import pytest
 
-from backstop.harness import FUND_COOLDOWN, actor
+from backstop.protocol.harness import FUND_COOLDOWN, actor
 from backstop.units import wad
 from tests.adversarial.helpers import ETH, ledger, step_price, trade
 from tests.invariants import assert_custody, assert_invariants

@@ -23,7 +23,7 @@ check can name it. Nothing moves.
 import boa
 import pytest
 
-from backstop.harness import HEARTBEAT, actor
+from backstop.protocol.harness import HEARTBEAT, actor
 from backstop.units import WAD, wad
 from tests.adversarial.helpers import ETH, ledger
 from tests.invariants import assert_invariants

@@ -9,7 +9,7 @@ writing to the oracle. At token decimals 6 and 18, feed decimals 8 and 18.
 
 import pytest
 
-from backstop.harness import actor
+from backstop.protocol.harness import actor
 from backstop.units import wad
 from tests.regression.helpers import BTC, ETH, deploy, publish, reverts_with, trade
 

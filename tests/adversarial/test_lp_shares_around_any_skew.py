@@ -23,7 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backstop.harness import actor
+from backstop.protocol.harness import actor
 from backstop.units import WAD, wad
 
 MARKETS = (0, 1)  # ETH, BTC

@@ -33,12 +33,12 @@ pool's equity less the open skews' fill premium, SPEC 8).
 import boa
 import pytest
 
-from backstop.harness import actor
+from backstop.protocol.harness import actor
 from backstop.units import WAD, wad
 from tests.adversarial.helpers import ETH, require, require_invariants, step_price, trade, wealth
 from tests.invariants import assert_invariants
 
-SKEW_SCALE = wad(100_000)  # ETH (backstop.harness.ETH)
+SKEW_SCALE = wad(100_000)  # ETH (backstop.protocol.harness.ETH)
 FEE_RATE = wad("0.001")
 
 

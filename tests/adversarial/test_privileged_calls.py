@@ -32,8 +32,8 @@ import boa
 import pytest
 from vyper.compiler.output import build_abi_output
 
-from backstop import harness
-from backstop.harness import HEARTBEAT, actor, feed_answer
+from backstop.protocol import harness
+from backstop.protocol.harness import HEARTBEAT, actor, feed_answer
 from backstop.units import WAD, wad
 from tests.adversarial.helpers import BTC, ETH, ledger
 from tests.invariants import assert_invariants

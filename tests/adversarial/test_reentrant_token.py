@@ -36,8 +36,8 @@ import boa
 import pytest
 from eth_abi import decode
 
-from backstop import harness
-from backstop.harness import FUND_COOLDOWN, actor
+from backstop.protocol import harness
+from backstop.protocol.harness import FUND_COOLDOWN, actor
 from backstop.units import wad
 from tests.adversarial.helpers import BTC, ETH, ledger
 from tests.invariants import assert_invariants

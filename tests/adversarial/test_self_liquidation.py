@@ -28,12 +28,12 @@ pin that.
 import boa
 import pytest
 
-from backstop.harness import actor
+from backstop.protocol.harness import actor
 from backstop.units import WAD, wad
 from tests.adversarial.helpers import ETH, require, require_invariants, step_price, trade, wealth
 from tests.invariants import assert_invariants
 
-# backstop.harness.LIQUIDATION: 1% penalty, 20% of it to the keeper within 0.10..1,000 USD.
+# backstop.protocol.harness.LIQUIDATION: 1% penalty, 20% of it to the keeper within 0.10..1,000 USD.
 LIQ_FEE, KEEPER_SHARE, MIN_REWARD = wad("0.01"), wad("0.2"), wad("0.1")
 
 

@@ -1,5 +1,5 @@
 """A cross-margin cascade on anvil: 500 accounts holding two or three markets
-become liquidatable in one price update, and the keeper (backstop.keeper.Keeper,
+become liquidatable in one price update, and the keeper (backstop.keeper.logic.Keeper,
 the code bots/keeper.py runs) liquidates every one of them within 4 blocks.
 
 Every account is long ETH and BTC (and, for two in three, SOL) at ~4x; all
@@ -13,10 +13,10 @@ from decimal import Decimal
 
 import pytest
 
-from backstop.harness import BTC, ETH, MarketSpec, actor
-from backstop.keeper import BoaChain, Keeper
+from backstop.protocol.harness import BTC, ETH, MarketSpec, actor
+from backstop.keeper.logic import BoaChain, Keeper
 from backstop.units import wad
-from backstop.web3_chain import deploy, start_anvil
+from backstop.chain.web3_chain import deploy, start_anvil
 from tests.invariants import assert_settled_invariants
 
 pytestmark = pytest.mark.anvil

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from backstop.deployment import CONTRACTS, load_params
+from backstop.protocol.deployment import CONTRACTS, load_params
 from tests.integration.conftest import NETWORK, ROOT, _env, ape_run
 
 pytestmark = pytest.mark.anvil
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.anvil
 LOAD = """
 import sys
 from ape import networks
-from backstop.deployment import load_deployment
+from backstop.protocol.deployment import load_deployment
 with networks.parse_network_choice("ethereum:local:foundry"):
     d = load_deployment(sys.argv[1])
     print("markets", d.engine.market_count(), "owner", d.vault.owner())

@@ -5,9 +5,9 @@ import subprocess
 
 import yaml
 
-from backstop.revm_chain import Chain
-from backstop.scenario import load_scenario_data
-from backstop.simulator import Simulation
+from backstop.chain.revm_chain import Chain
+from backstop.sim.scenario import load_scenario_data
+from backstop.sim.simulator import Simulation
 
 from .conftest import NETWORK, ROOT, VENV_BIN, _env, ape_run, free_port
 
@@ -61,8 +61,8 @@ def test_sweep__two_seeds_on_the_local_dask_cluster__a_node_each_and_statistics(
 
 
 def test_simulate__chain_revm_with_params_file_and_set__same_hash_as_in_process_and_params_in_header(tmp_path):
-    from backstop.settings import apply, params_data
-    from backstop.simulation_output import read_log
+    from backstop.sim.settings import apply, params_data
+    from backstop.sim.output import read_log
 
     params = tmp_path / "params.yaml"
     params.write_text((ROOT / "config" / "local.yaml").read_text().replace("liq_fee: 0.01", "liq_fee: 0.02"))

@@ -1,13 +1,13 @@
-"""backstop.web3_chain: the protocol on anvil through raw JSON-RPC (the harness
+"""backstop.chain.web3_chain: the protocol on anvil through raw JSON-RPC (the harness
 of the keeper-latency benchmark and, next, the crash simulator)."""
 
 import pytest
 
-from backstop.harness import actor
-from backstop.keeper import BoaChain, Keeper
-from backstop.revm_chain import Reverted
+from backstop.protocol.harness import actor
+from backstop.keeper.logic import BoaChain, Keeper
+from backstop.chain.revm_chain import Reverted
 from backstop.units import wad
-from backstop.web3_chain import deploy, start_anvil
+from backstop.chain.web3_chain import deploy, start_anvil
 from tests.invariants import assert_settled_invariants
 
 pytestmark = pytest.mark.anvil

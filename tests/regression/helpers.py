@@ -11,9 +11,11 @@ from pathlib import Path
 
 import boa
 
-from backstop import harness, revm_chain
-from backstop.harness import HEARTBEAT, actor
-from backstop.revm_chain import Reverted
+from backstop.protocol import harness
+
+from backstop.chain import revm_chain
+from backstop.protocol.harness import HEARTBEAT, actor
+from backstop.chain.revm_chain import Reverted
 from backstop.units import wad
 from tests.adversarial.helpers import require  # noqa: F401  (re-exported)
 

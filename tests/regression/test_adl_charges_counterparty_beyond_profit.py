@@ -16,7 +16,7 @@ cannot cover stays pending, with an event.
 import boa
 import pytest
 
-from backstop.harness import actor
+from backstop.protocol.harness import actor
 from backstop.units import wad
 from tests.adversarial.helpers import BTC, ETH, step_price, trade
 from tests.invariants import assert_invariants

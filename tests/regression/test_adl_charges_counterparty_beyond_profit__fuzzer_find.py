@@ -23,7 +23,7 @@ Fixed: the Deleverager splits the deficit across the bankrupt's markets by notio
 
 import pytest
 
-from backstop.harness import actor
+from backstop.protocol.harness import actor
 from tests.regression.helpers import BTC, ETH, deleverage, deploy, events, move_price, require, trade
 
 ATTACKER, TRADER, KEEPER = actor("regression attacker"), actor("regression trader"), actor("regression keeper")

@@ -22,7 +22,7 @@ zero equity is bankrupt itself and is skipped (`CounterpartySkipped`), and its
 import boa
 import pytest
 
-from backstop.harness import actor
+from backstop.protocol.harness import actor
 from backstop.units import wad
 from tests.adversarial.helpers import BTC, ETH, step_price, trade
 from tests.invariants import assert_invariants

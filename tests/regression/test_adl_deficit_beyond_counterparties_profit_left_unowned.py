@@ -22,7 +22,7 @@ the rest passes to those markets.)
 import boa
 import pytest
 
-from backstop.harness import actor
+from backstop.protocol.harness import actor
 from backstop.units import wad
 from tests.adversarial.helpers import ETH, step_price, trade
 from tests.invariants import assert_invariants

@@ -14,7 +14,7 @@ valid answer.
 
 import pytest
 
-from backstop.harness import HEARTBEAT, actor
+from backstop.protocol.harness import HEARTBEAT, actor
 from backstop.units import wad
 from tests.regression.helpers import ETH, deploy, publish, trade
 

@@ -27,8 +27,8 @@ Fixed: the gate now books every pass's worst rounding (|size| / 10**18 + 3 wei a
 
 import pytest
 
-from backstop.harness import actor
-from backstop.revm_chain import Reverted
+from backstop.protocol.harness import actor
+from backstop.chain.revm_chain import Reverted
 from backstop.units import WAD
 from tests.regression.helpers import ETH, deploy, events, move_price, require, trade
 

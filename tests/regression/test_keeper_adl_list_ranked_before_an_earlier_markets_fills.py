@@ -19,7 +19,7 @@ first market's fills, as the contracts' does.
 
 from dataclasses import dataclass
 
-from backstop.keeper import AdlFill, Keeper, RoundReport
+from backstop.keeper.logic import AdlFill, Keeper, RoundReport
 
 BANKRUPT, THIN, SHIFTED, DEEP = "0xb0", "0xa1", "0xa2", "0xa3"
 

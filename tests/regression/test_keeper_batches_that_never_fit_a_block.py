@@ -13,8 +13,8 @@ and one account that cannot be liquidated does not hold up the others.
 
 import boa
 
-from backstop.harness import actor
-from backstop.keeper import GAS_BASE, GAS_PER_ACCOUNT, GAS_PER_EXTRA_MARKET, BoaChain, Keeper
+from backstop.protocol.harness import actor
+from backstop.keeper.logic import GAS_BASE, GAS_PER_ACCOUNT, GAS_PER_EXTRA_MARKET, BoaChain, Keeper
 from backstop.units import wad
 from tests.adversarial.helpers import BTC, ETH, trade
 from tests.invariants import assert_invariants

@@ -15,8 +15,8 @@ liquidatable has been liquidated or is pending ADL with an event.
 
 import boa
 
-from backstop.harness import actor
-from backstop.keeper import BoaChain, Keeper
+from backstop.protocol.harness import actor
+from backstop.keeper.logic import BoaChain, Keeper
 from backstop.units import wad
 from tests.adversarial.helpers import ETH, trade
 from tests.invariants import assert_settled_invariants

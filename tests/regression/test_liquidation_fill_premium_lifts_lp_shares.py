@@ -25,7 +25,7 @@ without a fill premium and LP shares do not move with it.
 
 import pytest
 
-from backstop.harness import actor
+from backstop.protocol.harness import actor
 from tests.regression.helpers import ETH, deploy, events, move_price, require, trade, wealth_with_lp_shares
 
 ATTACKER, TRADER, WHALE = actor("regression attacker"), actor("regression trader"), actor("regression whale")

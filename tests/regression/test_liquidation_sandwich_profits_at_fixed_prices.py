@@ -27,7 +27,7 @@ blocks.
 
 import pytest
 
-from backstop.harness import actor
+from backstop.protocol.harness import actor
 from tests.regression.helpers import ETH, deploy, events, move_price, require, trade
 
 ATTACKER, TRADER = actor("regression attacker"), actor("regression trader")

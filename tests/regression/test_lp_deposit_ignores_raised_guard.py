@@ -20,7 +20,7 @@ market the pool holds is guarded in the oracle's `try_prices` mask
 
 import pytest
 
-from backstop.harness import actor
+from backstop.protocol.harness import actor
 from tests.regression.helpers import ETH, deploy, publish, require, reverts_with, trade
 
 ATTACKER, TRADER = actor("regression attacker"), actor("regression trader")

@@ -17,7 +17,7 @@ less than asked, "Pool: token took a transfer fee", moving nothing.
 import boa
 import pytest
 
-from backstop.harness import actor
+from backstop.protocol.harness import actor
 from tests.regression.helpers import deploy_with_fee_token
 
 DEPOSITOR = actor("regression fee-token depositor")

@@ -23,7 +23,7 @@ push moves no share price and the round trip pays its fees.
 
 import pytest
 
-from backstop.harness import actor
+from backstop.protocol.harness import actor
 from tests.regression.helpers import ETH, deploy, require, trade, wealth_with_lp_shares
 
 ATTACKER = actor("regression attacker")

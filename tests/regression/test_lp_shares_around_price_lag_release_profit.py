@@ -27,7 +27,7 @@ the release: test_lp_deposit_before_liquidation_takes_the_lag_release.py).
 
 import pytest
 
-from backstop.harness import actor
+from backstop.protocol.harness import actor
 from tests.regression.helpers import ETH, deploy, move_price, require, trade, wealth_with_lp_shares
 
 ATTACKER, TRADER, WHALE, KEEPER = (actor("regression attacker"), actor("regression trader"),

@@ -33,8 +33,8 @@ margin"); the keeper's ADL of the pool comes first, and the exit works after it.
 
 import pytest
 
-from backstop.harness import actor
-from backstop.revm_chain import Reverted
+from backstop.protocol.harness import actor
+from backstop.chain.revm_chain import Reverted
 from backstop.units import wad
 from tests.regression.helpers import ETH, deleverage, deploy, events, move_price, require, reverts_with, trade
 

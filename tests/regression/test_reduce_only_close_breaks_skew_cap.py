@@ -13,7 +13,7 @@ pool below its margin, except a pure exit that shrinks |skew|.
 import boa
 import pytest
 
-from backstop.harness import actor
+from backstop.protocol.harness import actor
 from backstop.units import wad
 from tests.adversarial.helpers import ETH, trade
 from tests.invariants import assert_invariants

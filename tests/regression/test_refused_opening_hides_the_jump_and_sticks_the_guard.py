@@ -17,7 +17,7 @@ here, or 900 s) with no one having to trade.
 
 import pytest
 
-from backstop.harness import actor
+from backstop.protocol.harness import actor
 from tests.regression.helpers import ETH, deploy, publish, reverts_with
 
 TRADER = actor("regression trader")

@@ -26,8 +26,8 @@ account's equity at the mark, so no skew enters it.
 
 import pytest
 
-from backstop.harness import actor
-from backstop.revm_chain import Reverted
+from backstop.protocol.harness import actor
+from backstop.chain.revm_chain import Reverted
 from tests.regression.helpers import ETH, deleverage, deploy, events, move_price, require, trade
 
 ATTACKER, COLLUDER, TRADER = actor("regression attacker"), actor("regression colluder"), actor("regression trader")

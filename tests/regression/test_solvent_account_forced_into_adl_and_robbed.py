@@ -20,7 +20,7 @@ not rise (I8).
 import boa
 import pytest
 
-from backstop.harness import actor
+from backstop.protocol.harness import actor
 from backstop.units import wad
 from tests.adversarial.helpers import ETH, require, step_price, trade, wealth
 from tests.invariants import assert_invariants

@@ -11,7 +11,7 @@ overflowed. The fix: no stake while the fund is empty and shares are out
 import boa
 import pytest
 
-from backstop.harness import actor
+from backstop.protocol.harness import actor
 from backstop.units import wad
 from tests.adversarial.helpers import ETH, trade
 

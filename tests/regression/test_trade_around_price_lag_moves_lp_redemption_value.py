@@ -29,7 +29,7 @@ by others' fees.
 
 import pytest
 
-from backstop.harness import actor
+from backstop.protocol.harness import actor
 from tests.regression.helpers import ETH, deploy, move_price, require, trade, wealth_with_lp_shares
 
 ATTACKER, WHALE, KEEPER = actor("regression attacker"), actor("regression whale"), actor("regression keeper")

@@ -26,7 +26,7 @@ skew, held or not; such a market's price is checked like a held one's.
 
 import pytest
 
-from backstop.harness import actor
+from backstop.protocol.harness import actor
 from backstop.units import WAD
 from tests.regression.helpers import ETH, deploy, move_price, require, trade, wealth_with_lp_shares
 

@@ -16,7 +16,7 @@ LP paths of the guard already recorded (ATTACKER_SKIP=guard-exits).
 
 import pytest
 
-from backstop.harness import actor
+from backstop.protocol.harness import actor
 from backstop.units import wad
 from tests.regression.helpers import BTC, ETH, deploy, publish, require, reverts_with, trade
 

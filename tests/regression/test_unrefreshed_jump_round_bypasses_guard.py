@@ -25,7 +25,7 @@ an LP deposit, a withdrawal and a redemption right after such a round, and
 
 import pytest
 
-from backstop.harness import actor
+from backstop.protocol.harness import actor
 from tests.regression.helpers import ETH, deploy, publish, require, reverts_with, trade
 
 ATTACKER, TRADER = actor("regression attacker"), actor("regression trader")

@@ -67,10 +67,10 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import invariant, rule
 
-from backstop import revm_chain
-from backstop.harness import BTC, ETH, MarketSpec, actor
-from backstop.keeper import AdlFill, rank_counterparties
-from backstop.revm_chain import Reverted, to_checksum_address
+from backstop.chain import revm_chain
+from backstop.protocol.harness import BTC, ETH, MarketSpec, actor
+from backstop.keeper.logic import AdlFill, rank_counterparties
+from backstop.chain.revm_chain import Reverted, to_checksum_address
 from backstop.units import WAD
 from tests.stateful.solvency_machine import (
     ATTACKER, KEEPER, KEEPER_SHARE, LPS, MAX_REWARD, MIN_REWARD, STAKERS, TRADE_REVERTS, TRADERS, WITHDRAW_REVERTS,

@@ -1,12 +1,12 @@
 """The stateful solvency fuzzer: the whole protocol under random sequences of
 every action, with SPEC 8's invariants checked after every step.
 
-Runs on revm (backstop.revm_chain): the same bytecode as everywhere else at
+Runs on revm (backstop.chain.revm_chain): the same bytecode as everywhere else at
 thousands of calls per second. Each example deploys a fresh protocol.
 
 Actors and roles: traders (deposit, withdraw, open / add / reduce / flip /
 close in both markets), LPs (deposit, redeem), stakers (stake, request,
-withdraw, cancel), a keeper (the real backstop.keeper.Keeper: liquidations and
+withdraw, cancel), a keeper (the real backstop.keeper.logic.Keeper: liquidations and
 ADL), and the market (small moves, crash jumps, spikes and recoveries, new rounds, time).
 Amounts are drawn from on-chain views, so most steps are valid; a share of
 steps are deliberately invalid and must revert with their named reason and
@@ -28,7 +28,7 @@ PnL sum, which may be below zero by one wei of flooring per open position):
   I5 margin safety: after a risk-adding trade or a withdrawal, equity >= initial margin.
   I6 no free liquidation: liquidating a healthy account reverts; every keeper
      reward is within its bounds.
-  I7 ADL order: every ADL call passes backstop.adl_audit.
+  I7 ADL order: every ADL call passes backstop.checks.adl_audit.
 """
 
 import time
@@ -36,12 +36,12 @@ import time
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from backstop import revm_chain
-from backstop.adl_audit import RankingRecorder, audit
-from backstop.harness import FEED_DECIMALS, FUND_COOLDOWN, HEARTBEAT, LIQUIDATION, actor
-from backstop.invariants import bad_debt_violations, custody_violations, solvency_violations, zero_sum_violations
-from backstop.keeper import BoaChain, Keeper
-from backstop.revm_chain import Reverted
+from backstop.chain import revm_chain
+from backstop.checks.adl_audit import RankingRecorder, audit
+from backstop.protocol.harness import FEED_DECIMALS, FUND_COOLDOWN, HEARTBEAT, LIQUIDATION, actor
+from backstop.checks.invariants import bad_debt_violations, custody_violations, solvency_violations, zero_sum_violations
+from backstop.keeper.logic import BoaChain, Keeper
+from backstop.chain.revm_chain import Reverted
 from backstop.units import WAD
 
 N_TRADERS, N_LPS, N_STAKERS = 4, 2, 2

@@ -11,7 +11,9 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from backstop import harness, revm_chain
+from backstop.protocol import harness
+
+from backstop.chain import revm_chain
 from tests.stateful.attacker_machine import FIXED_RUN, AttackerMachine
 from tests.stateful.solvency_machine import SolvencyMachine
 

@@ -7,7 +7,7 @@ fifth; BENCHMARKS.md lists the figures with their headroom (`make bench`).
 
 import pytest
 
-from backstop import harness
+from backstop.protocol import harness
 
 EIP_170_LIMIT = 24_576
 ENGINE_SHARE = 0.75

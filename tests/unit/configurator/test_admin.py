@@ -5,7 +5,7 @@ import boa
 import pytest
 
 from backstop.units import wad
-from backstop.harness import FEED_DECIMALS, HEARTBEAT, feed_answer
+from backstop.protocol.harness import FEED_DECIMALS, HEARTBEAT, feed_answer
 
 ETH, BTC = 0, 1
 ZERO = "0x0000000000000000000000000000000000000000"

@@ -8,7 +8,7 @@ the fund empty (no shares, no vault balance).
 import boa
 import pytest
 
-from backstop.harness import actor
+from backstop.protocol.harness import actor
 from backstop.units import wad
 from tests.unit.fund.helpers import ETH
 

@@ -6,7 +6,7 @@ from fractions import Fraction
 
 import boa
 
-from backstop.harness import FUND_WINDOW
+from backstop.protocol.harness import FUND_WINDOW
 from tests.unit.fund.helpers import DAY, VIRTUAL_SHARES, own_events, request_of, travel_to
 
 

@@ -4,7 +4,7 @@ bounds also apply at deployment, and the fund approves only the vault."""
 import boa
 import pytest
 
-from backstop.harness import FUND_COOLDOWN, FUND_WINDOW, deployers
+from backstop.protocol.harness import FUND_COOLDOWN, FUND_WINDOW, deployers
 from tests.unit.fund.helpers import DAY, DECIMALS_OFFSET
 
 

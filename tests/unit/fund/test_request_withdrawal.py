@@ -3,7 +3,7 @@
 
 import boa
 
-from backstop.harness import FUND_COOLDOWN
+from backstop.protocol.harness import FUND_COOLDOWN
 from tests.unit.fund.helpers import own_events, request_of, to_assets
 
 

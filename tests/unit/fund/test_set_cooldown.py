@@ -5,7 +5,7 @@ but the new window applies to them."""
 import boa
 import pytest
 
-from backstop.harness import FUND_COOLDOWN, FUND_WINDOW
+from backstop.protocol.harness import FUND_COOLDOWN, FUND_WINDOW
 from tests.unit.fund.helpers import DAY, own_events, request_of, travel_to
 
 MIN_COOLDOWN = 3600

@@ -6,7 +6,7 @@ the other stakers; losses are shared by the locked shares."""
 import boa
 import pytest
 
-from backstop.harness import FUND_WINDOW
+from backstop.protocol.harness import FUND_WINDOW
 from tests.invariants import assert_invariants
 from tests.unit.fund.helpers import DAY, ZERO_ADDRESS, own_events, request_of, to_assets, travel_to
 

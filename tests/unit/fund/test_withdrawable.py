@@ -3,7 +3,7 @@ request or outside [unlocks_at, unlocks_at + window), else min(value at request,
 
 import boa
 
-from backstop.harness import FUND_WINDOW
+from backstop.protocol.harness import FUND_WINDOW
 from tests.unit.fund.helpers import DAY, to_assets, travel_to
 
 

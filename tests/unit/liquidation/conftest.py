@@ -2,7 +2,7 @@ import boa
 import pytest
 
 from backstop.units import wad
-from backstop.harness import actor
+from backstop.protocol.harness import actor
 
 ETH = 0
 

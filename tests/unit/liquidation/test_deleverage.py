@@ -9,9 +9,9 @@ low ADL scores). At 900 the long's equity is ~ -1,021 USD, far beyond the
 import boa
 import pytest
 
-from backstop.adl_audit import AdlCall
-from backstop.harness import actor
-from backstop.keeper import AdlFill, BoaChain, Keeper
+from backstop.checks.adl_audit import AdlCall
+from backstop.protocol.harness import actor
+from backstop.keeper.logic import AdlFill, BoaChain, Keeper
 from backstop.units import WAD, wad
 from tests.invariants import assert_adl_order, assert_invariants, assert_settled_invariants
 

@@ -1,4 +1,4 @@
-"""backstop.keeper.Keeper on the in-process chain: discovery, batching, races, dry run."""
+"""backstop.keeper.logic.Keeper on the in-process chain: discovery, batching, races, dry run."""
 
 import dataclasses
 from types import SimpleNamespace
@@ -6,9 +6,9 @@ from types import SimpleNamespace
 import boa
 import pytest
 
-from backstop.adl_audit import RankingRecorder, audit
-from backstop.harness import actor
-from backstop.keeper import BoaChain, Keeper, adl_quantiles, rank_counterparties
+from backstop.checks.adl_audit import RankingRecorder, audit
+from backstop.protocol.harness import actor
+from backstop.keeper.logic import BoaChain, Keeper, adl_quantiles, rank_counterparties
 from backstop.units import wad
 from tests.invariants import assert_invariants, assert_settled_invariants
 
@@ -117,7 +117,7 @@ def test_run_round__fund_exhausted__deleverages_best_ranked_first_and_audit_pass
     for a in [long_10_eth, *short_book.values()]:
         bot.track(a)
     protocol.set_price(ETH, 900)
-    with caplog.at_level("INFO", logger="backstop.keeper"):
+    with caplog.at_level("INFO", logger="backstop.keeper.logic"):
         report = bot.run_round()
     assert report.liquidated == [] and report.adl_required == [str(long_10_eth)]
     assert [f.counterparty for f in report.adl_fills] == [str(short_book[k]) for k in ("high", "mid", "low")]

@@ -1,7 +1,7 @@
 """Clearinghouse.liquidate: partial to maintenance * (1 + buffer), full near
 bankruptcy, penalty split keeper / fund, bad debt covered by the fund.
 
-Parameters (backstop.harness.LIQUIDATION): penalty 1% of closed notional, keeper
+Parameters (backstop.protocol.harness.LIQUIDATION): penalty 1% of closed notional, keeper
 20% of it clamped to 0.10..1,000 USD, buffer 10%. ETH mmr 5%, skew_scale 100,000.
 """
 

@@ -5,7 +5,7 @@ import pytest
 
 from backstop.units import wad
 from tests.invariants import assert_invariants
-from backstop.harness import actor
+from backstop.protocol.harness import actor
 
 ETH, BTC = 0, 1
 
@@ -78,8 +78,9 @@ def test_liquidate_batch__the_limit__500_settle_and_501_are_refused():
     """MAX_LIQUIDATION_BATCH: a full batch of 500 settles in one call; a longer
     list does not decode into the DynArray and reverts before anything moves
     (Vyper gives no reason string). On revm: 500 accounts take a second."""
-    from backstop import harness, revm_chain
-    from backstop.revm_chain import Reverted
+    from backstop.protocol import harness
+    from backstop.chain import revm_chain
+    from backstop.chain.revm_chain import Reverted
 
     chain = revm_chain.Chain()
     p = revm_chain.deploy(str(harness.actor("owner")), 6, chain=chain)

@@ -4,13 +4,13 @@ in the liquidation's own block, then fee_rate * skew_scale base units every
 12 seconds (100 ETH on ETH). The pool's margin and the skew cap count the
 whole skew at once.
 
-ETH: fee 0.1%, skew_scale 100,000, mmr 5% (backstop.harness.ETH).
+ETH: fee 0.1%, skew_scale 100,000, mmr 5% (backstop.protocol.harness.ETH).
 """
 
 import boa
 import pytest
 
-from backstop.harness import actor
+from backstop.protocol.harness import actor
 from backstop.units import wad
 from tests.invariants import assert_invariants
 

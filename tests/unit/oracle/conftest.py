@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import boa
 import pytest
 
-from backstop.harness import FEED_DECIMALS, HEARTBEAT, feed_answer
+from backstop.protocol.harness import FEED_DECIMALS, HEARTBEAT, feed_answer
 from backstop.units import wad
-from backstop.harness import actor
+from backstop.protocol.harness import actor
 
 ETH = 0
 ETH_PRICE = 2_000

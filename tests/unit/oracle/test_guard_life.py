@@ -10,7 +10,7 @@ configured here with 3 rounds or 600 s.
 import boa
 import pytest
 
-from backstop.harness import HEARTBEAT, feed_answer
+from backstop.protocol.harness import HEARTBEAT, feed_answer
 from backstop.units import wad
 
 ETH, SLOW = 0, 1

@@ -2,7 +2,7 @@
 
 import boa
 
-from backstop.harness import HEARTBEAT, feed_answer
+from backstop.protocol.harness import HEARTBEAT, feed_answer
 from backstop.units import wad
 
 ETH = 0

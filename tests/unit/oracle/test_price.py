@@ -5,7 +5,7 @@ from decimal import Decimal
 import boa
 import pytest
 
-from backstop.harness import HEARTBEAT, feed_answer
+from backstop.protocol.harness import HEARTBEAT, feed_answer
 from backstop.units import wad
 
 ETH, BTC = 0, 1

@@ -4,7 +4,7 @@ changes nothing and hands back the last good price."""
 import boa
 import pytest
 
-from backstop.harness import feed_answer
+from backstop.protocol.harness import feed_answer
 from backstop.units import wad
 
 ETH, BTC = 0, 1

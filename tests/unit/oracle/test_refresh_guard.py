@@ -6,7 +6,7 @@ without it (tests/unit/oracle/test_guard_life.py)."""
 import boa
 import pytest
 
-from backstop.harness import feed_answer
+from backstop.protocol.harness import feed_answer
 from backstop.units import wad
 
 ETH = 0

@@ -3,7 +3,7 @@
 import boa
 import pytest
 
-from backstop.harness import HEARTBEAT, feed_answer
+from backstop.protocol.harness import HEARTBEAT, feed_answer
 from backstop.units import WAD, wad
 
 ETH, BTC = 0, 1

@@ -3,7 +3,7 @@
 import boa
 import pytest
 
-from backstop.harness import HEARTBEAT
+from backstop.protocol.harness import HEARTBEAT
 
 ETH, BTC = 0, 1
 

@@ -4,7 +4,7 @@ reverts on a failing feed."""
 import boa
 import pytest
 
-from backstop.harness import feed_answer
+from backstop.protocol.harness import feed_answer
 from backstop.units import wad
 
 ETH, BTC = 0, 1

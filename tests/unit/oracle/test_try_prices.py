@@ -4,7 +4,7 @@ a clear valid bit, a guarded market a set guarded bit; never reverts on a failin
 import boa
 import pytest
 
-from backstop.harness import feed_answer
+from backstop.protocol.harness import feed_answer
 from backstop.units import wad
 
 ETH, BTC, SOL = 0, 1, 2

@@ -3,9 +3,9 @@ logs or its revert reason; views and deployments are not recorded."""
 
 import pytest
 
-from backstop import revm_chain
-from backstop.revm_chain import Reverted
-from backstop.wiring import actor_address
+from backstop.chain import revm_chain
+from backstop.chain.revm_chain import Reverted
+from backstop.protocol.wiring import actor_address
 
 OWNER, LP = actor_address("recorder owner"), actor_address("recorder lp")
 

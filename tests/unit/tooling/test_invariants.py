@@ -1,8 +1,8 @@
-"""backstop.invariants: what counts as a violation of I1 and I2."""
+"""backstop.checks.invariants: what counts as a violation of I1 and I2."""
 
 import boa
 
-from backstop import invariants
+from backstop.checks import invariants
 from backstop.units import wad
 
 ETH = 0

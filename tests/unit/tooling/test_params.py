@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from backstop import harness
-from backstop.deployment import ParamsError, load_params, parse_params
+from backstop.protocol import harness
+from backstop.protocol.deployment import ParamsError, load_params, parse_params
 from backstop.units import wad
 
 LOCAL = Path(__file__).resolve().parents[3] / "config" / "local.yaml"

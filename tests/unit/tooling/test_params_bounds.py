@@ -4,7 +4,7 @@ refused by the loader with one line naming the field, and the contracts
 refuse that same value too (deployed bypassing the loader), so the loader is
 neither looser nor stricter than the chain.
 
-The contract source of each bound is in backstop/params.py beside its constant."""
+The contract source of each bound is in backstop/protocol/params.py beside its constant."""
 
 import copy
 import dataclasses
@@ -12,10 +12,10 @@ from decimal import Decimal
 
 import pytest
 
-from backstop import revm_chain
-from backstop.params import ParamsError, default_params, parse_params
-from backstop.revm_chain import Reverted
-from backstop.wiring import actor_address
+from backstop.chain import revm_chain
+from backstop.protocol.params import ParamsError, default_params, parse_params
+from backstop.chain.revm_chain import Reverted
+from backstop.protocol.wiring import actor_address
 
 OWNER = actor_address("bounds owner")
 MAX_AMOUNT = Decimal(2**128 - 1) / 10**18  # packing.MAX_AMOUNT in WAD, as USD

@@ -1,11 +1,11 @@
-"""Simulation plots (backstop/plots.py): every figure is written as a real PNG,
+"""Simulation plots (backstop/sim/plots.py): every figure is written as a real PNG,
 an idle run still plots, a sweep plots, and the same input gives the same bytes."""
 
 import math
 
 import pytest
 
-from backstop.plots import BUCKETS, REPORT_FILES, plot_report, plot_sweep
+from backstop.sim.plots import BUCKETS, REPORT_FILES, plot_report, plot_sweep
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MIN_BYTES = 5_000  # a blank 1000x600 canvas with axes is already well above this
@@ -81,7 +81,7 @@ def test_plot_report__same_report_twice__identical_bytes(tmp_path):
 
 
 def _stats(values, seeds=(1, 2, 3)):
-    from backstop.sweep import METRICS, statistics
+    from backstop.sim.sweep import METRICS, statistics
 
     rows = [{"setting_label": f"usd_per_pct={v}", "setting": {"market_depth.usd_per_pct": str(v)}, "seed": s,
              **{key: 1000.0 * i * s for i, (key, _, _) in enumerate(METRICS)}}
@@ -96,7 +96,7 @@ def test_plot_sweep__writes_sweep_png(tmp_path):
 
 
 def test_sweep_figure__infinite_and_long_values__every_setting_a_tick_none_overlapping_axis_named():
-    from backstop.plots import sweep_figure
+    from backstop.sim.plots import sweep_figure
 
     values = [125000, 250000, 500000, 1000000, 2000000, 4000000, "infinite"]
     fig = sweep_figure(_stats(values), "market_depth.usd_per_pct", "cascade")

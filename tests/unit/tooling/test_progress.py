@@ -1,4 +1,4 @@
-"""The simulator's progress display (backstop/progress.py): work measured in
+"""The simulator's progress display (backstop/sim/progress.py): work measured in
 transactions, a bar on a terminal, a line a minute anywhere else."""
 
 import io
@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from backstop.progress import SETUP_GUESS, Progress
+from backstop.sim.progress import SETUP_GUESS, Progress
 
 
 class Clock:

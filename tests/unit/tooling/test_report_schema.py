@@ -4,8 +4,8 @@ cannot fall behind the report."""
 import re
 from pathlib import Path
 
-from backstop.revm_chain import Chain
-from backstop.simulator import Simulation
+from backstop.chain.revm_chain import Chain
+from backstop.sim.simulator import Simulation
 
 from .test_simulator import SMALL
 

@@ -2,8 +2,10 @@
 
 from eth_abi import decode, encode
 
-from backstop import harness, revm_chain
-from backstop.revm_chain import _encode_accounts, _wrap
+from backstop.protocol import harness
+
+from backstop.chain import revm_chain
+from backstop.chain.revm_chain import _encode_accounts, _wrap
 
 
 def test_batch_views__fast_paths__match_eth_abi():
@@ -74,7 +76,7 @@ def test_encode_accounts__unusual_input__left_to_eth_abi():
 
 
 def test_struct_array__internal_type_with_brackets__named_after_the_struct():
-    from backstop.revm_chain import _array_decoder
+    from backstop.chain.revm_chain import _array_decoder
 
     outputs = [{"type": "tuple[]", "internalType": "struct IClearinghouse.Position[]",
                 "components": [{"name": "size", "type": "int256"}, {"name": "cost", "type": "int256"}]}]
@@ -130,7 +132,7 @@ def test_static_paths__every_view_and_argument__match_eth_abi():
     # (a struct, a tuple, a static array inside a struct: `book`) decoded by
     # hand: byte for byte and value for value what eth_abi gives, for every
     # view of the lens, the engine and the oracle that the fast paths take.
-    from backstop.revm_chain import _encode_static
+    from backstop.chain.revm_chain import _encode_static
 
     chain = revm_chain.Chain()
     p = revm_chain.deploy(str(harness.actor("owner")), 6, chain=chain)

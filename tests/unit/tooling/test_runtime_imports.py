@@ -6,8 +6,8 @@ titanoboa harness for the contract list)."""
 import subprocess
 import sys
 
-RUNTIME = ["backstop.web3_chain", "backstop.revm_chain", "backstop.simulator", "backstop.sweep",
-           "backstop.keeper", "backstop.wiring", "backstop.params", "backstop.deployment"]
+RUNTIME = ["backstop.chain.web3_chain", "backstop.chain.revm_chain", "backstop.sim.simulator", "backstop.sim.sweep",
+           "backstop.keeper.logic", "backstop.protocol.wiring", "backstop.protocol.params", "backstop.protocol.deployment"]
 
 
 def test_runtime_modules__fresh_process__titanoboa_not_loaded():

@@ -1,4 +1,4 @@
-"""Crash scenarios (backstop/scenario.py, scenarios/*.yaml): every shipped file
+"""Crash scenarios (backstop/sim/scenario.py, scenarios/*.yaml): every shipped file
 loads, a bad file fails naming its field, paths are deterministic, and the
 depth model turns forced flow into the next price's displacement."""
 
@@ -7,8 +7,8 @@ import copy
 import pytest
 import yaml
 
-from backstop.deployment import ParamsError
-from backstop.scenario import SCENARIOS, DepthModel, load_scenario, parse_scenario, price_path
+from backstop.protocol.deployment import ParamsError
+from backstop.sim.scenario import SCENARIOS, DepthModel, load_scenario, parse_scenario, price_path
 
 SHIPPED = ["flash-crash", "eth-2020-03-12", "eth-2021-05-19", "cascade-2025-10-10", "gbm-jumps", "calm"]
 

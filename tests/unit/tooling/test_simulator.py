@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from backstop.deployment import ParamsError
-from backstop.plots import REPORT_FILES
-from backstop.revm_chain import Chain
-from backstop.scenario import DepthModel, load_scenario_data
-from backstop.settings import apply, default_params_data
-from backstop.simulation_output import prepare_out_dir, read_log, replay_difference, run_simulation
-from backstop.simulator import BUCKETS, FUND_EMPTY_USD, WAD, Simulation
+from backstop.protocol.deployment import ParamsError
+from backstop.sim.plots import REPORT_FILES
+from backstop.chain.revm_chain import Chain
+from backstop.sim.scenario import DepthModel, load_scenario_data
+from backstop.sim.settings import apply, default_params_data
+from backstop.sim.output import prepare_out_dir, read_log, replay_difference, run_simulation
+from backstop.sim.simulator import BUCKETS, FUND_EMPTY_USD, WAD, Simulation
 from backstop.units import wad
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -250,7 +250,7 @@ def test_outputs__written__report_summary_log_and_plots(tmp_path):
 
 
 def test_summary__severe_crash__says_who_paid_the_fund_low_and_the_adl_ranks(severe_run, tmp_path):
-    from backstop.simulation_output import summary
+    from backstop.sim.output import summary
 
     report = severe_run.report()
     text = summary(report)

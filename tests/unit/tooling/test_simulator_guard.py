@@ -8,8 +8,8 @@ the refresh that recorded the jump, and the market stayed guarded for 31 of
 
 import pytest
 
-from backstop.revm_chain import Chain
-from backstop.simulator import Simulation
+from backstop.chain.revm_chain import Chain
+from backstop.sim.simulator import Simulation
 
 # -60% with two gaps beyond the 25% cap (-30% in one step, then another -30%
 # from there), on a book thin enough that the liquidations' selling feeds back.

@@ -1,4 +1,4 @@
-"""Sweeps (backstop/sweep.py) on a real Dask cluster: a scheduler and two
+"""Sweeps (backstop/sim/sweep.py) on a real Dask cluster: a scheduler and two
 worker processes on loopback, started here as `dask scheduler` / `dask
 worker` would be on a real cluster; every run's hash against the same run done
 serially, the statistics against the runs' outcomes, reruns that skip
@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from backstop.deployment import ParamsError
-from backstop.revm_chain import Chain
-from backstop.simulator import Simulation
-from backstop.sweep import METRICS, RESULT, Run, parse_seeds, percentile, plan, statistics, sweep
+from backstop.protocol.deployment import ParamsError
+from backstop.chain.revm_chain import Chain
+from backstop.sim.simulator import Simulation
+from backstop.sim.sweep import METRICS, RESULT, Run, parse_seeds, percentile, plan, statistics, sweep
 
 from .test_simulator import SMALL
 

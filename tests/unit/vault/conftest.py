@@ -9,7 +9,7 @@ from pathlib import Path
 
 import boa
 import pytest
-from backstop.harness import actor
+from backstop.protocol.harness import actor
 
 HERE = Path(__file__).parent
 

@@ -2,7 +2,7 @@
 
 import boa
 import pytest
-from backstop.harness import actor
+from backstop.protocol.harness import actor
 
 ZERO = "0x0000000000000000000000000000000000000000"
 

@@ -1,5 +1,5 @@
 """The protocol on a real node (anvil) through raw JSON-RPC: the same contract
-handles as backstop.revm_chain, at the node's speed rather than ape's.
+handles as backstop.chain.revm_chain, at the node's speed rather than ape's.
 
 ape adds ~30 ms of its own to every call (~25 tx/s on anvil); raw web3 reaches
 ~110 tx/s. This is the harness for figures measured on a real node (keeper
@@ -21,10 +21,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 
-from backstop import revm_chain
-from backstop.revm_chain import ChainBase, RawLog, Reverted, revert_reason, to_checksum_address
+from backstop.chain import revm_chain
+from backstop.chain.revm_chain import ChainBase, RawLog, Reverted, revert_reason, to_checksum_address
 
-ANVIL = Path(__file__).resolve().parents[1] / "node_modules" / ".bin" / "anvil"
+ANVIL = Path(__file__).resolve().parents[2] / "node_modules" / ".bin" / "anvil"
 BLOCK_GAS_LIMIT = 30_000_000
 RICH = hex(10**24)  # wei of ETH given to every account the chain sends from
 METHOD_NOT_FOUND = -32601  # JSON-RPC's code for a method the node does not have

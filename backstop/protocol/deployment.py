@@ -1,10 +1,10 @@
 """Deploy a full Backstop protocol with ape, from a YAML parameter file.
 
 Three steps, each usable on its own:
-  - `load_params(path)` (backstop.params): read and validate the parameter
+  - `load_params(path)` (backstop.protocol.params): read and validate the parameter
     file (config/local.yaml). Plain Python, no chain: a bad file fails here,
     naming the field, before any gas is spent on a half-wired protocol.
-  - `deploy_protocol(params, account)`: the one wiring (backstop.wiring.wire)
+  - `deploy_protocol(params, account)`: the one wiring (backstop.protocol.wiring.wire)
     through ape's project, sent from `account`, which owns every contract.
   - `write_addresses(path, deployment)` / `load_deployment(path)`: the JSON record
     that keepers, the simulator and later scripts attach to.
@@ -20,10 +20,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from backstop.params import Params, load_params, parse_params  # noqa: F401  (callers import them from here too)
-from backstop.protocol import ProtocolContracts
-from backstop.validation import ParamsError  # noqa: F401  (callers import it from here too)
-from backstop.wiring import ROLES, wire
+from backstop.protocol.params import Params, load_params, parse_params  # noqa: F401  (callers import them from here too)
+from backstop.protocol.handles import ProtocolContracts
+from backstop.protocol.validation import ParamsError  # noqa: F401  (callers import it from here too)
+from backstop.protocol.wiring import ROLES, wire
 
 # Deployment roles -> contract names; the JSON record uses the same keys.
 CONTRACTS = ROLES
@@ -38,7 +38,7 @@ class DeploymentError(RuntimeError):
 
 @dataclass
 class Deployment(ProtocolContracts):
-    """A deployed protocol: ape contract instances, by role as in backstop.protocol.Protocol."""
+    """A deployed protocol: ape contract instances, by role as in backstop.protocol.handles.Protocol."""
 
     def addresses(self) -> dict:
         """Every address of the deployment, by role."""
@@ -79,7 +79,7 @@ class ApeDeployer:
 
 def deploy_protocol(params: Params, deployer) -> Deployment:
     """Deploy and wire a full protocol from `deployer` (an ape account, which
-    owns every contract), through the one wiring (backstop.wiring.wire)."""
+    owns every contract), through the one wiring (backstop.protocol.wiring.wire)."""
     return Deployment(**wire(params, ApeDeployer(deployer)), params=params)
 
 

@@ -2,7 +2,7 @@
 
 Every deployment path (ape's `scripts/deploy.py`, the titanoboa and revm test
 harnesses, the node chain, the simulator and the sweep) builds the protocol
-from a `Params` read here, through `backstop.wiring.wire`; the default is
+from a `Params` read here, through `backstop.protocol.wiring.wire`; the default is
 config/local.yaml itself (`default_params()`).
 
 The loader enforces exactly the contracts' bounds (each constant below names
@@ -20,11 +20,11 @@ from pathlib import Path
 import yaml
 
 from backstop.units import WAD, scaled, wad
-from backstop.validation import ParamsError
-from backstop.validation import check as _check
-from backstop.validation import keys as _keys
+from backstop.protocol.validation import ParamsError
+from backstop.protocol.validation import check as _check
+from backstop.protocol.validation import keys as _keys
 
-DEFAULT_PARAMS = Path(__file__).resolve().parents[1] / "config" / "local.yaml"
+DEFAULT_PARAMS = Path(__file__).resolve().parents[2] / "config" / "local.yaml"
 
 # Limits the contracts enforce, checked here first so a bad file fails with the
 # field's name instead of a revert halfway through a deployment.

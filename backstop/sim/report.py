@@ -3,7 +3,7 @@ the insurance fund, and the invariant checks (I1-I4), as fixed-width text.
 
 Shared by `ape run demo` and the crash simulator. It reads the chain through the
 contract views only, so it works on anything shaped like
-`backstop.deployment.Deployment` (ape instances) or `backstop.harness.Protocol`
+`backstop.protocol.deployment.Deployment` (ape instances) or `backstop.protocol.harness.Protocol`
 (titanoboa): attributes token, vault, oracle, engine, pool, fund and a list of
 market names. All figures are WAD on chain and shown as USD with 2 decimals.
 """
@@ -11,7 +11,7 @@ market names. All figures are WAD on chain and shown as USD with 2 decimals.
 from dataclasses import dataclass
 from decimal import Decimal
 
-from backstop import invariants
+from backstop.checks import invariants
 from backstop.units import WAD
 
 # Clearinghouse.MAX_HEALTH_BATCH: most accounts one `health` call takes.

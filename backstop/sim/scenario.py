@@ -20,12 +20,12 @@ from pathlib import Path
 
 import yaml
 
-from backstop.validation import ParamsError
-from backstop.validation import check as _check
-from backstop.validation import keys as _keys
+from backstop.protocol.validation import ParamsError
+from backstop.protocol.validation import check as _check
+from backstop.protocol.validation import keys as _keys
 
-SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
-MARKETS = {"ETH": 0, "BTC": 1}  # market ids of config/local.yaml and backstop.harness
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+MARKETS = {"ETH": 0, "BTC": 1}  # market ids of config/local.yaml and backstop.protocol.harness
 MAX_STEPS = 10_000
 DEFAULT_ACTIVITY = 0.02
 

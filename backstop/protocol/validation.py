@@ -1,5 +1,5 @@
-"""Field checks shared by the parameter file (backstop/deployment.py) and the
-scenario files (backstop/scenario.py): a bad value is one ParamsError naming
+"""Field checks shared by the parameter file (backstop/protocol/deployment.py) and the
+scenario files (backstop/sim/scenario.py): a bad value is one ParamsError naming
 its field, never a trace."""
 
 

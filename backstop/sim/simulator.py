@@ -11,7 +11,7 @@ leverage, then play the scenario's steps. Each step:
 3. a random few traders act (add margin, reduce, close, open);
 4. accounts are counted by margin (before the keeper acts, so the accounts at
    risk show);
-5. the keeper (backstop.keeper.Keeper, the code bots/keeper.py runs) liquidates
+5. the keeper (backstop.keeper.logic.Keeper, the code bots/keeper.py runs) liquidates
    and deleverages whatever the price made liquidatable; just before each
    `deleverage` the ADL ranking is read, so every fill has its counterparty's
    rank and quantile at the time;
@@ -29,8 +29,8 @@ the header records them whole, with the code's git commit. Feed events are
 left out (they carry block timestamps, which a node takes from its wall
 clock); the price each step published is in the step's first entry instead.
 
-The chain is anything with `backstop.revm_chain.Chain`'s interface: revm in
-process, or a node through `backstop.web3_chain.Web3Chain` (what
+The chain is anything with `backstop.chain.revm_chain.Chain`'s interface: revm in
+process, or a node through `backstop.chain.web3_chain.Web3Chain` (what
 `ape run simulate` uses). Both give the same log for the same run.
 """
 
@@ -47,12 +47,14 @@ from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
-from backstop import invariants, revm_chain
-from backstop.params import ParamsError, default_params, parse_params
-from backstop.keeper import BoaChain, Keeper, adl_quantiles
-from backstop.revm_chain import Reverted, to_checksum_address
-from backstop.scenario import MARKETS, DepthModel, Scenario, parse_scenario, price_path
-from backstop.wiring import actor_address
+from backstop.checks import invariants
+
+from backstop.chain import revm_chain
+from backstop.protocol.params import ParamsError, default_params, parse_params
+from backstop.keeper.logic import BoaChain, Keeper, adl_quantiles
+from backstop.chain.revm_chain import Reverted, to_checksum_address
+from backstop.sim.scenario import MARKETS, DepthModel, Scenario, parse_scenario, price_path
+from backstop.protocol.wiring import actor_address
 
 WAD = 10**18
 # The event log's format: 2 added the protocol parameters and the code version
@@ -126,7 +128,7 @@ class Simulation:
         if hasattr(chain, "cache_views"):
             # dev: revm: a step reads the same batch views at one state more than once.
             chain.cache_views = True
-        self.log = log or logging.getLogger("backstop.simulator")
+        self.log = log or logging.getLogger("backstop.sim.simulator")
         self.rng = random.Random(seed)
         self.activity = self.scenario.population.activity
         self.path = price_path(self.scenario, seed)
@@ -582,7 +584,7 @@ def _check_compatible(scenario: Scenario, params) -> None:
 @cache
 def code_version() -> dict:
     """The git commit of the code that ran, and whether tracked files differed from it ("unknown" outside a checkout)."""
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10,
                                 check=True).stdout.strip()

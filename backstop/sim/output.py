@@ -10,7 +10,7 @@
                    invariants I1-I4 at every step, final balances, the run's
                    outcome, wall time and transactions/s: docs/report-schema.md
     summary.md     the outcome and the steps where something happened
-    *.png          backstop.plots.REPORT_FILES
+    *.png          backstop.sim.plots.REPORT_FILES
     keeper.log     what the keeper logged (written by the caller)
 """
 
@@ -18,9 +18,9 @@ import json
 import logging
 from pathlib import Path
 
-from backstop.deployment import ParamsError
-from backstop.plots import REPORT_FILES, plot_report
-from backstop.simulator import Simulation
+from backstop.protocol.deployment import ParamsError
+from backstop.sim.plots import REPORT_FILES, plot_report
+from backstop.sim.simulator import Simulation
 
 EVENTS = "events.jsonl"
 KEEPER_LOG = "keeper.log"
@@ -86,7 +86,7 @@ def run_simulation(scenario_data: dict, seed: int, chain, out_dir: Path, traders
     included) closes the log marked incomplete, then propagates."""
     sim = Simulation(scenario_data, seed, chain, traders=traders, params_data=params_data)
     out_dir = prepare_out_dir(out_dir)
-    log = logging.getLogger(f"backstop.simulator.{out_dir.resolve()}")
+    log = logging.getLogger(f"backstop.sim.simulator.{out_dir.resolve()}")
     log.setLevel(logging.INFO)
     log.propagate = False  # dev: the console has the progress display and the summary
     handler = logging.FileHandler(out_dir / KEEPER_LOG, mode="w")

@@ -25,7 +25,7 @@ class ProtocolContracts:
     # Owner setters of the engine, and auto-deleveraging.
     configurator: object
     deleverager: object
-    # The parameters it was deployed with (backstop.params.Params).
+    # The parameters it was deployed with (backstop.protocol.params.Params).
     params: object
 
     @property
@@ -35,7 +35,7 @@ class ProtocolContracts:
 
     @property
     def markets(self) -> tuple:
-        """Each market's parameters (backstop.params.MarketParams), by market id."""
+        """Each market's parameters (backstop.protocol.params.MarketParams), by market id."""
         return self.params.markets
 
     def units(self, usd) -> int:
@@ -83,7 +83,7 @@ class Protocol(ProtocolContracts):
 
 def deploy_on(chain, owner, params, contracts: dict | None = None, replace: dict | None = None) -> Protocol:
     """`params`' protocol on `chain` (revm or a node), deployed by `owner` through the one wiring."""
-    from backstop.wiring import ChainDeployer, wire
+    from backstop.protocol.wiring import ChainDeployer, wire
 
     deployer = ChainDeployer(chain, owner, contracts=contracts, replace=replace)
     return Protocol(**wire(params, deployer), params=params, env=chain)

@@ -1,8 +1,8 @@
 """The whole protocol on titanoboa's in-process EVM, for the tests that need it.
 
 Every number comes from the one parameter model (config/local.yaml through
-backstop.params) and every deployment goes through the one wiring
-(backstop.wiring.wire); this module only adds titanoboa's deployer, its actor
+backstop.protocol.params) and every deployment goes through the one wiring
+(backstop.protocol.wiring.wire); this module only adds titanoboa's deployer, its actor
 names, and the defaults' names the tests use. It imports boa, so nothing that
 runs outside the tests imports it (the simulator, the keeper and the chains
 do not).
@@ -14,9 +14,9 @@ from functools import cache
 import boa
 from boa.util.abi import Address
 
-from backstop.params import MarketParams, default_params, parse_market
-from backstop.protocol import Protocol  # noqa: F401  (the tests import it from here)
-from backstop.wiring import CONTRACTS_DIR, DEPLOYABLES, actor_address, wire
+from backstop.protocol.params import MarketParams, default_params, parse_market
+from backstop.protocol.handles import Protocol  # noqa: F401  (the tests import it from here)
+from backstop.protocol.wiring import CONTRACTS_DIR, DEPLOYABLES, actor_address, wire
 
 CONTRACTS = CONTRACTS_DIR
 # config/local.yaml's protocol, and its parts under the names the tests use.

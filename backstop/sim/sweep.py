@@ -4,7 +4,7 @@ distributed, outcomes and their statistics across seeds side by side
 
 A setting is a field of the scenario or of the protocol parameters over
 values (`--set market_depth.usd_per_pct=500000,infinite`, `--set
-markets[0].mmr=0.03,0.05`, backstop.settings); several make a grid, every
+markets[0].mmr=0.03,0.05`, backstop.sim.settings); several make a grid, every
 combination a setting, each run once per seed. Every run is validated before
 any task starts, so a bad value fails at once with the field's name.
 
@@ -38,8 +38,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from backstop.deployment import ParamsError
-from backstop.settings import apply, default_params_data, grid, parse_setting, short_names, value_text
+from backstop.protocol.deployment import ParamsError
+from backstop.sim.settings import apply, default_params_data, grid, parse_setting, short_names, value_text
 
 RESULT = "result.json"
 SWEEP_FILES = ("sweep.json", "sweep.md", "sweep.png")
@@ -122,9 +122,9 @@ def plan(data: dict, seeds: list[int], settings=(), traders: int | None = None,
 def run_task(run: Run, chain_kind: str, plots: bool) -> dict:
     """One run on a chain of its own, in a temporary directory (a worker
     process, on any machine): its outcome row and its files' bytes."""
-    from backstop.revm_chain import Chain
-    from backstop.simulation_output import run_simulation
-    from backstop.web3_chain import Web3Chain, start_anvil
+    from backstop.chain.revm_chain import Chain
+    from backstop.sim.output import run_simulation
+    from backstop.chain.web3_chain import Web3Chain, start_anvil
 
     with tempfile.TemporaryDirectory(prefix="backstop-run-") as tmp:
         target = Path(tmp) / run.label
@@ -155,7 +155,7 @@ def finished_row(run: Run, out_dir: Path) -> dict | None:
 
 def write_result(result: dict, out_dir: Path) -> dict:
     """A finished task's files into `<out_dir>/<label>/`, result.json last (it marks the run done)."""
-    from backstop.simulation_output import RUN_FILES, prepare_out_dir
+    from backstop.sim.output import RUN_FILES, prepare_out_dir
 
     target = prepare_out_dir(out_dir / result["label"], ours=(*RUN_FILES, RESULT, f".{RESULT}.tmp"))
     for name, data in result["files"].items():
@@ -187,7 +187,7 @@ def cluster_client(scheduler: str | None, jobs: int, connect_timeout: float = 30
     # dev: one thread a worker: a run is Python and revm on one core, the GIL would serialise threads.
     #      The workers get the client's sys.path, which `ape run` trims of the project: each puts the
     #      root of the backstop package the client runs first (a Dask preload given as script text).
-    root = str(Path(__file__).resolve().parents[1])
+    root = str(Path(__file__).resolve().parents[2])
     with LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None,
                       silence_logs=logging.ERROR, preload=[f"import sys; sys.path.insert(0, {root!r})"]) as cluster, \
             Client(cluster) as client:
@@ -276,7 +276,7 @@ def statistics(rows: list[dict], paths: list[str] | None = None) -> list[dict]:
 
 
 def write_sweep(rows: list[dict], runs: list[Run], out_dir: Path):
-    from backstop.plots import plot_sweep
+    from backstop.sim.plots import plot_sweep
 
     paths = [p for p, _ in runs[0].setting]
     stats = statistics(rows, paths)

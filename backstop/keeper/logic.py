@@ -121,7 +121,7 @@ class Keeper:
     def __init__(self, chain, block_gas_limit: int = 30_000_000, log: logging.Logger | None = None):
         self.chain = chain
         self.accounts: set[str] = set()
-        self.log = log or logging.getLogger("backstop.keeper")
+        self.log = log or logging.getLogger("backstop.keeper.logic")
         # dev: a block handler and a price-update handler may fire together;
         #      one round at a time keeps the signer's nonces in order.
         self._lock = threading.Lock()
@@ -390,7 +390,7 @@ class ApeChain(EngineChain):
 
 class BoaChain(EngineChain):
     """An in-process chain (tests, the simulator, the fuzzer): titanoboa or
-    revm (backstop.revm_chain), whichever deployed `contracts`; `sender` is an address."""
+    revm (backstop.chain.revm_chain), whichever deployed `contracts`; `sender` is an address."""
 
     def __init__(self, contracts, sender=None):
         super().__init__(contracts, sender)

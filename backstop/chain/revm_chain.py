@@ -31,7 +31,7 @@ from eth_utils import keccak
 from eth_utils import to_checksum_address as _to_checksum_address
 from pyrevm import EVM, AccountInfo, BlockEnv, Env
 
-from backstop.wiring import CONTRACTS_DIR, DEPLOYABLES
+from backstop.protocol.wiring import CONTRACTS_DIR, DEPLOYABLES
 
 BUILD = CONTRACTS_DIR.parent / ".build"
 START_TIME = 1_700_000_000
@@ -627,8 +627,8 @@ def deploy(owner, decimals: int | None = None, contracts: dict | None = None, ch
     wiring: `params` (default config/local.yaml), its collateral with
     `decimals` and its `markets` if given; `contracts` a compiled set other
     than the project's (the fuzzer's mutants)."""
-    from backstop.params import default_params
-    from backstop.protocol import deploy_on
+    from backstop.protocol.params import default_params
+    from backstop.protocol.handles import deploy_on
 
     params = (params or default_params()).variant(decimals=decimals, markets=markets)
     return deploy_on(chain or Chain(), owner, params, contracts=contracts, replace=replace)

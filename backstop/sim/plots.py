@@ -23,7 +23,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 FIGSIZE = (10, 6)  # inches, at DPI: 1000x600 px
 DPI = 100
 
-# Order and colours of the margin buckets (backstop.simulator.BUCKETS), worst at
+# Order and colours of the margin buckets (backstop.sim.simulator.BUCKETS), worst at
 # the bottom of the stack, so the accounts liquidatable sit under the maintenance line.
 BUCKETS = ["underwater", "below maintenance", "maintenance to initial", "initial to 2x initial",
            "2x to 5x initial", "5x initial and up", "flat by liquidation or ADL", "flat"]
@@ -39,7 +39,7 @@ REPORT_FILES = [
     "open_interest.png",
     "margin_buckets.png",
 ]
-# The sweep's statistics, one panel each (backstop.sweep.METRICS).
+# The sweep's statistics, one panel each (backstop.sim.sweep.METRICS).
 SWEEP_OUTCOMES = [
     ("bad_debt_usd", "Bad debt (USD)"),
     ("fund_drawdown_usd", "Fund drawdown (USD)"),
@@ -236,7 +236,7 @@ def plot_sweep(stats: list[dict], axis_label: str, out_dir: Path, title: str) ->
     """Write `sweep.png`: per outcome, its spread over the seeds at each swept
     setting: every seed a dot, the p50 to p95 range a bar, the mean a
     diamond, the worst seed marked; settings evenly spaced in the order swept
-    (a value like `infinite` has its place too). `stats` is backstop.sweep's
+    (a value like `infinite` has its place too). `stats` is backstop.sim.sweep's
     statistics table, one entry per setting."""
     if not stats:
         raise ValueError("plot_sweep: no settings to plot")

@@ -1,5 +1,5 @@
-"""What one simulator run is made of besides its seed: a scenario (backstop.scenario)
-and the protocol's parameters (backstop.params' `Params`, the format of
+"""What one simulator run is made of besides its seed: a scenario (backstop.sim.scenario)
+and the protocol's parameters (backstop.protocol.params' `Params`, the format of
 config/local.yaml), and how `--set FIELD=VALUE,...` changes either.
 
 A field is a path into one of the two: `market_depth.usd_per_pct`,
@@ -21,9 +21,9 @@ from pathlib import Path
 
 import yaml
 
-from backstop.params import DEFAULT_PARAMS, Params, default_params, load_params, parse_params
-from backstop.scenario import parse_scenario
-from backstop.validation import ParamsError
+from backstop.protocol.params import DEFAULT_PARAMS, Params, default_params, load_params, parse_params
+from backstop.sim.scenario import parse_scenario
+from backstop.protocol.validation import ParamsError
 
 # The parameter file's top-level keys (collateral, markets, liquidation, ...).
 PARAMS_KEYS = frozenset(Params.__dataclass_fields__)

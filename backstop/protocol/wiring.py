@@ -22,7 +22,7 @@ from eth_utils import keccak, to_checksum_address
 
 from backstop.units import wad
 
-CONTRACTS_DIR = Path(__file__).resolve().parents[1] / "contracts"
+CONTRACTS_DIR = Path(__file__).resolve().parents[2] / "contracts"
 # Every deployable, by contract name, and its source under contracts/.
 DEPLOYABLES = {
     "Vault": "Vault.vy",
@@ -81,7 +81,7 @@ class ChainDeployer:
 
 
 def wire(params, deployer) -> dict:
-    """Deploy and wire a full protocol from `params` (backstop.params.Params);
+    """Deploy and wire a full protocol from `params` (backstop.protocol.params.Params);
     return the handles by role, with `feeds` (one per market), `fund` (the
     insurance fund's vault account: its address) and `owner`.
 
