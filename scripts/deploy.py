@@ -3,6 +3,8 @@
 Reads the parameter file (default config/local.yaml), deploys and wires the
 token, vault, oracle and feeds, clearinghouse, pool, insurance fund and lens,
 lists every market, and
+uses an existing collateral token (`collateral.address`) and existing feeds
+(`markets[i].feed`) where the file names them, each checked first; then
 writes the addresses to deployments/<ecosystem>.<network>.json (local records are
 git-ignored: a local chain dies with its node).
 """
@@ -38,7 +40,11 @@ def cli(ecosystem, network, provider, params_path, out, account):
     except ParamsError as e:
         raise click.BadParameter(str(e), param_hint="--params") from e
     deployer = deployer_or_default(account, network)
-    deployment = deploy_protocol(params, deployer)
+    try:
+        # dev: an existing token or feed the file names is checked before anything is deployed.
+        deployment = deploy_protocol(params, deployer)
+    except ParamsError as e:
+        raise click.BadParameter(str(e), param_hint="--params") from e
     out = out or Path("deployments") / f"{ecosystem.name}.{network.name}.json"
     write_addresses(out, deployment)
 

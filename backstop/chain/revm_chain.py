@@ -509,6 +509,12 @@ class ChainBase:
         args = [a.address if isinstance(a, Contract) else a for a in args]
         return Contract(self, self._create(bytecode + encode([_type(i) for i in constructor["inputs"]], args)), abi)
 
+    def at(self, name: str, address: str, contracts: dict | None = None) -> "Contract":
+        """A handle on the contract already at `address`, through `name`'s ABI
+        (an existing token through MockERC20's, a feed through MockAggregator's)."""
+        abi, _ = (contracts or compiled())[name]
+        return Contract(self, address, abi)
+
     def _sender(self, sender) -> str:
         return self.sender_of(sender)
 
@@ -554,6 +560,10 @@ class Chain(ChainBase):
         self.timestamp += seconds
         self.number += max(1, seconds // BLOCK_TIME)
         self.evm.set_block_env(BlockEnv(timestamp=self.timestamp, number=self.number))
+
+    def code(self, address: str) -> bytes:
+        """The runtime code at `address` (empty for an account without code)."""
+        return bytes(self.evm.get_code(to_checksum_address(address)) or b"")
 
     def _create(self, data: bytes) -> str:
         if self._views:

@@ -155,6 +155,10 @@ class Web3Chain(ChainBase):
         self.rpc("evm_setNextBlockTimestamp", [latest + seconds])
         self.rpc("evm_mine", [])
 
+    def code(self, address: str) -> bytes:
+        """The runtime code at `address` (empty for an account without code)."""
+        return bytes.fromhex(self.rpc("eth_getCode", [address, "latest"]).removeprefix("0x"))
+
     def _create(self, data: bytes) -> str:
         return self._send({"data": "0x" + data.hex()})["contractAddress"]
 

@@ -41,6 +41,22 @@ MAX_COUNTERPARTIES = 50  # the Deleverager's MAX_ADL_COUNTERPARTIES
 ADL_QUANTILES = 5
 
 
+def short(address) -> str:
+    """`0x7099…79C8`: enough of an address to tell accounts apart in a log."""
+    a = str(address)
+    return f"{a[:6]}…{a[-4:]}"
+
+
+def _size(wad: int) -> str:
+    """A size in WAD of the base asset, signed, for a log line."""
+    return f"{wad / 10**18:+,.4f}"
+
+
+def _usd(wad: int) -> str:
+    """A WAD price or amount in USD, for a log line."""
+    return f"{wad / 10**18:,.2f}"
+
+
 @dataclass(frozen=True)
 class AdlFill:
     """One `Deleverage` event: the bankrupt's size change against one
@@ -70,6 +86,12 @@ class RoundReport:
     adl_fills: list = field(default_factory=list)
     failed_adl: int = 0
     dry_run: bool = False
+    # What the round earned and spent, where the chain measures it (ApeChain):
+    # keeper rewards credited to the sender's vault balance (WAD) and the gas
+    # its transactions paid (wei); batches the profit gate held back.
+    reward_wad: int = 0
+    gas_wei: int = 0
+    unprofitable: list = field(default_factory=list)
 
 
 def chunked(accounts: list, read) -> list:
@@ -118,8 +140,12 @@ def adl_quantiles(entries: dict) -> dict[str, int]:
 
 
 class Keeper:
-    def __init__(self, chain, block_gas_limit: int = 30_000_000, log: logging.Logger | None = None):
+    def __init__(self, chain, block_gas_limit: int = 30_000_000, log: logging.Logger | None = None,
+                 profit_gate=None):
         self.chain = chain
+        # dev: `profit_gate(batch, health_by_account) -> (send, why)`, or None
+        #      to send every batch (the simulator, the tests: the protocol's view).
+        self.profit_gate = profit_gate
         self.accounts: set[str] = set()
         self.log = log or logging.getLogger("backstop.keeper.logic")
         # dev: a block handler and a price-update handler may fire together;
@@ -164,56 +190,72 @@ class Keeper:
         """Liquidate every liquidatable account, then deleverage those the
         waterfall sends to ADL; never raises on a failed transaction."""
         with self._lock:
-            report = RoundReport(tracked=len(self.accounts), dry_run=not self.chain.can_send)
-            report.liquidatable = self.liquidatable()
-            if not report.liquidatable and not self.pool_below_maintenance():
-                return report
-            if report.dry_run:
-                self.log.info("dry run: %d liquidatable: %s", len(report.liquidatable), report.liquidatable)
-                return report
-            sendable = report.liquidatable
-            if self._stuck:
-                figures = self._figures(report.liquidatable)
-                for account in [a for a in sendable if self._stuck.get(a) == figures[a]]:
-                    self.log.warning("%s: its liquidation failed twice the same way; left until its figures change",
-                                     account)
-                sendable = [a for a in sendable if self._stuck.get(a) != figures[a]]
-            for batch in self.batches(sendable):
-                self._send_batch(batch, report)
-            self.log.info(
-                "liquidated %d of %d liquidatable (%d lost to other keepers, %d failed batches, %d for ADL, "
-                "%d waiting for the pool's margin)",
-                len(report.liquidated), len(report.liquidatable), report.skipped, report.failed_batches,
-                len(report.adl_required), len(report.deferred),
-            )
-            if self.pool_below_maintenance():
-                # dev: nobody can take the pool's book: it goes straight to ADL.
-                report.adl_required.append(self.chain.pool)
-            if report.adl_required:
-                # dev: the ranking ADL is about to use, so every trader can see where it stood.
-                self.publish_adl_quantiles()
-            for account in report.adl_required:
-                if self._deleverage(account, report):
-                    continue
-                # dev: an account sent to ADL early in a batch can be covered by
-                #      the fund once later accounts' penalties reach it ("ADL not
-                #      required"): liquidate it at once, before the next
-                #      account's ADL draws on the fund, and deleverage it after
-                #      all if that draw came first.
-                (health,) = self.chain.health([account])
-                if not (health.liquidatable and health.prices_valid):
-                    continue
-                try:
-                    settled, again = self.chain.liquidate_batch([account])
-                except Exception as e:  # noqa: BLE001
-                    report.failed_batches += 1
-                    self.log.warning("liquidation of %s after a refused ADL failed: %s", account, e)
-                    continue
-                report.liquidated += settled
-                self.log.info("%s: ADL not required any more; liquidated %d", account, len(settled))
-                if again:
-                    self._deleverage(account, report)
+            earned, spent = getattr(self.chain, "earned_wad", 0), getattr(self.chain, "spent_wei", 0)
+            report = self._round()
+            report.reward_wad = getattr(self.chain, "earned_wad", 0) - earned
+            report.gas_wei = getattr(self.chain, "spent_wei", 0) - spent
             return report
+
+    def _round(self) -> RoundReport:
+        # dev: one scan of every tracked account: the liquidatable ones, and the rows the profit gate reads.
+        report = RoundReport(tracked=len(self.accounts), dry_run=not self.chain.can_send)
+        rows = dict(self.tracked_health())
+        report.liquidatable = [a for a, h in rows.items() if h.liquidatable and h.prices_valid]
+        if not report.liquidatable and not self.pool_below_maintenance():
+            return report
+        if report.dry_run:
+            self.log.info("dry run: %d liquidatable: %s", len(report.liquidatable),
+                          ", ".join(short(a) for a in report.liquidatable))
+            return report
+        sendable = report.liquidatable
+        if self._stuck:
+            figures = self._figures(report.liquidatable)
+            for account in [a for a in sendable if self._stuck.get(a) == figures[a]]:
+                self.log.warning("%s: its liquidation failed twice the same way; left until its figures change",
+                                 short(account))
+            sendable = [a for a in sendable if self._stuck.get(a) != figures[a]]
+        for batch in self.batches(sendable):
+            if self.profit_gate is not None:
+                send, why = self.profit_gate(batch, rows)
+                if not send:
+                    report.unprofitable += batch
+                    self.log.info("batch of %d held back: %s", len(batch), why)
+                    continue
+            self._send_batch(batch, report)
+        self.log.info(
+            "liquidated %d of %d liquidatable (%d lost to other keepers, %d failed batches, %d for ADL, "
+            "%d waiting for the pool's margin)",
+            len(report.liquidated), len(report.liquidatable), report.skipped, report.failed_batches,
+            len(report.adl_required), len(report.deferred),
+        )
+        if self.pool_below_maintenance():
+            # dev: nobody can take the pool's book: it goes straight to ADL.
+            report.adl_required.append(self.chain.pool)
+        if report.adl_required:
+            # dev: the ranking ADL is about to use, so every trader can see where it stood.
+            self.publish_adl_quantiles()
+        for account in report.adl_required:
+            if self._deleverage(account, report):
+                continue
+            # dev: an account sent to ADL early in a batch can be covered by
+            #      the fund once later accounts' penalties reach it ("ADL not
+            #      required"): liquidate it at once, before the next
+            #      account's ADL draws on the fund, and deleverage it after
+            #      all if that draw came first.
+            (health,) = self.chain.health([account])
+            if not (health.liquidatable and health.prices_valid):
+                continue
+            try:
+                settled, again = self.chain.liquidate_batch([account])
+            except Exception as e:  # noqa: BLE001
+                report.failed_batches += 1
+                self.log.warning("liquidation of %s after a refused ADL failed: %s", short(account), e)
+                continue
+            report.liquidated += settled
+            self.log.info("%s: ADL not required any more; liquidated %d", short(account), len(settled))
+            if again:
+                self._deleverage(account, report)
+        return report
 
     def batches(self, accounts: list[str]) -> list[list[str]]:
         """`accounts` in order, cut into batches that fit the block: each
@@ -300,7 +342,8 @@ class Keeper:
                 entries = {a: e for a, e in self.adl_entries(market).items() if a != account}
             counterparties = rank_counterparties(entries, size)
             if not counterparties:
-                self.log.warning("ADL %s market %d: no counterparty in profit on the other side", account, market)
+                self.log.warning("ADL %s market %d: no counterparty in profit on the other side", short(account),
+                                 market)
                 continue
             try:
                 fills = self.chain.deleverage(account, market, counterparties)
@@ -309,14 +352,15 @@ class Keeper:
                 #      little enough that the fund or the pool can take the rest.
                 report.failed_adl += 1
                 done = False
-                self.log.warning("ADL %s market %d failed: %s", account, market, e)
+                self.log.warning("ADL %s market %d failed: %s", short(account), market, e)
                 continue
             fills = [f for f in fills if f.size_closed != 0]  # dev: not the skipped counterparties
             report.adl_fills += fills
             for fill in fills:
                 self.log.info(
-                    "ADL %s market %d: %d against %s at %d (score %d)",
-                    account, market, fill.size_closed, fill.counterparty, fill.price, fill.score,
+                    "ADL %s market %d: %s closed against %s at %s USD (score %.4f)",
+                    short(account), market, _size(fill.size_closed), short(fill.counterparty),
+                    _usd(fill.price), fill.score / 10**18,
                 )
         return done
 
@@ -326,7 +370,7 @@ class Keeper:
         for market in range(self.chain.market_count()):
             out[market] = adl_quantiles(self.adl_entries(market))
             for account, quantile in sorted(out[market].items()):
-                self.log.info("ADL quantile market %d %s: %d/%d", market, account, quantile, ADL_QUANTILES)
+                self.log.info("ADL quantile market %d %s: %d/%d", market, short(account), quantile, ADL_QUANTILES)
         return out
 
 
@@ -341,6 +385,10 @@ class EngineChain:
         self.lens = contracts.lens
         self.pool = str(contracts.pool.address)
         self.sender = sender
+        # dev: running totals of what the sender earned (keeper rewards, WAD) and
+        #      paid (gas, wei), where the chain can measure them (ApeChain).
+        self.earned_wad = 0
+        self.spent_wei = 0
 
     @property
     def can_send(self) -> bool:
@@ -375,15 +423,37 @@ def _fill(event) -> AdlFill:
 
 
 class ApeChain(EngineChain):
-    """A live node through ape contract instances; `sender` is an ape account."""
+    """A live node through ape contract instances; `sender` is an ape account.
+    `nonce()`, when given, numbers each transaction (silverback's `bot.nonce`,
+    which knows the nonces of transactions still pending)."""
+
+    def __init__(self, contracts, sender=None, nonce=None):
+        super().__init__(contracts, sender)
+        self.nonce = nonce
+
+    def _tx(self) -> dict:
+        return {"sender": self.sender, **({"nonce": self.nonce()} if self.nonce else {})}
+
+    def _mined(self, receipt):
+        """`receipt` once its transaction is in a block, with its logs (ape hands
+        back a receipt not yet mined, without logs, when anvil mines by interval)."""
+        if receipt.block_number is None or receipt.block_number < 0:
+            from ape import chain
+
+            receipt = chain.provider.get_receipt(receipt.txn_hash)
+        self.spent_wei += int(receipt.gas_used) * int(receipt.gas_price)
+        return receipt
 
     def liquidate_batch(self, accounts) -> tuple[list[str], list[str]]:
-        receipt = self.engine.liquidate_batch(accounts, sender=self.sender)
-        settled = [str(e.account) for e in receipt.decode_logs(self.engine.LiquidationSettled)]
+        receipt = self._mined(self.engine.liquidate_batch(accounts, **self._tx()))
+        logs = receipt.decode_logs(self.engine.LiquidationSettled)
+        me = str(self.sender.address)
+        self.earned_wad += sum(int(e.keeper_reward) for e in logs if str(e.keeper) == me)
+        settled = [str(e.account) for e in logs]
         return settled, [str(e.account) for e in receipt.decode_logs(self.engine.AdlRequired)]
 
     def deleverage(self, account, market, counterparties) -> list[AdlFill]:
-        receipt = self.deleverager.deleverage(account, market, counterparties, sender=self.sender)
+        receipt = self._mined(self.deleverager.deleverage(account, market, counterparties, **self._tx()))
         logs = [*receipt.decode_logs(self.deleverager.Deleverage), *receipt.decode_logs(self.deleverager.CounterpartySkipped)]
         return [_fill(e) for e in sorted(logs, key=lambda e: e.log_index)]
 

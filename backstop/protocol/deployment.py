@@ -13,6 +13,7 @@ ape is imported only inside the functions that need a chain, so validating a
 file never loads ape's plugins and the parameter tests need no node.
 """
 
+import dataclasses
 import json
 import os
 import shutil
@@ -39,6 +40,15 @@ class DeploymentError(RuntimeError):
 @dataclass
 class Deployment(ProtocolContracts):
     """A deployed protocol: ape contract instances, by role as in backstop.protocol.handles.Protocol."""
+
+    @property
+    def token_is_mock(self) -> bool:
+        """True when the collateral is the MockERC20 this deployment made (anyone may mint it)."""
+        return self.params.collateral.address is None
+
+    def feed_is_mock(self, market: int) -> bool:
+        """True when market `market`'s feed is a MockAggregator this deployment made (anyone may move it)."""
+        return self.params.markets[market].feed is None
 
     def addresses(self) -> dict:
         """Every address of the deployment, by role."""
@@ -76,6 +86,19 @@ class ApeDeployer:
     def send(self, contract, function: str, *args):
         return getattr(contract, function)(*args, sender=self.account)
 
+    def code(self, address: str) -> bytes:
+        from ape import chain
+
+        return bytes(chain.provider.get_code(address))
+
+    def attach(self, name: str, address: str):
+        return self.project.get_contract(name).at(address)
+
+    def now(self) -> int:
+        from ape import chain
+
+        return chain.blocks.head.timestamp
+
 
 def deploy_protocol(params: Params, deployer) -> Deployment:
     """Deploy and wire a full protocol from `deployer` (an ape account, which
@@ -98,6 +121,25 @@ def write_addresses(path, deployment: Deployment) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(record, indent=2) + "\n")
     return path
+
+
+def record_feed(path, market: int, feed: str) -> dict:
+    """Rewrite the deployment record at `path` after market `market`'s feed
+    changed to the existing feed at `feed`: its address, and its parameters
+    (`markets[i].feed`, no mock price), so every later tool reads the feed
+    the oracle reads and knows it is not a mock. The new record."""
+    path = Path(path)
+    record = read_addresses(path)
+    params = parse_params(record["params"])
+    markets = list(params.markets)
+    markets[market] = dataclasses.replace(markets[market], feed=feed, price=None)
+    params = params.variant(markets=markets)
+    record["params"] = params.to_dict()
+    record["addresses"]["feeds"][markets[market].name] = feed
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(record, indent=2) + "\n")
+    tmp.replace(path)
+    return record
 
 
 def read_addresses(path) -> dict:

@@ -78,6 +78,15 @@ class BoaDeployer:
         with boa.env.prank(self.owner):
             return getattr(contract, function)(*args)
 
+    def code(self, address) -> bytes:
+        return bytes(boa.env.get_code(address))
+
+    def attach(self, name: str, address):
+        return deployers()[name].at(address)
+
+    def now(self) -> int:
+        return boa.env.evm.patch.timestamp
+
 
 def deploy(owner, decimals: int | None = None, markets=None, params=None, replace: dict | None = None) -> Protocol:
     """A full protocol on titanoboa: `params` (default config/local.yaml), its

@@ -18,6 +18,7 @@ from functools import cache
 from pathlib import Path
 
 import yaml
+from eth_utils import is_checksum_address, is_hex_address, to_checksum_address
 
 from backstop.units import WAD, scaled, wad
 from backstop.protocol.validation import ParamsError
@@ -47,17 +48,24 @@ MAX_UINT256 = 2**256 - 1
 
 @dataclass(frozen=True)
 class CollateralParams:
-    name: str
-    symbol: str
+    """The collateral token: a MockERC20 deployed with this name, symbol and
+    decimals, or the existing ERC-20 at `address` (whose `decimals()` must
+    be `decimals`; name and symbol are then the token's own)."""
+
+    name: str | None
+    symbol: str | None
     decimals: int
+    address: str | None = None
 
 
 @dataclass(frozen=True)
 class MarketParams:
-    """One market: its mock feed, oracle checks and risk parameters, in human units."""
+    """One market: its feed (a MockAggregator first answering `price`, or the
+    existing Chainlink-shaped feed at `feed`, whose `decimals()` must be
+    `feed_decimals`), oracle checks and risk parameters, in human units."""
 
     name: str
-    price: Decimal
+    price: Decimal | None
     feed_decimals: int
     heartbeat: int
     band_min: Decimal
@@ -70,6 +78,7 @@ class MarketParams:
     fee_rate: Decimal
     skew_scale: Decimal
     max_skew: Decimal
+    feed: str | None = None
 
     def feed_units(self, usd) -> int:
         """A USD price as an answer of this market's feed (exact, validated on load)."""
@@ -121,14 +130,16 @@ class Params:
         if decimals is not None:
             data["collateral"]["decimals"] = decimals
         if markets is not None:
-            data["markets"] = [{k: str(v) if isinstance(v, Decimal) else v for k, v in vars(m).items()} for m in markets]
+            data["markets"] = [{k: str(v) if isinstance(v, Decimal) else v for k, v in vars(m).items() if v is not None}
+                               for m in markets]
         return parse_params(data)
 
     def to_dict(self) -> dict:
         """The parameters as the file would write them (decimals as strings); `parse_params` reads it back."""
 
         def plain(obj) -> dict:
-            return {k: str(v) if isinstance(v, Decimal) else v for k, v in vars(obj).items()}
+            # dev: an optional field left out (no address: a mock) is left out of the file too.
+            return {k: str(v) if isinstance(v, Decimal) else v for k, v in vars(obj).items() if v is not None}
 
         return {
             "collateral": plain(self.collateral),
@@ -156,6 +167,18 @@ def _exact_float(loader, node):
 _ExactLoader.add_constructor("tag:yaml.org,2002:float", _exact_float)
 
 
+def _hex_as_text(loader, node):
+    # dev: YAML 1.1 reads `0x...` as an integer: an address (`feed: 0xAbC...`)
+    #      stays the text it was written as, its checksum case kept.
+    text = loader.construct_scalar(node)
+    if text.lower().startswith(("0x", "+0x", "-0x")):
+        return text
+    return yaml.SafeLoader.construct_yaml_int(loader, node)
+
+
+_ExactLoader.add_constructor("tag:yaml.org,2002:int", _hex_as_text)
+
+
 def load_params(path) -> Params:
     """Read and validate a parameter file. Raises ParamsError naming the bad field."""
     try:
@@ -169,11 +192,16 @@ def parse_params(data) -> Params:
     """Validate a parameter mapping (a loaded file, or `Params.to_dict()` from a record)."""
     _keys(data, "", {"collateral", "fee_pool_share", "min_position_notional", "markets", "liquidation", "insurance_fund"})
     c = data["collateral"]
-    _keys(c, "collateral", {"name", "symbol", "decimals"})
+    # dev: an existing token needs only its address and decimals (checked against
+    #      the token at deployment); a mock needs its name and symbol too.
+    existing = isinstance(c, dict) and c.get("address") is not None
+    _keys(c, "collateral", {"decimals"} if existing else {"name", "symbol", "decimals"},
+          optional={"name", "symbol", "address"} if existing else {"address"})
     collateral = CollateralParams(
-        name=_text(c, "name", "collateral", TOKEN_NAME_MAX),
-        symbol=_text(c, "symbol", "collateral", TOKEN_SYMBOL_MAX),
+        name=_text(c, "name", "collateral", TOKEN_NAME_MAX) if "name" in c else None,
+        symbol=_text(c, "symbol", "collateral", TOKEN_SYMBOL_MAX) if "symbol" in c else None,
         decimals=_int(c, "decimals", "collateral", 0, MAX_DECIMALS),
+        address=_address(c, "address", "collateral") if existing else None,
     )
     share = _number(data, "fee_pool_share", "")
     _at_most(share, 1, "fee_pool_share", "Configurator: share > 1")
@@ -216,12 +244,17 @@ def _liquidation(lq) -> LiquidationParams:
 
 
 def _market(m, at: str) -> MarketParams:
-    _keys(m, at, set(MarketParams.__dataclass_fields__))
+    # dev: an existing feed (`feed: 0x...`) answers its own price: no `price` then.
+    existing = isinstance(m, dict) and m.get("feed") is not None
+    fields = set(MarketParams.__dataclass_fields__) - {"feed"}
+    _keys(m, at, fields - {"price"} if existing else fields, optional={"feed"})
     name = _text(m, "name", at, FEED_NAME_MAX)
+    feed = _address(m, "feed", at) if existing else None
     feed_decimals = _int(m, "feed_decimals", at, 0, MAX_DECIMALS)
     heartbeat = _int(m, "heartbeat", at, 1, MAX_HEARTBEAT)
     # Prices must be exact in feed units; everything else exact in WAD.
-    band_min, band_max, price = (_number(m, k, at, places=feed_decimals) for k in ("band_min", "band_max", "price"))
+    band_min, band_max = (_number(m, k, at, places=feed_decimals) for k in ("band_min", "band_max"))
+    price = None if existing else _number(m, "price", at, places=feed_decimals)
     max_deviation, imr, mmr, fee_rate, skew_scale, max_skew = (
         _number(m, k, at) for k in ("max_deviation", "imr", "mmr", "fee_rate", "skew_scale", "max_skew")
     )
@@ -230,7 +263,9 @@ def _market(m, at: str) -> MarketParams:
     _check(band_min > 0, f"{at}.band_min", f"must be above 0, got {band_min}")
     _check(band_max > band_min, f"{at}.band_max", f"must be above band_min ({band_min}), got {band_max}")
     _at_most(band_max, MAX_PRICE_USD, f"{at}.band_max", "Oracle: band too wide")
-    _check(band_min < price < band_max, f"{at}.price", f"must lie strictly between band_min and band_max, got {price}")
+    if price is not None:
+        _check(band_min < price < band_max, f"{at}.price",
+               f"must lie strictly between band_min and band_max, got {price}")
     _check(0 < max_deviation <= 1, f"{at}.max_deviation", f"must be in (0, 1], got {max_deviation}")
     # dev: a guard lifts after these rounds at the new level or these seconds after the jump.
     confirm_rounds = _int(m, "confirm_rounds", at, 1, MAX_CONFIRM_ROUNDS)
@@ -250,7 +285,7 @@ def _market(m, at: str) -> MarketParams:
            f"must be above 0 and below skew_scale * (1 - fee_rate) / 2 ({skew_bound}), got {max_skew}")
     return MarketParams(
         name, price, feed_decimals, heartbeat, band_min, band_max,
-        max_deviation, confirm_rounds, confirm_seconds, imr, mmr, fee_rate, skew_scale, max_skew,
+        max_deviation, confirm_rounds, confirm_seconds, imr, mmr, fee_rate, skew_scale, max_skew, feed,
     )
 
 
@@ -262,6 +297,17 @@ def _at_most_wad(value: Decimal, high_wad: int, field_name: str, revert: str):
     """`value` in WAD at most `high_wad` (the contract's bound on the WAD integer)."""
     _check(wad(value) <= high_wad, field_name,
            f"{value} is above the contract's maximum {Decimal(high_wad) / WAD} ({revert!r})")
+
+
+def _address(obj, key, at) -> str:
+    """A 20-byte hex address (a mixed-case one must carry a valid checksum), checksummed."""
+    value, field_name = obj[key], f"{at}.{key}"
+    _check(isinstance(value, str) and is_hex_address(value), field_name,
+           f"must be a 0x-prefixed address of 40 hex digits, got {value!r}")
+    _check(value[2:].islower() or value[2:].isupper() or value[2:].isdigit() or is_checksum_address(value),
+           field_name, f"{value} has a wrong checksum (a typo?)")
+    _check(int(value, 16) != 0, field_name, "is the zero address")
+    return to_checksum_address(value)
 
 
 def _text(obj, key, at, max_len) -> str:

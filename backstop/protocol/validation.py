@@ -17,11 +17,12 @@ def check(ok: bool, field_name: str, message: str):
         raise ParamsError(field_name, message)
 
 
-def keys(obj, at: str, expected: set):
-    """`obj` is a mapping with exactly the keys `expected` (`at` names it in errors)."""
+def keys(obj, at: str, expected: set, optional: set = frozenset()):
+    """`obj` is a mapping with the keys `expected`, and perhaps some of
+    `optional` (`at` names it in errors)."""
     check(isinstance(obj, dict), at or "<file>", "must be a mapping")
     prefix = f"{at}." if at else ""
-    if unknown := sorted(map(str, set(obj) - expected)):
+    if unknown := sorted(map(str, set(obj) - set(expected) - set(optional))):
         raise ParamsError(f"{prefix}{unknown[0]}", "unknown key")
-    if missing := sorted(expected - set(obj)):
+    if missing := sorted(set(expected) - set(obj)):
         raise ParamsError(f"{prefix}{missing[0]}", "missing")

@@ -8,7 +8,7 @@ import pytest
 
 from backstop.checks.adl_audit import RankingRecorder, audit
 from backstop.protocol.harness import actor
-from backstop.keeper.logic import BoaChain, Keeper, adl_quantiles, rank_counterparties
+from backstop.keeper.logic import BoaChain, Keeper, adl_quantiles, rank_counterparties, short
 from backstop.units import wad
 from tests.invariants import assert_invariants, assert_settled_invariants
 
@@ -125,7 +125,7 @@ def test_run_round__fund_exhausted__deleverages_best_ranked_first_and_audit_pass
     assert protocol.engine.equity(long_10_eth) == 0
     assert audit(recorder.calls, str(protocol.pool.address)) == []
     # Each position in profit gets its quantile in the log.
-    assert f"ADL quantile market 0 {short_book['low']}:" in caplog.text
+    assert f"ADL quantile market 0 {short(short_book['low'])}:" in caplog.text
     assert_settled_invariants(protocol, [long_10_eth, keeper, *short_book.values()])
 
 
