@@ -148,8 +148,8 @@ class Keeper:
         self.profit_gate = profit_gate
         self.accounts: set[str] = set()
         self.log = log or logging.getLogger("backstop.keeper.logic")
-        # dev: a block handler and a price-update handler may fire together;
-        #      one round at a time keeps the signer's nonces in order.
+        # dev: silverback may run two blocks' handlers at once (a round slower
+        #      than a block): one round at a time keeps the signer's nonces in order.
         self._lock = threading.Lock()
         self.gas_budget = int(block_gas_limit * 0.9) - GAS_BASE
         # dev: the most one-market accounts a batch holds (the budget decides

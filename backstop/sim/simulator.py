@@ -574,7 +574,14 @@ class _RankingChain(BoaChain):
 
 
 def _check_compatible(scenario: Scenario, params) -> None:
-    """The scenario's market exists in the parameters under its name."""
+    """The scenario's market exists in the parameters under its name, and
+    every contract is one the simulator makes (it moves its own mock feeds
+    and mints its own mock token)."""
+    if params.collateral.address is not None:
+        raise ParamsError("collateral.address", "the simulator mints its own mock collateral: leave the address out")
+    for i, m in enumerate(params.markets):
+        if m.feed is not None:
+            raise ParamsError(f"markets[{i}].feed", "the simulator moves its own mock feeds: give a price, not a feed")
     symbol = [k for k, v in MARKETS.items() if v == scenario.market][0]
     if scenario.market >= len(params.markets) or not params.markets[scenario.market].name.startswith(symbol):
         raise ParamsError("market", f"the scenario trades {symbol}, which must be markets[{scenario.market}] of the "

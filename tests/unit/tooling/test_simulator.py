@@ -216,6 +216,18 @@ def test_simulation__params_without_the_scenario_market__clear_error():
         Simulation(SMALL, 1, chain=None, params_data=params)
 
 
+def test_simulation__params_naming_existing_contracts__refused_it_makes_its_own_mocks():
+    params = default_params_data()
+    params["markets"][0]["feed"] = "0x" + "ab" * 20
+    del params["markets"][0]["price"]
+    with pytest.raises(ParamsError, match=r"markets\[0\].feed: the simulator moves its own mock feeds"):
+        Simulation(SMALL, 1, chain=None, params_data=params)
+    params = default_params_data()
+    params["collateral"] = {"address": "0x" + "cd" * 20, "decimals": 6}
+    with pytest.raises(ParamsError, match=r"collateral.address: the simulator mints its own mock collateral"):
+        Simulation(SMALL, 1, chain=None, params_data=params)
+
+
 def test_replay__saved_log__same_entries(small_run, tmp_path):
     sim, report = run_simulation(SMALL, 1, Chain(), tmp_path, plots=False)
     header, saved = read_log(tmp_path)
