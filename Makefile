@@ -45,7 +45,7 @@ demo: install
 test: install
 	pytest $(PYTEST_ARGS)
 
-bench: install  # ~17 min: keeper latency and the simulator on anvil, one timed run of the test suite
+bench: install  # ~22 min: gas, keeper latency, the simulator on anvil and revm, a 64-run sweep, one timed run of the suite
 	python -m backstop.bench
 
 fuzz: install

@@ -465,29 +465,46 @@ def simulator_rate(runs: int = 3) -> dict:
     Python. The bare JSON-RPC rate (the simulator's own transport, the same
     mint) is the ceiling, for context. Each run gets a fresh node."""
     from backstop.chain.revm_chain import compiled
-    from backstop.sim.scenario import load_scenario_data
-    from backstop.sim.simulator import Simulation
     from backstop.chain.web3_chain import Web3Chain, start_anvil
 
     compiled()
-    sim, raw, bare, wall, txs, hashes = [], [], [], [], [], set()
-    data = load_scenario_data(SIMULATOR_RUN["scenario"])
-    for _ in range(runs):
+    raw, bare = [], []
+
+    def on_a_fresh_node(play):
         with start_anvil() as url:
             raw.append(_raw_web3_rate(url))
             bare.append(_bare_rpc_rate(url))
-            run = Simulation(data, SIMULATOR_RUN["seed"], Web3Chain(url), traders=SIMULATOR_RUN["traders"]).run()
-            seconds = run.finished - run.started
-            sim.append(run.transactions() / seconds)
-            wall.append(seconds)
-            txs.append(run.transactions())
-            hashes.add(run.event_hash())
+            return play(Web3Chain(url))
+
+    r = _simulator_runs(runs, on_a_fresh_node, "on anvil")
+    return {**r, "raw_web3_tx_per_second": _spread(raw), "bare_json_rpc_tx_per_second": _spread(bare),
+            "ratio": r["simulator_tx_per_second"]["median"] / statistics.median(raw)}
+
+
+def _simulator_runs(runs: int, on_chain, where: str) -> dict:
+    """SIMULATOR_RUN `runs` times, each through `on_chain(play)` (which calls
+    `play(chain)` on a chain of its own and may measure beside it): the
+    wall times, rates and the one event log they must all give."""
+    from backstop.sim.scenario import load_scenario_data
+    from backstop.sim.simulator import Simulation
+
+    data = load_scenario_data(SIMULATOR_RUN["scenario"])
+    sim, wall, txs, hashes = [], [], [], set()
+
+    def play(chain):
+        run = Simulation(data, SIMULATOR_RUN["seed"], chain, traders=SIMULATOR_RUN["traders"]).run()
+        seconds = run.finished - run.started
+        sim.append(run.transactions() / seconds)
+        wall.append(seconds)
+        txs.append(run.transactions())
+        hashes.add(run.event_hash())
+
+    for _ in range(runs):
+        on_chain(play)
     if len(hashes) != 1:
-        raise RuntimeError(f"the fixed simulator run gave {len(hashes)} different event logs")
+        raise RuntimeError(f"the fixed simulator run {where} gave {len(hashes)} different event logs")
     return {"run": {**SIMULATOR_RUN, "steps": data["steps"], "transactions": txs[0], "event_log_hash": hashes.pop()},
-            "wall_seconds": _spread(wall), "simulator_tx_per_second": _spread(sim),
-            "raw_web3_tx_per_second": _spread(raw), "bare_json_rpc_tx_per_second": _spread(bare),
-            "ratio": statistics.median(sim) / statistics.median(raw)}
+            "wall_seconds": _spread(wall), "simulator_tx_per_second": _spread(sim)}
 
 
 def simulator_revm_rate(runs: int = 3) -> dict:
@@ -495,27 +512,19 @@ def simulator_revm_rate(runs: int = 3) -> dict:
     on an in-process revm chain, beside revm's raw trade rate (open then
     close, `revm_trade_rate`) measured in the same run: its ceiling."""
     from backstop.chain.revm_chain import Chain
-    from backstop.sim.scenario import load_scenario_data
-    from backstop.sim.simulator import Simulation
 
-    data = load_scenario_data(SIMULATOR_RUN["scenario"])
-    sim, wall, txs, hashes, raw = [], [], [], set(), []
-    for _ in range(runs):
+    raw = []
+
+    def in_process(play):
         raw.append(revm_trade_rate())
-        run = Simulation(data, SIMULATOR_RUN["seed"], Chain(), traders=SIMULATOR_RUN["traders"]).run()
-        seconds = run.finished - run.started
-        sim.append(run.transactions() / seconds)
-        wall.append(seconds)
-        txs.append(run.transactions())
-        hashes.add(run.event_hash())
-    if len(hashes) != 1:
-        raise RuntimeError(f"the fixed simulator run on revm gave {len(hashes)} different event logs")
-    return {"run": {**SIMULATOR_RUN, "steps": data["steps"], "transactions": txs[0], "event_log_hash": hashes.pop()},
-            "wall_seconds": _spread(wall), "simulator_tx_per_second": _spread(sim),
-            "raw_revm_trades_per_second": _spread(raw), "ratio": statistics.median(sim) / statistics.median(raw)}
+        return play(Chain())
+
+    r = _simulator_runs(runs, in_process, "on revm")
+    return {**r, "raw_revm_trades_per_second": _spread(raw),
+            "ratio": r["simulator_tx_per_second"]["median"] / statistics.median(raw)}
 
 
-SWEEP_RUN = {"scenario": "flash-crash", "traders": 50, "runs": 64}  # 64 seeds of a small run
+SWEEP_RUN = {"scenario": "flash-crash", "traders": 500, "runs": 64}  # 64 seeds, ~1.5 s a run: the cluster's start is paid once
 
 
 def sweep_scale(runs: int = SWEEP_RUN["runs"], jobs: int = 2) -> dict:

@@ -8,6 +8,7 @@ anvil already serving ape-config.yaml's port 8545 (a keeper's, a developer's).
 """
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -46,6 +47,19 @@ def ape_run(*args: str, host: str | None = None) -> subprocess.CompletedProcess:
     command = " ".join(args)
     assert result.returncode == 0, f"ape run {command} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
     return result
+
+
+def interrupt(process, timeout: float = 15):
+    """Stop `process` as Ctrl-C would (silverback shuts down cleanly on it and
+    ignores SIGTERM for a while; anvil writes its state), killed if it hangs."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ against the shorts, after publishing their ADL quantiles.
 """
 
 import json
-import signal
 import subprocess
 import time
 
@@ -18,7 +17,7 @@ import pytest
 from web3 import Web3
 
 from backstop.keeper.logic import short
-from tests.integration.conftest import NETWORK, ROOT, VENV_BIN, _env, ape_run
+from tests.integration.conftest import NETWORK, ROOT, VENV_BIN, _env, ape_run, interrupt
 
 pytestmark = pytest.mark.anvil
 
@@ -77,13 +76,7 @@ def start_bot():
 
     yield _start
     for process, log in bots:
-        # dev: silverback shuts down cleanly on Ctrl-C; SIGTERM it ignores for a while.
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        interrupt(process)
         log.close()
 
 

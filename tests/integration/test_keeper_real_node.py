@@ -7,7 +7,6 @@ gas it printed is what its account paid."""
 
 import json
 import re
-import signal
 import socket
 import subprocess
 import threading
@@ -19,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from web3 import Web3
 
-from tests.integration.conftest import ANVIL_BIN, NETWORK, ROOT, VENV_BIN, _env, ape_run, free_port
+from tests.integration.conftest import ANVIL_BIN, NETWORK, ROOT, VENV_BIN, _env, ape_run, free_port, interrupt
 from tests.integration.test_keeper_bot import _settlements
 
 pytestmark = pytest.mark.anvil
@@ -121,8 +120,7 @@ class Node:
         provider.make_request("evm_setIntervalMining", [1])
 
     def stop(self):
-        self.process.send_signal(signal.SIGINT)  # anvil writes its state on Ctrl-C
-        self.process.wait(timeout=30)
+        interrupt(self.process, timeout=30)  # anvil writes its state on Ctrl-C
 
 
 def _wait_for(path, text, timeout=120, process=None):
@@ -200,11 +198,6 @@ def test_keeper__capped_logs_node_restart_and_money__liquidates_and_its_figures_
         assert token.functions.balanceOf(keeper).call() - held == units and f"{units:,} token units" in out, out
     finally:
         if supervisor is not None:
-            supervisor.send_signal(signal.SIGINT)
-            try:
-                supervisor.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                supervisor.kill()
+            interrupt(supervisor, timeout=30)
         proxy.close()
-        if node.process.poll() is None:
-            node.process.kill()
+        interrupt(node.process)
