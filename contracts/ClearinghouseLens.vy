@@ -251,8 +251,10 @@ def quote(market: uint256, size_delta: int256) -> (uint256, uint256):
     # dev: the skew fills price at: less what recent liquidations added (their price lag).
     skew: int256 = staticcall ENGINE.price_skew(market)
     exec_price: uint256 = margin_math._exec_price(mark, skew, size_delta, params.skew_scale)
-    notional: uint256 = margin_math._notional(size_delta, exec_price)
-    return (exec_price, margin_math._ceil_div_u(notional * params.fee_rate, WAD))
+    # dev: the engine's fee is on the fill's cash rounded up as a signed amount
+    #      (`Clearinghouse.trade`): a seller's |cash| rounds down, not its notional up.
+    cash: int256 = margin_math._ceil_div(size_delta * convert(exec_price, int256), IWAD)
+    return (exec_price, margin_math._ceil_div_u(convert(abs(cash), uint256) * params.fee_rate, WAD))
 
 
 # ---------------------------------------------------------------- auto-deleveraging

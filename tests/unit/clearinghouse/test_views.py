@@ -139,3 +139,26 @@ def test_batch_views__price_once_per_call__equal_the_engines_own_figures_row_for
                    for e in protocol.lens.adl_ranking(accounts, market)]
             assert got == expected_ranking(market), (step, market)
     assert [r.prices_valid for r in rows] == [True, False, False, False, True]
+
+
+def test_quote__sell_whose_cash_rounds_down__fee_is_the_engines(protocol, trader):
+    # The engine charges the fee on the fill's cash, rounded up as a signed
+    # amount: a seller's |cash| rounds down. A quote on the rounded-up notional
+    # was 1 wei above the fill's fee for such a sell (found by an independent
+    # review of the lens). A sell size where the two roundings give two fees:
+    protocol.fund_trader(trader, 10_000)
+    rate = protocol.params.markets[ETH].fee_rate
+    for k in range(1, 3_000):
+        size = -(wad(1) + k * 7_919)  # dev: a prime step: the fill's low digits vary
+        price, _ = protocol.lens.quote(ETH, size)
+        exact = -size * price
+        floor_cash, ceil_notional = exact // 10**18, -(-exact // 10**18)
+        if -(-floor_cash * wad(rate) // 10**18) != -(-ceil_notional * wad(rate) // 10**18):
+            break
+    else:
+        raise AssertionError("no sell size found where the roundings differ")
+    price, fee = protocol.lens.quote(ETH, size)
+    with boa.env.prank(trader):
+        protocol.engine.trade(ETH, size)
+    (fill,) = [e for e in protocol.engine.get_logs() if type(e).__name__ == "Trade"]
+    assert (fill.exec_price, fill.fee) == (price, fee), (size, fill.fee, fee)
