@@ -96,8 +96,8 @@ def startup(startup_state):
         gate = ProfitGate(deployment.params.liquidation, Decimal(minimum), lambda: chain.provider.gas_price,
                           _gas_token_usd)
     nonce = (lambda: bot.nonce) if bot.signer else None
-    keeper = Keeper(ApeChain(deployment, bot.signer, nonce=nonce), block_gas_limit=chain.blocks.head.gas_limit,
-                    log=logger, profit_gate=gate)
+    keeper = Keeper(ApeChain(deployment, bot.signer, nonce=nonce, log=logger),
+                    block_gas_limit=chain.blocks.head.gas_limit, log=logger, profit_gate=gate)
     for account in scan.accounts | scan.scan_to(chain.blocks.head.number):
         keeper.track(account)
     bot.state.keeper, bot.state.scan, bot.state.totals = keeper, scan, {}

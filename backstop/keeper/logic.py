@@ -427,12 +427,26 @@ class ApeChain(EngineChain):
     `nonce()`, when given, numbers each transaction (silverback's `bot.nonce`,
     which knows the nonces of transactions still pending)."""
 
-    def __init__(self, contracts, sender=None, nonce=None):
+    def __init__(self, contracts, sender=None, nonce=None, log: logging.Logger | None = None):
         super().__init__(contracts, sender)
         self.nonce = nonce
+        self.log = log or logging.getLogger("backstop.keeper.logic")
 
     def _tx(self) -> dict:
-        return {"sender": self.sender, **({"nonce": self.nonce()} if self.nonce else {})}
+        if not self.nonce:
+            return {"sender": self.sender}
+        # dev: the keeper waits for every transaction it sends, so none of its own
+        #      is pending when it sends the next: a nonce above the chain's count
+        #      is a stale one (silverback keeps the last it used in a session file
+        #      across runs, and across chains reset under it) and would never be
+        #      mined. The chain's count wins then.
+        nonce, on_chain = self.nonce(), int(self.sender.nonce)
+        if nonce > on_chain:
+            self.log.warning(
+                "nonce %d from the bot's saved state is ahead of the chain's %d (a stale session): using %d",
+                nonce, on_chain, on_chain)
+            nonce = on_chain
+        return {"sender": self.sender, "nonce": nonce}
 
     def _mined(self, receipt):
         """`receipt` once its transaction is in a block, with its logs (ape hands

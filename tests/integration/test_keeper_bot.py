@@ -60,7 +60,9 @@ def start_bot():
     bots = []
 
     def _start(node, record, alias, log_path):
+        # dev: a session of its own (silverback keeps one per bot name under the working directory).
         env = {**_env(node), "BACKSTOP_DEPLOYMENT": str(record), "SILVERBACK_SIGNER_ALIAS": alias,
+               "SILVERBACK_BOT_NAME": f"keeper-{log_path.parent.name}-{alias.replace(':', '')}",
                "PYTHONWARNINGS": "ignore"}
         log = open(log_path, "w")
         bots.append((subprocess.Popen(

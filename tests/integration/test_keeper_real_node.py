@@ -7,6 +7,7 @@ gas it printed is what its account paid."""
 
 import json
 import re
+import shutil
 import socket
 import subprocess
 import threading
@@ -146,8 +147,15 @@ def test_keeper__capped_logs_node_restart_and_money__liquidates_and_its_figures_
         node.tick()
         keeper = w3.eth.accounts[9]
         eth_before = w3.eth.get_balance(keeper)
+        # A stale silverback session (its last nonce from an earlier chain, as CI's earlier bot tests
+        # left one): the keeper must send with the chain's nonce, not one that is never mined.
+        bot_name = f"keeper-real-node-{tmp_path.name}"
+        session = ROOT / ".silverback-sessions" / bot_name / "ethereum" / "local"
+        session.mkdir(parents=True, exist_ok=True)
+        (session / "state.json").write_text(json.dumps({"last_block_seen": 5, "last_block_processed": 5,
+                                                         "last_nonce_used": 40}))
         env = {**_env(proxy.url), "BACKSTOP_DEPLOYMENT": str(record), "SILVERBACK_SIGNER_ALIAS": "TEST::9",
-               "PYTHONWARNINGS": "ignore", "BACKSTOP_GAS_TOKEN_USD": "2000"}
+               "SILVERBACK_BOT_NAME": bot_name, "PYTHONWARNINGS": "ignore", "BACKSTOP_GAS_TOKEN_USD": "2000"}
         log = open(log_path, "w")
         supervisor = subprocess.Popen(
             [str(VENV_BIN / "python"), "-m", "backstop.keeper.supervise", "--node", proxy.url, "--poll", "1", "--",
@@ -176,6 +184,7 @@ def test_keeper__capped_logs_node_restart_and_money__liquidates_and_its_figures_
         # Money: what the bot printed is what the chain holds.
         text = log_path.read_text()
         assert "Traceback" not in text, text
+        assert "ahead of the chain's" in text, text  # the stale session's nonce was seen and not used
         lines = re.findall(r"reward ([\d,.]+) USD, gas ([\d.]+) ETH \(([\d,.]+) USD\), net ([+\-][\d,.]+) USD", text)
         assert lines, text
         rewards = sum(Decimal(r.replace(",", "")) for r, _, _, _ in lines)
@@ -199,5 +208,6 @@ def test_keeper__capped_logs_node_restart_and_money__liquidates_and_its_figures_
     finally:
         if supervisor is not None:
             interrupt(supervisor, timeout=30)
+        shutil.rmtree(ROOT / ".silverback-sessions" / f"keeper-real-node-{tmp_path.name}", ignore_errors=True)
         proxy.close()
         interrupt(node.process)
