@@ -35,21 +35,26 @@ transaction is logged and the next block tries again.
 
 import os
 from decimal import Decimal
-from pathlib import Path
 
 from ape import chain
 from ape.logging import logger
 from eth_utils import keccak, to_checksum_address
 from silverback import SilverbackBot
 
-from backstop.keeper.history import DEFAULT_CHUNK, HistoryScan
+from backstop.keeper.history import HistoryScan
 from backstop.keeper.logic import ApeChain, Keeper
 from backstop.keeper.money import ProfitGate, round_line, short
+from backstop.keeper.settings import from_env
 from backstop.protocol.deployment import load_deployment, read_addresses
+from backstop.protocol.validation import ParamsError
 from backstop.units import WAD
 
+try:
+    SETTINGS = from_env(os.environ)
+except ParamsError as e:
+    raise SystemExit(f"keeper: {e}") from None
 bot = SilverbackBot()
-RECORD = Path(os.environ.get("BACKSTOP_DEPLOYMENT", "deployments/ethereum.local.json"))
+RECORD = SETTINGS.record
 deployment = load_deployment(RECORD)
 # dev: Trade's first topic (its signature) and `latestRoundData()`'s selector.
 TRADE_TOPIC = "0x" + keccak(text=deployment.engine.Trade.abi.selector).hex()
@@ -68,8 +73,8 @@ def _trade_accounts(first: int, last: int) -> list[str]:
 
 def _gas_token_usd():
     """The gas token's USD price: BACKSTOP_GAS_TOKEN_USD, else the oracle's ETH market, else None."""
-    if text := os.environ.get("BACKSTOP_GAS_TOKEN_USD"):
-        return Decimal(text)
+    if SETTINGS.gas_token_usd is not None:
+        return SETTINGS.gas_token_usd
     for market, spec in enumerate(deployment.params.markets):
         if spec.name.upper().startswith("ETH"):
             return Decimal(deployment.oracle.last(market).price) / WAD
@@ -87,13 +92,12 @@ def startup(startup_state):
     record = read_addresses(RECORD)
     scan = HistoryScan(
         _trade_accounts, deployment_id=f"{record['chain_id']}:{deployment.engine.address}",
-        start_block=int(os.environ.get("BACKSTOP_START_BLOCK", record["block_number"])),
-        cursor_path=os.environ.get("BACKSTOP_CURSOR", f"{RECORD}.cursor.json"),
-        chunk=int(os.environ.get("BACKSTOP_LOG_CHUNK", DEFAULT_CHUNK)), log=logger,
+        start_block=record["block_number"] if SETTINGS.start_block is None else SETTINGS.start_block,
+        cursor_path=SETTINGS.cursor, chunk=SETTINGS.log_chunk, log=logger,
     )
     gate = None
-    if (minimum := os.environ.get("BACKSTOP_MIN_PROFIT_USD")) is not None:
-        gate = ProfitGate(deployment.params.liquidation, Decimal(minimum), lambda: chain.provider.gas_price,
+    if SETTINGS.min_profit_usd is not None:
+        gate = ProfitGate(deployment.params.liquidation, SETTINGS.min_profit_usd, lambda: chain.provider.gas_price,
                           _gas_token_usd)
     nonce = (lambda: bot.nonce) if bot.signer else None
     keeper = Keeper(ApeChain(deployment, bot.signer, nonce=nonce, log=logger),
