@@ -149,15 +149,8 @@ class _Overload:
 #      runs the call in a few. The batch views' shapes (an array of static
 #      structs or of words; account lists in) are simple enough to do by hand.
 
-_WORD_DECODERS = {
-    "uint256": lambda w: int.from_bytes(w, "big"),
-    "int256": lambda w: int.from_bytes(w, "big", signed=True),
-    "bool": lambda w: w[31] == 1,
-    "address": lambda w: to_checksum_address(w[12:]),
-}
-
-
-# dev: the same conversions from a word read as an unsigned int (the arrays' columns).
+# dev: each ABI word type from the word read as an unsigned int (None: as it is);
+#      the one table the arrays', the static outputs' and the events' decoders share.
 _COLUMN_CONVERTERS = {
     "uint256": None,
     "int256": lambda v: v - (1 << 256) if v >> 255 else v,
@@ -291,22 +284,28 @@ def _event_decoder(entry):
     `decode(log)` gives what the eth_abi path gives, ~10x faster (the
     simulator records every event of ~6,000 transactions a run)."""
     inputs = entry["inputs"]
-    if any(i["type"] not in _WORD_DECODERS for i in inputs):
+    if any(i["type"] not in _COLUMN_CONVERTERS for i in inputs):
         return None
-    make = _struct(entry["name"], tuple(i["name"] for i in inputs))
-    # dev: each field's source: (topic index, None) or (None, data word index), in declaration order.
-    topic, word, sources = 1, 0, []
+    make = _struct(entry["name"], tuple(i["name"] for i in inputs))._make
+    # dev: each field's place, in declaration order: (topic index, None) or (None, data word index).
+    topic, word, places = 1, 0, []
     for i in inputs:
         if i["indexed"]:
-            sources.append((_WORD_DECODERS[i["type"]], topic, None))
+            places.append((topic, None))
             topic += 1
         else:
-            sources.append((_WORD_DECODERS[i["type"]], None, word))
+            places.append((None, word))
             word += 1
+    converters = [(j, _COLUMN_CONVERTERS[i["type"]]) for j, i in enumerate(inputs)
+                  if _COLUMN_CONVERTERS[i["type"]] is not None]
+    from_bytes = int.from_bytes
 
     def decode_event(log):
         topics, data = log.topics, log.data
-        return make(*(f(topics[t]) if t is not None else f(data[32 * w : 32 * w + 32]) for f, t, w in sources))
+        values = [from_bytes(topics[t] if t is not None else data[32 * w : 32 * w + 32], "big") for t, w in places]
+        for j, convert in converters:
+            values[j] = convert(values[j])
+        return make(values)
 
     return decode_event, topic - 1, word
 

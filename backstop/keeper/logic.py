@@ -94,6 +94,11 @@ class RoundReport:
     unprofitable: list = field(default_factory=list)
 
 
+def can_liquidate(health) -> bool:
+    """Below maintenance at valid prices: a liquidation of it can be sent now."""
+    return health.liquidatable and health.prices_valid
+
+
 def chunked(accounts: list, read) -> list:
     """(account, item) for each account, reading a batch view `read(chunk)` in
     chunks of the lens's MAX_BATCH."""
@@ -175,12 +180,12 @@ class Keeper:
 
     def liquidatable(self) -> list[str]:
         """Tracked accounts below maintenance, at valid prices (the others cannot be liquidated now)."""
-        return [a for a, h in self.tracked_health() if h.liquidatable and h.prices_valid]
+        return [a for a, h in self.tracked_health() if can_liquidate(h)]
 
     def pool_below_maintenance(self) -> bool:
         """The pool itself is below its maintenance margin (a move beyond what LP capital carries)."""
         (health,) = self.chain.health([self.chain.pool])
-        return health.liquidatable and health.prices_valid
+        return can_liquidate(health)
 
     def adl_entries(self, market: int) -> dict:
         """account -> AdlEntry in `market` for every tracked account and the pool."""
@@ -200,7 +205,7 @@ class Keeper:
         # dev: one scan of every tracked account: the liquidatable ones, and the rows the profit gate reads.
         report = RoundReport(tracked=len(self.accounts), dry_run=not self.chain.can_send)
         rows = dict(self.tracked_health())
-        report.liquidatable = [a for a, h in rows.items() if h.liquidatable and h.prices_valid]
+        report.liquidatable = [a for a, h in rows.items() if can_liquidate(h)]
         if not report.liquidatable and not self.pool_below_maintenance():
             return report
         if report.dry_run:
@@ -243,7 +248,7 @@ class Keeper:
             #      account's ADL draws on the fund, and deleverage it after
             #      all if that draw came first.
             (health,) = self.chain.health([account])
-            if not (health.liquidatable and health.prices_valid):
+            if not can_liquidate(health):
                 continue
             try:
                 settled, again = self.chain.liquidate_batch([account])
@@ -302,7 +307,7 @@ class Keeper:
         left = [a for a in batch if a not in settled and a not in adl_required]
         if left:
             # dev: healthy now (another keeper was first), or waiting for the pool's margin.
-            waiting = [a for a, h in chunked(left, self.chain.health) if h.liquidatable and h.prices_valid]
+            waiting = [a for a, h in chunked(left, self.chain.health) if can_liquidate(h)]
             report.deferred += waiting
             report.skipped += len(left) - len(waiting)
 

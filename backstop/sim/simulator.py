@@ -47,14 +47,13 @@ from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
-from backstop.checks import invariants
-
 from backstop.chain import revm_chain
-from backstop.protocol.params import ParamsError, default_params, parse_params
-from backstop.keeper.logic import BoaChain, Keeper, adl_quantiles
 from backstop.chain.revm_chain import Reverted, to_checksum_address
-from backstop.sim.scenario import MARKETS, DepthModel, Scenario, parse_scenario, price_path
+from backstop.checks import invariants
+from backstop.keeper.logic import BoaChain, Keeper, adl_quantiles
+from backstop.protocol.params import ParamsError, default_params, parse_params
 from backstop.protocol.wiring import actor_address
+from backstop.sim.scenario import MARKETS, DepthModel, Scenario, parse_scenario, price_path
 
 WAD = 10**18
 # The event log's format: 2 added the protocol parameters and the code version
