@@ -191,21 +191,24 @@ class Keeper:
         """account -> AdlEntry in `market` for every tracked account and the pool."""
         return dict(chunked(sorted(self.accounts | {self.chain.pool}), lambda c: self.chain.adl_ranking(c, market)))
 
-    def run_round(self) -> RoundReport:
+    def run_round(self, select=None) -> RoundReport:
         """Liquidate every liquidatable account, then deleverage those the
-        waterfall sends to ADL; never raises on a failed transaction."""
+        waterfall sends to ADL; never raises on a failed transaction.
+        `select(account, health) -> bool`, when given, picks which of the
+        liquidatable accounts this round sends (a keeper that saw only some
+        yet, or finds the others unprofitable: the simulator's keepers)."""
         with self._lock:
             earned, spent = getattr(self.chain, "earned_wad", 0), getattr(self.chain, "spent_wei", 0)
-            report = self._round()
+            report = self._round(select)
             report.reward_wad = getattr(self.chain, "earned_wad", 0) - earned
             report.gas_wei = getattr(self.chain, "spent_wei", 0) - spent
             return report
 
-    def _round(self) -> RoundReport:
+    def _round(self, select=None) -> RoundReport:
         # dev: one scan of every tracked account: the liquidatable ones, and the rows the profit gate reads.
         report = RoundReport(tracked=len(self.accounts), dry_run=not self.chain.can_send)
         rows = dict(self.tracked_health())
-        report.liquidatable = [a for a, h in rows.items() if can_liquidate(h)]
+        report.liquidatable = [a for a, h in rows.items() if can_liquidate(h) and (select is None or select(a, h))]
         if not report.liquidatable and not self.pool_below_maintenance():
             return report
         if report.dry_run:

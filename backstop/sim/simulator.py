@@ -50,10 +50,12 @@ from pathlib import Path
 from backstop.chain import revm_chain
 from backstop.chain.revm_chain import Reverted, to_checksum_address
 from backstop.checks import invariants
-from backstop.keeper.logic import BoaChain, Keeper, adl_quantiles
+from backstop.keeper.logic import adl_quantiles, can_liquidate
 from backstop.protocol.params import ParamsError, default_params, parse_params
 from backstop.protocol.wiring import actor_address
-from backstop.sim.scenario import MARKETS, DepthModel, Scenario, parse_scenario, price_path
+from backstop.sim.keepers import SimKeeper
+from backstop.sim.scenario import DepthModel, Scenario, parse_scenario, price_paths
+from backstop.sim.traders import TraderPlan, draw_kind, react
 
 WAD = 10**18
 # The event log's format: 2 added the protocol parameters and the code version
@@ -83,9 +85,16 @@ class StepRecord:
     """One step's figures: what report.json lists and the plots draw."""
 
     step: int
+    # The headline asset's (the scenario's first) price, with and without the feedback.
     price: float
     price_no_feedback: float
+    # Its flow into the book: forced (liquidations) and the traders' own trades (selling positive).
     forced_flow_usd: float = 0.0
+    voluntary_flow_usd: float = 0.0
+    # Every asset's price and flows, by symbol (one entry in a one-market run).
+    prices: dict = field(default_factory=dict)
+    flows_usd: dict = field(default_factory=dict)
+    liquidated_notional_by_market_usd: dict = field(default_factory=dict)
     liquidations: int = 0
     liquidated_notional_usd: float = 0.0
     bad_debt_usd: float = 0.0
@@ -96,8 +105,15 @@ class StepRecord:
     adl_socialised_usd: float = 0.0
     open_interest_long_usd: float = 0.0
     open_interest_short_usd: float = 0.0
-    # The oracle's price guard on the scenario's market at the step's end (no new risk while up).
+    # The oracle's price guard on any of the scenario's markets at the step's end (no new risk while up).
     guarded: bool = False
+    # The gas price keepers paid (it rises with the liquidatable accounts at the round), and
+    # what the keepers did not send: transactions lost, accounts held back as unprofitable.
+    gas_gwei: float = 0.0
+    lost_transactions: int = 0
+    held_back: int = 0
+    # Rounds played between this step's and the next for late keepers.
+    late_rounds: int = 0
     # Counted after the traders acted and before the keeper did (BUCKETS).
     margin_buckets: dict = field(default_factory=dict)
     transactions: int = 0
@@ -130,8 +146,14 @@ class Simulation:
         self.log = log or logging.getLogger("backstop.sim.simulator")
         self.rng = random.Random(seed)
         self.activity = self.scenario.population.activity
-        self.path = price_path(self.scenario, seed)
-        self.depth = DepthModel(self.scenario.depth_usd_per_pct, self.scenario.recovery_per_step)
+        self.assets = self.scenario.assets
+        self.asset_of = {a.market: i for i, a in enumerate(self.assets)}  # market id -> asset index
+        self.paths = price_paths(self.scenario, seed)
+        self.path = self.paths[0]
+        self.depths = [DepthModel(a.depth_usd_per_pct, a.recovery_per_step) for a in self.assets]
+        # dev: each asset's price at the last round, and its highest so far (dip buyers).
+        self.prices: list[float] = []
+        self.highs: list[float] = []
         self.events: list[dict] = []
         self.steps: list[StepRecord] = []
         self.step_no = 0
@@ -140,12 +162,16 @@ class Simulation:
         self.contracts: dict[str, object] = {}
         self.traders: list[str] = []
         self.keeper_address = ""
-        self.margins: dict[str, float] = {}
+        self.plans: dict[str, TraderPlan] = {}
         self.protocol = None
         self.keeper = None
+        self.keepers: list[SimKeeper] = []
+        self._keeper_order = random.Random(f"{seed}:keeper-order")
         self._feed_refreshed = {}
         self._step_start = 0
-        self.max_leverage = 0.0
+        self._now = 0  # dev: seconds since the first step (chain time moved by the run)
+        self._step_started_at = 0
+        self.max_leverage: list[float] = []
         self.started = self.finished = 0.0
         self.transaction_count = 0
         # dev: accounts whose position a liquidation or an ADL fill closed, until
@@ -155,6 +181,7 @@ class Simulation:
         #      (counterparty -> (rank, eligible, quantile)), for its fills.
         self._adl_ranking: dict = {}
         self.adl_fills: list[dict] = []
+        self._keeper_stats: dict = {}  # dev: keeper name -> its KeeperStats
 
     # ------------------------------------------------------------ the run
 
@@ -184,18 +211,27 @@ class Simulation:
             roles[f"feed-{p.markets[i].name.split(' ')[0]}"] = feed
         self.contracts = {str(c.address): c for c in roles.values()}
         self.names.update({str(c.address): role for role, c in roles.items()})
-        self.keeper_address = self._actor("keeper")
-        self.keeper = Keeper(_RankingChain(p, self.keeper_address, self._before_deleverage), log=self.log)
-        self._begin_step(0, self.path[0])
+        for spec in s.keepers:
+            self.keepers.append(SimKeeper(spec, self._actor(spec.name), p, self.params.liquidation, s.block_seconds,
+                                          self._before_deleverage, self.seed, self.log))
+        self._keeper_stats = {k.spec.name: k.stats for k in self.keepers}
+        self.keeper = self.keepers[0].keeper
+        self.keeper_address = self.keepers[0].address
+        self._begin_step(0, [path[0] for path in self.paths])
         p.fund_pool(self._actor("lp"), s.population.lp_usd)
         if s.population.fund_stake_usd > 0:
             p.stake(self._actor("staker"), s.population.fund_stake_usd)
-        self.max_leverage = LEVERAGE_HEADROOM / _usd(p.configurator.markets(s.market).imr)
+        self.max_leverage = [LEVERAGE_HEADROOM / _usd(p.configurator.markets(a.market).imr) for a in self.assets]
         for i in range(s.population.traders):
             trader = self._actor(f"trader-{i + 1}")
             self.traders.append(trader)
-            self.keeper.track(trader)
-            self._open(trader, fresh=True)
+            for k in self.keepers:
+                k.track(trader)
+            plan = self.plans[trader] = self._plan()
+            if plan.kind == "dip_buy":
+                self._fund(trader, self._draw_margin(), opening=True)
+            else:
+                self._open(trader, plan.assets, fresh=True)
             if progress:
                 progress(self)
         self._count_margins()
@@ -204,86 +240,234 @@ class Simulation:
             self._feed_refreshed[m] = 0
 
     def _deploy(self, owner):
-        """The protocol with `self.params` through the one wiring (the scenario's
-        market starting at the scenario's price), before the log starts."""
-        s, params = self.scenario, self.params
-        m = params.markets[s.market]
-        start = Decimal(m.feed_units(s.start_price)) / 10**m.feed_decimals
-        markets = [dataclasses.replace(m, price=start) if i == s.market else m for i, m in enumerate(params.markets)]
+        """The protocol with `self.params` through the one wiring (each of the
+        scenario's markets starting at its start price), before the log starts."""
+        params = self.params
+        starts = {a.market: a.start_price for a in self.assets}
+        markets = []
+        for i, m in enumerate(params.markets):
+            if i in starts:
+                m = dataclasses.replace(m, price=Decimal(m.feed_units(starts[i])) / 10**m.feed_decimals)
+            markets.append(m)
         return revm_chain.deploy(owner, chain=self.chain, params=params.variant(markets=markets))
+
+    def _plan(self) -> TraderPlan:
+        """A new trader's markets (every asset for the cross-margined share, else
+        one) and behaviour; no draw is made for a choice there is not."""
+        pop, n = self.scenario.population, len(self.assets)
+        if n == 1:
+            assets = (0,)
+        elif self.rng.random() < pop.cross_margin_share:
+            assets = tuple(range(n))
+        else:
+            assets = (self.rng.randrange(n),)
+        kind = draw_kind(pop.behaviours, self.rng.random()) if pop.behaviours.any else None
+        return TraderPlan(assets=assets, kind=kind)
 
     def play_step(self, step: int):
         s = self.scenario
-        self.chain.time_travel(s.step_seconds)
-        multiplier = self.depth.step(self.steps[-1].forced_flow_usd) if self.steps else 1.0
-        price = self.path[step] * multiplier
-        self._begin_step(step, price)
+        self._advance(self._step_started_at + s.step_seconds)
+        self._step_started_at = self._now
+        last = self.steps[-1]
+        prices = []
+        for i, asset in enumerate(self.assets):
+            flow = last.flows_usd[asset.symbol]
+            # dev: the population's opening trades (step 0) are the book the start price already reflects.
+            voluntary = flow["voluntary"] if asset.voluntary_flow and last.step > 0 else 0.0
+            prices.append(self.paths[i][step] * self.depths[i].step(flow["forced"] + voluntary))
+        self._begin_step(step, prices)
         self._refresh_idle_feeds(step)
+        if s.population.behaviours.any:
+            self._react(step)
         for trader in self.traders:
-            if self.rng.random() < self.activity:
+            if self.rng.random() < self.activity and self.plans[trader].kind != "never_react":
                 self._act(trader)
-        self._count_margins()
-        self.keeper.run_round()
+        liquidatable = self._count_margins()
+        rec = self.steps[-1]
+        rec.gas_gwei = s.gas.gwei(len(liquidatable))
+        for k in self.keepers:
+            k.observe(self._now, liquidatable)
+        self._keepers_act([k for k in self.keepers if k.perfect or (k.next_due() or math.inf) <= self._now])
+        self._late_rounds(step)
         self._end_step()
+
+    def _advance(self, to: int):
+        if to > self._now:
+            self.chain.time_travel(to - self._now)
+            self._now = to
+
+    def _keepers_act(self, due: list):
+        """The keepers due now, in an order drawn each time when several compete."""
+        if len(due) > 1:
+            self._keeper_order.shuffle(due)
+        rec = self.steps[-1]
+        native = self._native_usd()
+        for k in due:
+            lost, held = k.stats.lost_transactions, k.stats.held_back
+            k.act(self._now, rec.gas_gwei, native)
+            rec.lost_transactions += k.stats.lost_transactions - lost
+            rec.held_back += k.stats.held_back - held
+
+    def _late_rounds(self, step: int):
+        """Late keepers whose transactions land before the next step's round:
+        at each such moment, a round at the price the path has reached by then
+        (the step's displacement held), then those keepers act."""
+        s = self.scenario
+        end = self._step_started_at + s.step_seconds
+        while True:
+            due = [k.next_due() for k in self.keepers if k.next_due() is not None and k.next_due() < end]
+            if not due:
+                return
+            at = min(due)
+            if at > self._now:
+                self._advance(at)
+                fraction = (at - self._step_started_at) / s.step_seconds
+                nxt = min(step + 1, s.steps)
+                prices = []
+                for i, path in enumerate(self.paths):
+                    displaced = self.steps[-1].prices[self.assets[i].symbol] / path[step]
+                    prices.append((path[step] + (path[nxt] - path[step]) * fraction) * displaced)
+                self._publish(prices, late_seconds=at - self._step_started_at)
+                self.steps[-1].late_rounds += 1
+            self._keepers_act([k for k in self.keepers if k.next_due() is not None and k.next_due() <= at])
+
+    def _native_usd(self) -> float:
+        """The gas token's price: its market's price at the last round."""
+        native = self.scenario.gas.native
+        if native in self.asset_of:
+            return self.prices[self.asset_of[native]]
+        feed = self.protocol.feeds[native]
+        return feed.latestRoundData()[1] / 10 ** self.params.markets[native].feed_decimals
 
     # ------------------------------------------------------------ one step
 
-    def _begin_step(self, step: int, price: float):
+    def _answers(self, prices: list) -> list:
+        out = []
+        for asset, price in zip(self.assets, prices):
+            market = self.params.markets[asset.market]
+            out.append(market.feed_units(Decimal(repr(price)).quantize(Decimal(10) ** -market.feed_decimals)))
+        return out
+
+    def _begin_step(self, step: int, prices: list):
         self.step_no = step
         self._step_start = len(self.events)  # dev: where this step's entries begin
-        market = self.params.markets[self.scenario.market]
-        answer = market.feed_units(Decimal(repr(price)).quantize(Decimal(10) ** -market.feed_decimals))
-        self.events.append({"step": step, "price": answer})
-        self.steps.append(StepRecord(step=step, price=answer / 10**market.feed_decimals,
-                                     price_no_feedback=self.path[step]))
+        answers = self._answers(prices)
+        entry = {"step": step, "price": answers[0]}
+        if len(self.assets) > 1:
+            entry["prices"] = {a.symbol: x for a, x in zip(self.assets, answers)}
+        self.events.append(entry)
+        decimals = [self.params.markets[a.market].feed_decimals for a in self.assets]
+        rec = StepRecord(step=step, price=answers[0] / 10 ** decimals[0], price_no_feedback=self.path[step])
+        rec.prices = {a.symbol: x / 10**d for a, x, d in zip(self.assets, answers, decimals)}
+        rec.flows_usd = {a.symbol: {"forced": 0.0, "voluntary": 0.0} for a in self.assets}
+        rec.liquidated_notional_by_market_usd = {a.symbol: 0.0 for a in self.assets}
+        self.steps.append(rec)
+        self.prices = list(rec.prices.values())
+        self.highs = [max(h, x) for h, x in zip(self.highs, self.prices)] if self.highs else list(self.prices)
         if step > 0:
-            with self.chain.prank(self._actor("oracle-operator")):
-                self.protocol.feeds[self.scenario.market].set_answer(answer)
+            self._set_answers(answers)
+
+    def _publish(self, prices: list, late_seconds: int):
+        """A late round inside a step (for late keepers): logged with its offset."""
+        answers = self._answers(prices)
+        entry = {"step": self.step_no, "late_round_seconds": late_seconds, "price": answers[0]}
+        if len(self.assets) > 1:
+            entry["prices"] = {a.symbol: x for a, x in zip(self.assets, answers)}
+        self.events.append(entry)
+        self._set_answers(answers)
+
+    def _set_answers(self, answers: list):
+        with self.chain.prank(self._actor("oracle-operator")):
+            for asset, answer in zip(self.assets, answers):
+                self.protocol.feeds[asset.market].set_answer(answer)
 
     def _refresh_idle_feeds(self, step: int):
-        """A new round, at the same answer, for each market the path does not
+        """A new round, at the same answer, for each market the paths do not
         move, before its heartbeat runs out (a stale feed blocks liquidations)."""
         for m, last in self._feed_refreshed.items():
             due = self.params.markets[m].heartbeat // 2 // self.scenario.step_seconds
-            if m != self.scenario.market and step - last >= due:
+            if m not in self.asset_of and step - last >= due:
                 feed = self.protocol.feeds[m]
                 with self.chain.prank(self._actor("oracle-operator")):
                     feed.set_answer(feed.latestRoundData()[1])
                 self._feed_refreshed[m] = step
 
+    def _react(self, step: int):
+        """The reacting traders' moves at the new prices (backstop.sim.traders), before the random ones."""
+        p, b = self.protocol, self.scenario.population.behaviours
+        reacting = [t for t in self.traders if self.plans[t].kind not in (None, "never_react")]
+        if not reacting:
+            return
+        health = dict(zip(reacting, invariants.batched(p.lens.health, reacting)))
+        sizes = {t: {} for t in reacting}
+        for i, asset in enumerate(self.assets):
+            for t, position in zip(reacting, invariants.batched(lambda c, m=asset.market: p.lens.positions(c, m),
+                                                                 reacting)):
+                sizes[t][i] = position.size
+        for trader in reacting:
+            plan = self.plans[trader]
+            for action in react(plan, b, step, health[trader], sizes[trader], self.prices, self.highs,
+                                self.rng.random):
+                if action[0] == "close":
+                    self._trade(trader, action[1], -sizes[trader][action[1]])
+                elif action[0] == "top_up":
+                    self._fund(trader, action[1])
+                elif action[0] == "open_long":
+                    self._open(trader, (action[1],), fresh=True, long=True, leverage=action[2])
+
     def _act(self, trader: str):
         kind = self.rng.choices(list(ACTIONS), weights=list(ACTIONS.values()))[0]
-        size = self.protocol.engine.position(trader, self.scenario.market).size
+        plan = self.plans[trader]
+        asset = plan.assets[0] if len(plan.assets) == 1 else self.rng.choice(plan.assets)
+        size = self.protocol.engine.position(trader, self.assets[asset].market).size
         fraction = self.rng.uniform(0.2, 0.8)
         if kind == "add_margin":
-            self._try(self.protocol.fund_trader, trader, round(self.margins[trader] * fraction / 2, 2))
+            self._fund(trader, round(plan.opening_margin * fraction / 2, 2))
         elif kind == "reduce" and size != 0:
-            self._trade(trader, -(abs(size) * int(fraction * 100) // 100 // SIZE_UNIT * SIZE_UNIT) * _sign(size))
+            self._trade(trader, asset,
+                        -(abs(size) * int(fraction * 100) // 100 // SIZE_UNIT * SIZE_UNIT) * _sign(size))
         elif kind == "close" and size != 0:
-            self._trade(trader, -size)
+            self._trade(trader, asset, -size)
         elif kind == "open" or size == 0:
-            self._open(trader, fresh=size == 0, existing=size)
+            self._open(trader, (asset,), fresh=size == 0, long=size > 0 if size else None)
 
-    def _open(self, trader: str, fresh: bool, existing: int = 0):
-        """A new position (deposit a drawn margin, trade at a drawn leverage),
-        or more of the existing one at the same kind of draw."""
-        pop, price = self.scenario.population, self.steps[-1].price
-        margin = round(math.exp(self.rng.uniform(math.log(pop.margin_min_usd), math.log(pop.margin_max_usd))), 2)
-        leverage = min(self.rng.uniform(pop.leverage_min, pop.leverage_max), self.max_leverage)
-        long = existing > 0 if existing else self.rng.random() < pop.long_share
+    def _draw_margin(self) -> float:
+        pop = self.scenario.population
+        return round(math.exp(self.rng.uniform(math.log(pop.margin_min_usd), math.log(pop.margin_max_usd))), 2)
+
+    def _fund(self, trader: str, usd: float, opening: bool = False) -> bool:
+        """A deposit, remembered as the trader's (stop-losses count from what was deposited)."""
+        plan = self.plans[trader]
+        if opening:
+            plan.opening_margin = usd
+        if not self._try(self.protocol.fund_trader, trader, usd):
+            return False
+        plan.deposited += usd
+        return True
+
+    def _open(self, trader: str, assets: tuple, fresh: bool, long: bool | None = None,
+              leverage: float | None = None):
+        """A new position in each of `assets` (deposit a drawn margin, split
+        across them, and trade at a drawn leverage), or more of an existing one
+        at the same kind of draw. `long` None: the side is drawn."""
+        pop = self.scenario.population
+        margin = self._draw_margin()
+        drawn = self.rng.uniform(pop.leverage_min, pop.leverage_max) if leverage is None else leverage
         if fresh:
-            self.margins[trader] = margin
-            if not self._try(self.protocol.fund_trader, trader, margin):
+            if not self._fund(trader, margin, opening=True):
                 return
         else:
             margin *= 0.25  # adding to a position: a smaller clip, from free collateral
-        size = int(margin * leverage / price * 10**6) * SIZE_UNIT
-        self._trade(trader, size if long else -size)
+        for asset in assets:
+            side = long if long is not None else self.rng.random() < pop.long_share
+            price = self.prices[asset]
+            size = int(margin / len(assets) * min(drawn, self.max_leverage[asset]) / price * 10**6) * SIZE_UNIT
+            self._trade(trader, asset, size if side else -size)
 
-    def _trade(self, trader: str, size_delta: int):
+    def _trade(self, trader: str, asset: int, size_delta: int):
         if size_delta != 0:
             with self.chain.prank(trader):
-                self._try(self.protocol.engine.trade, self.scenario.market, size_delta)
+                self._try(self.protocol.engine.trade, self.assets[asset].market, size_delta)
 
     def _try(self, fn, *args) -> bool:
         # dev: a refused action is part of the run (the log has its reason), not an error.
@@ -304,7 +488,13 @@ class Simulation:
             deleverage = entry["call"] == "deleverager.deleverage"
             for _, name, args in entry.get("events", []):
                 if name == "Liquidation":
-                    rec.forced_flow_usd += -args["size_closed"] * args["exec_price"] / WAD / WAD
+                    symbol = self.assets[self.asset_of[args["market"]]].symbol
+                    rec.flows_usd[symbol]["forced"] += -args["size_closed"] * args["exec_price"] / WAD / WAD
+                    rec.liquidated_notional_by_market_usd[symbol] += \
+                        abs(args["size_closed"]) * args["exec_price"] / WAD / WAD
+                elif name == "Trade":
+                    symbol = self.assets[self.asset_of[args["market"]]].symbol
+                    rec.flows_usd[symbol]["voluntary"] += -args["size_delta"] * args["exec_price"] / WAD / WAD
                 elif name == "LiquidationSettled":
                     rec.liquidations += 1
                     rec.liquidated_notional_usd += _usd(args["closed_notional"])
@@ -320,30 +510,35 @@ class Simulation:
                     rec.adl_volume_usd += volume
                     rec.adl_socialised_usd += socialised
                     rec.bad_debt_usd += socialised
+        headline = rec.flows_usd[self.assets[0].symbol]
+        rec.forced_flow_usd, rec.voluntary_flow_usd = headline["forced"], headline["voluntary"]
         rec.fund_balance_usd = _usd(p.vault.collateral(p.fund))
-        rec.guarded = bool(p.oracle.guarded(self.scenario.market))
+        rec.guarded = any(bool(p.oracle.guarded(a.market)) for a in self.assets)
         # dev: one `book` read for the open interest and every invariant; the
         #      traders' open interest is the book's less what the others hold.
-        m = self.scenario.market
         totals = invariants.book(p, invariants.everyone(p, self.accounts()))
-        longs, shorts = totals["longs"][m], totals["shorts"][m]
-        for other in (p.pool.address, self.keeper_address):
-            size = p.engine.position(other, m).size
-            longs, shorts = longs - max(size, 0), shorts - max(-size, 0)
-        rec.open_interest_long_usd = longs * rec.price / WAD
-        rec.open_interest_short_usd = shorts * rec.price / WAD
+        for asset in self.assets:
+            m = asset.market
+            longs, shorts = totals["longs"][m], totals["shorts"][m]
+            for other in (p.pool.address, *(k.address for k in self.keepers)):
+                size = p.engine.position(other, m).size
+                longs, shorts = longs - max(size, 0), shorts - max(-size, 0)
+            rec.open_interest_long_usd += longs * rec.prices[asset.symbol] / WAD
+            rec.open_interest_short_usd += shorts * rec.prices[asset.symbol] / WAD
         rec.invariants = {name: violations
                           for name, violations in invariants.check(p, self.accounts(), settled=True, totals=totals)}
         rec.invariants_ok = not any(rec.invariants.values())
 
-    def _count_margins(self):
-        """This step's accounts by margin (BUCKETS), as they stand now."""
+    def _count_margins(self) -> set:
+        """This step's accounts by margin (BUCKETS), as they stand now; the
+        liquidatable ones (what every keeper sees at this round)."""
         counts = dict.fromkeys(BUCKETS, 0)
         # dev: the keeper's own scan (it tracks every trader), read just before its round.
         health = dict(self.keeper.tracked_health())
         for trader in self.traders:
             counts[_bucket(health[trader], self.names[trader] in self._forced_out)] += 1
         self.steps[-1].margin_buckets = counts
+        return {a for a, h in health.items() if can_liquidate(h)}
 
     def _before_deleverage(self, account: str, market: int, counterparties: list):
         """The ranking the keeper's `deleverage` is about to use: each
@@ -362,7 +557,7 @@ class Simulation:
 
     def accounts(self) -> list[str]:
         """Every account with a balance in the vault besides the pool and the fund."""
-        return [*self.traders, self.keeper_address]
+        return [*self.traders, *(k.address for k in self.keepers)]
 
     # ------------------------------------------------------------ the log
 
@@ -404,6 +599,10 @@ class Simulation:
             self._forced_out.discard(args["account"])
         elif name == "LiquidationSettled":
             self._forced_out.add(args["account"])
+            stats = self._keeper_stats.get(args["keeper"])
+            if stats is not None:
+                stats.liquidations += 1
+                stats.reward_usd += _usd(args["keeper_reward"])
         elif name == "Deleverage":
             self._forced_out.update((args["account"], args["counterparty"]))
             rank, eligible, quantile = self._adl_ranking.get(args["counterparty"], (None, None, None))
@@ -478,8 +677,18 @@ class Simulation:
             "adl_volume_usd": sum(r.adl_volume_usd for r in self.steps),
             "min_price": min(r.price for r in self.steps),
             "min_price_no_feedback": min(r.price_no_feedback for r in self.steps),
+            "min_prices": {a.symbol: min(r.prices[a.symbol] for r in self.steps) for a in self.assets},
+            "liquidated_notional_by_market_usd": {
+                a.symbol: sum(r.liquidated_notional_by_market_usd[a.symbol] for r in self.steps) for a in self.assets},
+            "lost_transactions": sum(r.lost_transactions for r in self.steps),
+            "held_back": sum(r.held_back for r in self.steps),
+            "max_gas_gwei": max(r.gas_gwei for r in self.steps),
             "invariants_ok": all(r.invariants_ok for r in self.steps),
         }
+
+    def keeper_story(self) -> list[dict]:
+        """Each keeper over the run: its settings, what it settled and earned, what its gas cost."""
+        return [{**dataclasses.asdict(k.stats), "net_usd": k.stats.net_usd} for k in self.keepers]
 
     def fund_story(self) -> dict:
         """The insurance fund over the run: its balance once set up, its lowest
@@ -522,7 +731,12 @@ class Simulation:
             "scenario": {"name": s.name, "description": s.description, "sources": list(s.sources),
                          "market": market.name.split(" ")[0], "steps": s.steps,
                          "step_seconds": s.step_seconds, "depth_usd_per_pct": s.depth_usd_per_pct,
-                         "recovery_per_step": s.recovery_per_step, "activity": self.activity},
+                         "recovery_per_step": s.recovery_per_step, "activity": self.activity,
+                         "block_seconds": s.block_seconds,
+                         "assets": [{"market": a.symbol, "start_price": a.start_price,
+                                     "depth_usd_per_pct": a.depth_usd_per_pct,
+                                     "recovery_per_step": a.recovery_per_step,
+                                     "voluntary_flow": a.voluntary_flow} for a in s.assets]},
             "scenario_file": self.scenario_data,
             "params": self.params_data,
             "code_version": code_version(),
@@ -536,6 +750,7 @@ class Simulation:
             "fund": self.fund_story(),
             "bad_debt": self.bad_debt_story(),
             "adl_fills": self.adl_fills,
+            "keepers": self.keeper_story(),
             "margin_bucket_bounds": {"maintenance": float(market.mmr), "initial": float(market.imr)},
             "events_wad": {
                 kind: [dict(step=e["step"], **args) for e in self.events for _, name, args in e.get("events", [])
@@ -548,8 +763,9 @@ class Simulation:
 
 
 # report.json's format (docs/report-schema.md); 2: the units, parameters, fund,
-# bad-debt and ADL sections, margin buckets before the keeper.
-REPORT_FORMAT = 2
+# bad-debt and ADL sections, margin buckets before the keeper; 3: several
+# markets, voluntary flow, the keepers' section, gas and late rounds.
+REPORT_FORMAT = 3
 UNITS = {
     "*_usd": "US dollars as floats (display precision; the exact figures are in events_wad)",
     "price, price_no_feedback, min_price*": "USD per unit of the market's base asset, floats",
@@ -557,19 +773,6 @@ UNITS = {
     "events_wad": "the contracts' event fields as emitted: WAD integers (10**18 = 1 USD or 1 base unit)",
     "params": "the parameter file's human units (fractions, USD, seconds), decimals as exact strings",
 }
-
-
-class _RankingChain(BoaChain):
-    """The keeper's in-process chain, telling the simulator just before each
-    `deleverage` (a view read then: the log does not change)."""
-
-    def __init__(self, contracts, sender, before_deleverage):
-        super().__init__(contracts, sender=sender)
-        self._before_deleverage = before_deleverage
-
-    def deleverage(self, account, market, counterparties):
-        self._before_deleverage(str(account), market, [str(c) for c in counterparties])
-        return super().deleverage(account, market, counterparties)
 
 
 def _check_compatible(scenario: Scenario, params) -> None:
@@ -581,10 +784,11 @@ def _check_compatible(scenario: Scenario, params) -> None:
     for i, m in enumerate(params.markets):
         if m.feed is not None:
             raise ParamsError(f"markets[{i}].feed", "the simulator moves its own mock feeds: give a price, not a feed")
-    symbol = [k for k, v in MARKETS.items() if v == scenario.market][0]
-    if scenario.market >= len(params.markets) or not params.markets[scenario.market].name.startswith(symbol):
-        raise ParamsError("market", f"the scenario trades {symbol}, which must be markets[{scenario.market}] of the "
-                                    "protocol parameters")
+    for i, asset in enumerate(scenario.assets):
+        field_name = f"assets[{i}].market" if len(scenario.assets) > 1 else "market"
+        if asset.market >= len(params.markets) or not params.markets[asset.market].name.startswith(asset.symbol):
+            raise ParamsError(field_name, f"the scenario trades {asset.symbol}, which must be markets[{asset.market}] "
+                                          "of the protocol parameters")
 
 
 @cache

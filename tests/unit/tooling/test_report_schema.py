@@ -10,10 +10,13 @@ from backstop.sim.simulator import Simulation
 from .test_simulator import SMALL
 
 SCHEMA = Path(__file__).resolve().parents[3] / "docs" / "report-schema.md"
-# Objects whose keys are data (account names, invariant names, bucket names)
-# or documents with formats of their own (the scenario and parameter files).
+# Objects whose keys are data (account names, invariant names, bucket names,
+# market symbols) or documents with formats of their own (the scenario and
+# parameter files).
 OPAQUE = {"params", "scenario_file", "units", "events_wad", "final_balances.accounts", "steps[].invariants",
-          "steps[].margin_buckets", "code_version", "margin_bucket_bounds"}
+          "steps[].margin_buckets", "code_version", "margin_bucket_bounds", "outcome.min_prices",
+          "outcome.liquidated_notional_by_market_usd", "steps[].prices", "steps[].flows_usd",
+          "steps[].liquidated_notional_by_market_usd"}
 
 
 def _paths(value, at=""):
