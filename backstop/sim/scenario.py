@@ -360,8 +360,8 @@ def _behaviours(b) -> Behaviours:
     for kind, fields in BEHAVIOUR_FIELDS.items():
         given = b.get(kind, {})
         where = f"{at}.{kind}"
-        _check(isinstance(given, dict), where, "must be a mapping of its figures")
-        _keys(given, where, {"share"}, set(fields))
+        if kind in b:
+            _keys(given, where, {"share"}, set(fields))
         for key, (checker, default) in fields.items():
             values[(kind, key)] = _CHECKERS[checker](given, key, where) if key in given else default
     total = sum(values[(kind, "share")] for kind in BEHAVIOUR_FIELDS)
@@ -436,9 +436,10 @@ def price_paths(s: Scenario, seed: int) -> list[list[float]]:
     Keyframe assets follow their points. The gbm assets share one random
     stream: with one, it is the one-market path of earlier versions; with
     several, each step's shock is `sqrt(c) z + sqrt(1 - c) e_i` (a common
-    factor z, correlation c between any two), and one draw decides the step's
-    jumps for all of them (a market-wide jump lands in every market whose
-    jump rate it is under), their sizes correlated the same way."""
+    factor z, correlation c between any two). Jumps too: with chance c a
+    market's jump is decided by the step's common draw (a market-wide jump
+    lands in every such market whose jump rate it is under), else by its own,
+    and jump sizes are correlated the same way."""
     out = [_keyframes(s.steps, a.start_price, a.path) if a.path.kind == "keyframes" else None for a in s.assets]
     gbm = [i for i, a in enumerate(s.assets) if a.path.kind == "gbm"]
     rng = random.Random(seed)
@@ -460,8 +461,8 @@ def price_paths(s: Scenario, seed: int) -> list[list[float]]:
             for i in gbm:
                 path = s.assets[i].path
                 shock = path.drift - path.volatility**2 / 2 + path.volatility * (common * z + own * rng.gauss(0, 1))
-                jump_own = rng.gauss(0, 1)
-                if jump_draw < path.jump_rate:
+                jump_own, together, draw_own = rng.gauss(0, 1), rng.random(), rng.random()
+                if (jump_draw if together < s.correlation else draw_own) < path.jump_rate:
                     shock += path.jump_mean + path.jump_stdev * (common * jump_z + own * jump_own)
                 prices[i].append(prices[i][-1] * math.exp(shock))
         for i in gbm:

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from backstop.protocol.deployment import ParamsError
-from backstop.sim.scenario import SCENARIOS, DepthModel, load_scenario, parse_scenario, price_path
+from backstop.sim.scenario import SCENARIOS, DepthModel, KeeperSpec, load_scenario, parse_scenario, price_path, price_paths
 
 SHIPPED = ["flash-crash", "eth-2020-03-12", "eth-2021-05-19", "cascade-2025-10-10", "gbm-jumps", "calm"]
 
@@ -103,3 +103,119 @@ def test_depth_model__selling_pushes_down_and_recovers():
 
 def test_depth_model__huge_flow__price_stays_positive():
     assert DepthModel(1, 0.0).step(1e18) > 0
+
+
+# ---------------------------------------------------------------- several markets, behaviours, keepers, gas
+
+
+def _two_assets(**extra):
+    data = {
+        "name": "two", "description": "two markets", "sources": ["synthetic"], "steps": 400, "step_seconds": 60,
+        "assets": [
+            {"market": "ETH", "start_price": 2000, "market_depth": {"usd_per_pct": 1e6, "recovery_per_step": 0.1},
+             "path": {"kind": "gbm", "drift": 0, "volatility": 0.02, "jump_rate": 0.05, "jump_mean": -0.05,
+                      "jump_stdev": 0.02}},
+            {"market": "BTC", "start_price": 50000, "market_depth": {"usd_per_pct": "infinite", "recovery_per_step": 0},
+             "path": {"kind": "gbm", "drift": 0, "volatility": 0.02, "jump_rate": 0.05, "jump_mean": -0.05,
+                      "jump_stdev": 0.02}},
+        ],
+        "population": copy.deepcopy(_raw()["population"]),
+    }
+    data.update(extra)
+    return data
+
+
+def _returns(path):
+    import math
+    return [math.log(b / a) for a, b in zip(path, path[1:])]
+
+
+def _correlation(x, y):
+    mx, my = sum(x) / len(x), sum(y) / len(y)
+    cov = sum((a - mx) * (b - my) for a, b in zip(x, y))
+    return cov / (sum((a - mx) ** 2 for a in x) * sum((b - my) ** 2 for b in y)) ** 0.5
+
+
+def test_parse_scenario__assets__each_market_its_path_and_depth_the_first_the_headline():
+    s = parse_scenario(_two_assets())
+    assert [a.symbol for a in s.assets] == ["ETH", "BTC"] and s.market == 0 and s.start_price == 2000
+    assert s.assets[0].depth_usd_per_pct == 1e6 and s.assets[1].depth_usd_per_pct is None
+    assert all(a.voluntary_flow for a in s.assets)
+
+
+@pytest.mark.parametrize("correlation, low, high", [(0.0, -0.15, 0.15), (0.8, 0.7, 0.9), (1.0, 0.999, 1.0)])
+def test_price_paths__correlation__the_two_markets_returns_correlate_so(correlation, low, high):
+    s = parse_scenario(_two_assets(correlation=correlation))
+    eth, btc = price_paths(s, seed=4)
+    measured = _correlation(_returns(eth), _returns(btc))
+    assert low <= measured <= high, f"correlation {correlation}: measured {measured:.3f}"
+
+
+def test_price_paths__one_gbm_market__the_one_market_path_of_before():
+    s = load_scenario("gbm-jumps")
+    assert price_paths(s, seed=7) == [price_path(s, seed=7)]
+    # dev: the first draws of the one-market algorithm, by hand
+    import math
+    import random
+    rng, p = random.Random(7), s.start_price
+    shock = s.path.drift - s.path.volatility**2 / 2 + s.path.volatility * rng.gauss(0, 1)
+    if rng.random() < s.path.jump_rate:
+        shock += rng.gauss(s.path.jump_mean, s.path.jump_stdev)
+    assert price_path(s, seed=7)[1] == pytest.approx(p * math.exp(shock), rel=1e-15)
+
+
+def test_parse_scenario__defaults__one_perfect_keeper_no_behaviours_no_cross_margin():
+    s = load_scenario("flash-crash")
+    assert s.keepers == (KeeperSpec(),) and s.keepers[0].latency_blocks == 0 and s.keepers[0].min_profit_usd is None
+    assert not s.population.behaviours.any and s.population.cross_margin_share == 0 and s.block_seconds == 12
+
+
+@pytest.mark.parametrize(
+    "edit, field",
+    [
+        (lambda d: d["assets"][1].update(market="DOGE"), "assets[1].market"),
+        (lambda d: d["assets"][1].update(market="ETH"), "assets"),
+        (lambda d: d["assets"][0]["path"].update(volatility=2), "assets[0].path.volatility"),
+        (lambda d: d["assets"][1]["market_depth"].update(voluntary_flow="yes"), "assets[1].market_depth.voluntary_flow"),
+        (lambda d: d["assets"][0].pop("start_price"), "assets[0].start_price"),
+        (lambda d: d.update(assets=[]), "assets"),
+        (lambda d: d.update(market="ETH"), "market"),
+        (lambda d: d.update(correlation=1.5), "correlation"),
+        (lambda d: d.update(block_seconds=0), "block_seconds"),
+        (lambda d: d["population"].update(cross_margin_share=-0.1), "population.cross_margin_share"),
+        (lambda d: d["population"].update(behaviours={"panic": {"share": 0.6}, "dip_buy": {"share": 0.5}}),
+         "population.behaviours"),
+        (lambda d: d["population"].update(behaviours={"hodl": {"share": 0.1}}), "population.behaviours.hodl"),
+        (lambda d: d["population"].update(behaviours={"panic": {"share": 0.1, "drawdown": 1}}),
+         "population.behaviours.panic.drawdown"),
+        (lambda d: d["population"].update(behaviours={"top_up": {"share": 0.1, "warn_at": 0.9}}),
+         "population.behaviours.top_up.warn_at"),
+        (lambda d: d["population"].update(behaviours={"top_up": {"delay": 3}}), "population.behaviours.top_up.delay"),
+        (lambda d: d.update(keepers=[]), "keepers"),
+        (lambda d: d.update(keepers=[{"name": "lp"}]), "keepers[0].name"),
+        (lambda d: d.update(keepers=[{"name": "trader-3"}]), "keepers[0].name"),
+        (lambda d: d.update(keepers=[{"name": "Fast Keeper"}]), "keepers[0].name"),
+        (lambda d: d.update(keepers=[{"name": "a"}, {"name": "a"}]), "keepers"),
+        (lambda d: d.update(keepers=[{"name": "a", "latency_blocks": -1}]), "keepers[0].latency_blocks"),
+        (lambda d: d.update(keepers=[{"name": "a", "lost_tx_share": 1}]), "keepers[0].lost_tx_share"),
+        (lambda d: d.update(keepers=[{"name": "a", "speed": 1}]), "keepers[0].speed"),
+        (lambda d: d.update(gas={"base_gwei": 50, "max_gwei": 10}), "gas.max_gwei"),
+        (lambda d: d.update(gas={"base_gwei": 5, "native": "SOL"}), "gas.native"),
+    ],
+    ids=["unknown market", "market twice", "volatility", "voluntary flow not bool", "no start price", "no assets",
+         "both forms", "correlation above 1", "zero block", "negative cross share", "shares above 1",
+         "unknown behaviour", "drawdown 100%", "warn below maintenance", "unknown figure", "no keepers",
+         "reserved name", "a trader's name", "name not lower-case", "name twice", "negative latency",
+         "every tx lost", "unknown keeper key", "cap below base", "unknown gas token"],
+)
+def test_parse_scenario__bad_new_field__error_names_it(edit, field):
+    data = _two_assets()
+    edit(data)
+    with pytest.raises(ParamsError) as e:
+        parse_scenario(data)
+    assert e.value.field == field
+
+
+def test_gas__rises_with_the_load__to_its_cap():
+    g = parse_scenario(_two_assets(gas={"base_gwei": 20, "gwei_per_liquidatable": 3, "max_gwei": 100})).gas
+    assert [g.gwei(n) for n in (0, 10, 26, 27, 1000)] == [20, 50, 98, 100, 100]
