@@ -181,6 +181,36 @@ def _more(lines: list, shown: int, total: int, where: str):
         lines += ["", f"({total - shown:,} more in report.json's `{where}`)"]
 
 
+def _markets(r: dict) -> list[str]:
+    """The markets the scenario moved (a run of several), each its low and what liquidations closed there."""
+    assets, o = r["scenario"]["assets"], r["outcome"]
+    if len(assets) < 2:
+        return []
+    lines = ["", "## Markets", "", "| market | start (USD) | lowest (USD) | change | depth (USD per 1%) | "
+             "liquidated notional (USD) |", "|---|---:|---:|---:|---:|---:|"]
+    for a in assets:
+        low = o["min_prices"][a["market"]]
+        depth = "infinite" if a["depth_usd_per_pct"] is None else f"{a['depth_usd_per_pct']:,.0f}"
+        lines.append(f"| {a['market']} | {_money(a['start_price'])} | {_money(low)} | "
+                     f"{low / a['start_price'] - 1:+.1%} | {depth} | "
+                     f"{_money(o['liquidated_notional_by_market_usd'][a['market']])} |")
+    return lines
+
+
+def _keepers(r: dict) -> list[str]:
+    """Each keeper: its settings, what it settled, earned and paid."""
+    lines = ["", "## Keepers", "", f"Gas: up to {r['outcome']['max_gas_gwei']:,.0f} gwei at the busiest round. "
+             "Gas in USD is estimated from the keeper's per-account figures.", "",
+             "| keeper | latency (blocks) | lost tx share | min profit (USD) | liquidations | reward (USD) | "
+             "gas (USD) | net (USD) | lost tx | held back |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for k in r["keepers"]:
+        gate = "none" if k["min_profit_usd"] is None else _money(k["min_profit_usd"])
+        lines.append(f"| {k['name']} | {k['latency_blocks']} | {k['lost_tx_share']:.0%} | {gate} | "
+                     f"{k['liquidations']:,} | {_money(k['reward_usd'])} | {_money(k['gas_usd'])} | "
+                     f"{_money(k['net_usd'])} | {k['lost_transactions']} | {k['held_back']:,} |")
+    return lines
+
+
 def summary(r: dict) -> str:
     """summary.md: the run's answers in USD (floats shown to the cent), prices
     in USD per unit of the market's base asset, sizes in base units."""
@@ -188,6 +218,10 @@ def summary(r: dict) -> str:
     base = s["market"]
     depth = "infinite (no feedback)" if s["depth_usd_per_pct"] is None else f"{s['depth_usd_per_pct']:,.0f} USD per 1%"
     held = "every invariant held at every step" if o["invariants_ok"] else "**INVARIANT VIOLATIONS** (see below)"
+    settled = len(r["steps"]) - o["steps_settled"]
+    if settled and o["invariants_ok"]:
+        held += (f" (I3 and I4 at the {o['steps_settled']} of {len(r['steps'])} steps whose liquidatable accounts "
+                 "had all been processed: the others ended with a late or gated keeper's accounts still waiting)")
     market = next(m for m in r["params"]["markets"] if m["name"].startswith(base))
     liq = r["params"]["liquidation"]
     code = r["code_version"]
@@ -200,7 +234,7 @@ def summary(r: dict) -> str:
         f"- event-log hash: `{r['event_log_hash']}`",
         f"- {r['transactions']:,} transactions in {r['wall_seconds']:.1f} s ({r['transactions_per_second']:.1f} tx/s)",
         f"- market {base}, {s['steps']} steps of {s['step_seconds']} s, depth {depth}, "
-        f"trader activity {s['activity']:.0%} a step",
+        f"trader activity {s['activity']:.1%} a step",
         f"- protocol: {base} imr {market['imr']}, mmr {market['mmr']}, fee {market['fee_rate']}; liquidation fee "
         f"{liq['liq_fee']}, keeper share {liq['keeper_share']}, buffer {liq['buffer']} (all parameters: report.json "
         "`params`)",
@@ -223,6 +257,8 @@ def summary(r: dict) -> str:
         f"| insurance fund drawdown (USD) | {_money(o['fund_drawdown_usd'])} |",
         f"| ADL fills | {o['adl_fills']:,} |",
         f"| ADL volume (USD) | {_money(o['adl_volume_usd'])} |",
+        *_markets(r),
+        *_keepers(r),
         "",
         "## Who paid the bad debt",
         "",

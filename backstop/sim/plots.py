@@ -108,14 +108,28 @@ def _bars_and_line(report, what, bars, bar_label, bar_unit, line, line_label, li
 
 
 def _price(report):
-    fig, ax = _new_figure(report, f"{report['scenario'].get('market', '')} oracle price".strip())
+    symbols = [a["market"] for a in report["scenario"].get("assets", [])] or [report["scenario"].get("market", "")]
+    fig, ax = _new_figure(report, f"{' and '.join(symbols)} oracle price{'s' if len(symbols) > 1 else ''}".strip())
     steps = report["steps"]
     x = _column(steps, "step")
     ax.plot(x, _column(steps, "price_no_feedback"), "--", color="grey", label="Without liquidation feedback")
     ax.plot(x, _column(steps, "price"), color="tab:blue", linewidth=2, label="With liquidation feedback")
-    ax.set_ylabel("Price (USD)")
+    ax.set_ylabel(f"{report['scenario'].get('market', '')} price (USD)".strip())
     ax.yaxis.set_major_formatter(USD)
-    ax.legend(loc="best")
+    others = [a["market"] for a in report["scenario"].get("assets", [])[1:]]
+    if not others:
+        ax.legend(loc="best")
+        return fig
+    # dev: the other markets on a second axis, in their own USD (BTC's level is not ETH's)
+    right = ax.twinx()
+    handles = ax.get_legend_handles_labels()[0]
+    for symbol, colour in zip(others, ("tab:orange", "tab:green", "tab:purple")):
+        (line,) = right.plot(x, [st["prices"][symbol] for st in steps], color=colour, linewidth=1.5,
+                             label=f"{symbol}, with feedback (right axis)")
+        handles.append(line)
+    right.set_ylabel(f"{', '.join(others)} price (USD)")
+    right.yaxis.set_major_formatter(USD)
+    ax.legend(handles=handles, loc="best")
     return fig
 
 

@@ -211,3 +211,11 @@ def test_gas__rises_with_the_liquidatable_accounts_at_the_round():
         assert r.gas_gwei == 10 + 5 * at_risk, (r.step, r.gas_gwei, at_risk)
     assert max(r.gas_gwei for r in sim.steps) > 10
     assert sim.keeper_story()[0]["gas_usd"] > 0
+
+
+def test_summary__several_markets_and_keepers__each_its_row(contagion):
+    from backstop.sim.output import summary
+    text = summary(contagion.report())
+    assert "## Markets" in text and "| ETH | 2,000.00 | 2,000.00 | +0.0% | infinite |" in text
+    assert "| BTC | 50,000.00 |" in text
+    assert "## Keepers" in text and "| keeper | 0 | 0% | none |" in text
