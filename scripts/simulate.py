@@ -172,8 +172,9 @@ def cli(provider, scenario, params_file, settings, traders, seed, out, replay_lo
     )
     fund, debt = report["fund"], report["bad_debt"]
     empty = "never ran out" if fund["empty_step"] is None else f"ran out at step {fund['empty_step']}"
+    others = "".join(f", {symbol} low {low:,.2f}" for symbol, low in list(o["min_prices"].items())[1:])
     click.echo(
-        f"price low {o['min_price']:,.2f} (path alone {o['min_price_no_feedback']:,.2f}); "
+        f"price low {o['min_price']:,.2f} (path alone {o['min_price_no_feedback']:,.2f}){others}; "
         f"{o['liquidations']} liquidations of {o['accounts_liquidated']} accounts over {o['steps_with_liquidations']} "
         f"steps (peak {o['peak_liquidations']}); "
         f"bad debt {o['bad_debt_usd']:,.2f} USD: fund paid {debt['paid_by_fund_usd']:,.2f}, "
@@ -189,7 +190,10 @@ def cli(provider, scenario, params_file, settings, traders, seed, out, replay_lo
         first = broken[0]
         detail = "; ".join(f"{k}: {v[0]}" for k, v in first["invariants"].items() if v)
         raise click.ClickException(f"invariants broke at {len(broken)} steps, first at step {first['step']}: {detail}")
-    click.echo("invariants I1-I4: held at every step")
+    unsettled = len(report["steps"]) - o["steps_settled"]
+    click.echo("invariants I1-I4: held at every step" + (
+        f" (I3 and I4 at the {o['steps_settled']} steps whose liquidatable accounts were all processed)"
+        if unsettled else ""))
     if saved is not None:
         difference = replay_difference(saved, sim.event_lines())
         if difference:

@@ -75,14 +75,13 @@ class SimChain(BoaChain):
     def liquidate_batch(self, accounts):
         if self._lose():
             raise LostTransaction("transaction lost (never mined)")
-        counts = self.market_counts(accounts) if self._on_gas else {}
+        counts = self.market_counts(accounts)
         try:
             return super().liquidate_batch(accounts)
         finally:
-            # dev: a mined transaction pays its gas, reverted or not.
-            if self._on_gas:
-                self._on_gas(GAS_BASE + sum(GAS_PER_ACCOUNT + GAS_PER_EXTRA_MARKET * max(c - 1, 0)
-                                            for c in counts.values()))
+            # dev: a mined transaction pays its gas, reverted or not (the keeper's own per-account figures).
+            self._on_gas(GAS_BASE + sum(GAS_PER_ACCOUNT + GAS_PER_EXTRA_MARKET * max(c - 1, 0)
+                                        for c in counts.values()))
 
     def deleverage(self, account, market, counterparties):
         if self._lose():
@@ -91,8 +90,7 @@ class SimChain(BoaChain):
         try:
             return super().deleverage(account, market, counterparties)
         finally:
-            if self._on_gas:
-                self._on_gas(GAS_BASE + GAS_PER_ACCOUNT * len(counterparties))
+            self._on_gas(GAS_BASE + GAS_PER_ACCOUNT * len(counterparties))
 
 
 class SimKeeper:

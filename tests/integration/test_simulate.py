@@ -30,6 +30,19 @@ def test_simulate__run_then_replay__same_log_as_on_revm(tmp_path):
     assert "replay: the same event log" in replay.stdout
 
 
+def test_simulate__two_markets_reacting_traders_late_lossy_keepers__same_log_as_on_revm(tmp_path):
+    # dev: the 2025 cascade moves ETH and BTC, its traders react and its second
+    #      keeper is late (late rounds inside a step, the node's clock moved to
+    #      them) and loses transactions: a node gives the same log as revm
+    run = ape_run("simulate", "--scenario", "cascade-2025-10-10", "--traders", "20", "--seed", "3",
+                  "--out", str(tmp_path / "a"), "--no-plots")
+    (digest,) = HASH.findall(run.stdout)
+    sim = Simulation(load_scenario_data("cascade-2025-10-10"), 3, Chain(), traders=20).run()
+    assert sum(r.late_rounds for r in sim.steps) > 0 and sim.outcome()["liquidations"] > 0
+    assert digest == sim.event_hash()
+    assert "BTC low" in run.stdout
+
+
 def _ape(*args) -> subprocess.CompletedProcess:
     return subprocess.run([str(VENV_BIN / "ape"), "run", *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=600, env=_env(f"http://127.0.0.1:{free_port()}"))
