@@ -38,6 +38,8 @@ GAS_PER_EXTRA_MARKET = 32_000
 MAX_BATCH = 500  # the engine's MAX_LIQUIDATION_BATCH
 HEALTH_CHUNK = 1_000  # the lens's MAX_BATCH
 MAX_COUNTERPARTIES = 50  # the Deleverager's MAX_ADL_COUNTERPARTIES
+# Calls per market in a round when the Deleverager passes over thin counterparties.
+ADL_ATTEMPTS = 4
 ADL_QUANTILES = 5
 
 
@@ -109,11 +111,14 @@ def chunked(accounts: list, read) -> list:
     return out
 
 
-def rank_counterparties(entries: dict, bankrupt_size: int) -> list[str]:
+def rank_counterparties(entries: dict, bankrupt_size: int, passed_over=frozenset()) -> list[str]:
     """Accounts to pass to `deleverage` against a position of `bankrupt_size`:
     the opposite side's positions in profit, highest score first (ties by
     address, so the order is deterministic), as many as cover the position.
-    `entries` maps account -> the lens's AdlEntry (size, upnl, score, prices_valid)."""
+    `entries` maps account -> the lens's AdlEntry (size, upnl, score, prices_valid).
+    Accounts in `passed_over` (the Deleverager skipped them as too thin for
+    this deficit) keep their place in the list, so the list stays the
+    ranking's prefix, but cover nothing."""
     eligible = [
         (account, e) for account, e in entries.items()
         if e.size != 0 and (e.size > 0) != (bankrupt_size > 0) and e.upnl > 0 and e.prices_valid
@@ -124,7 +129,8 @@ def rank_counterparties(entries: dict, bankrupt_size: int) -> list[str]:
         if covered >= abs(bankrupt_size):
             break
         chosen.append(account)
-        covered += abs(e.size)
+        if account not in passed_over:
+            covered += abs(e.size)
     return chosen
 
 
@@ -348,20 +354,37 @@ class Keeper:
                 if size == 0:
                     continue
                 entries = {a: e for a, e in self.adl_entries(market).items() if a != account}
-            counterparties = rank_counterparties(entries, size)
+            if not self._deleverage_market(account, market, size, entries, report):
+                done = False
+        return done
+
+    def _deleverage_market(self, account: str, market: int, size: int, entries: dict, report: RoundReport) -> bool:
+        """ADL of `account`'s position in `market`; False when refused. A list
+        whose counterparties the Deleverager passed over as too thin (their
+        profit per unit below the deficit per unit) is sent again, longer,
+        with them still in their place: otherwise the deficit would wait a
+        round for the ranking to change."""
+        passed_over: set = set()
+        for attempt in range(ADL_ATTEMPTS):
+            if attempt:
+                size = self.chain.adl_ranking([account], market)[0].size
+                if size == 0:
+                    return True
+                entries = {a: e for a, e in self.adl_entries(market).items() if a != account}
+            counterparties = rank_counterparties(entries, size, passed_over)
             if not counterparties:
                 self.log.warning("ADL %s market %d: no counterparty in profit on the other side", short(account),
                                  market)
-                continue
+                return True
             try:
                 fills = self.chain.deleverage(account, market, counterparties)
             except Exception as e:  # noqa: BLE001
                 # dev: typically "ADL not required": an earlier market's ADL left
                 #      little enough that the fund or the pool can take the rest.
                 report.failed_adl += 1
-                done = False
                 self.log.warning("ADL %s market %d failed: %s", short(account), market, e)
-                continue
+                return False
+            skipped = {f.counterparty for f in fills if f.size_closed == 0} - passed_over
             fills = [f for f in fills if f.size_closed != 0]  # dev: not the skipped counterparties
             report.adl_fills += fills
             for fill in fills:
@@ -370,7 +393,10 @@ class Keeper:
                     short(account), market, _size(fill.size_closed), short(fill.counterparty),
                     _usd(fill.price), fill.score / 10**18,
                 )
-        return done
+            if not skipped or len(counterparties) >= MAX_COUNTERPARTIES:
+                return True
+            passed_over |= skipped
+        return True
 
     def publish_adl_quantiles(self) -> dict:
         """Log every profitable position's ADL quantile; return {market: {account: quantile}}."""
