@@ -210,15 +210,22 @@ def liquidation_price(account: address, market: uint256) -> uint256:
     @dev equity(P) = E + s (P - P0) and maint(P) = M + |s| mmr (P - P0), so
          P = P0 + (M - E) / (s - |s| mmr).
     """
-    pos: IClearinghouse.Position = staticcall ENGINE.position(account, market)
-    if pos.size == 0:
-        return 0
-    h: IClearinghouse.Health = self._strict_health(account)
-    mark: int256 = convert(staticcall ORACLE.price(market), int256)
-    mmr: int256 = convert((staticcall CONFIGURATOR.markets(market)).mmr, int256)
-    denominator: int256 = pos.size * IWAD - abs(pos.size) * mmr
-    liquidation: int256 = mark + (convert(h.maintenance_req, int256) - h.equity) * IWAD * IWAD // denominator
-    return convert(max(liquidation, 0), uint256)
+    return self._liquidation_price(account, market)
+
+
+@external
+@view
+def liquidation_prices(accounts: DynArray[address, MAX_BATCH], market: uint256) -> DynArray[uint256, MAX_BATCH]:
+    """
+    @notice `liquidation_price(account, market)` of many accounts in one call,
+            for the tooling's liquidation map. Strict like the single view: it
+            reverts, with the oracle's reason, where that view would for any
+            of the accounts.
+    """
+    out: DynArray[uint256, MAX_BATCH] = []
+    for account: address in accounts:
+        out.append(self._liquidation_price(account, market))
+    return out
 
 
 @external
@@ -412,6 +419,22 @@ def _at(
         liquidatable=st.notional != 0 and st.equity < convert(st.maintenance_req, int256),
         prices_valid=valid & mask == mask,
     )
+
+@internal
+@view
+def _liquidation_price(account: address, market: uint256) -> uint256:
+    # dev: the body of `liquidation_price`, shared with `liquidation_prices`
+    #      so the batch can never differ from the single view.
+    pos: IClearinghouse.Position = staticcall ENGINE.position(account, market)
+    if pos.size == 0:
+        return 0
+    h: IClearinghouse.Health = self._strict_health(account)
+    mark: int256 = convert(staticcall ORACLE.price(market), int256)
+    mmr: int256 = convert((staticcall CONFIGURATOR.markets(market)).mmr, int256)
+    denominator: int256 = pos.size * IWAD - abs(pos.size) * mmr
+    liquidation: int256 = mark + (convert(h.maintenance_req, int256) - h.equity) * IWAD * IWAD // denominator
+    return convert(max(liquidation, 0), uint256)
+
 
 @internal
 @view
