@@ -172,6 +172,27 @@ class LiquidationMap:
             "never_liquidated": self.never.to_dict(),
         }
 
+    @classmethod
+    def from_dict(cls, d: dict) -> "LiquidationMap":
+        """A map back from `to_dict()` (a report's), for plotting: the USD are
+        floats there, so the WAD figures are rounded; no entries."""
+        def w(usd):
+            return round(usd * WAD)
+
+        def tally(t):
+            return Tally(t["positions"], w(t["usd"]))
+
+        levels = d["levels"]
+        return cls(
+            market=d["market"], name=d["name"], mark=w(d["mark_usd"]), span=Decimal(str(d["span"])),
+            edges=[w(lv["low_usd"]) for lv in levels] + [w(levels[-1]["high_usd"])], accounts=d["accounts"],
+            long_usd_wad=[w(lv["long_usd"]) for lv in levels], short_usd_wad=[w(lv["short_usd"]) for lv in levels],
+            long_positions=[lv["long_positions"] for lv in levels],
+            short_positions=[lv["short_positions"] for lv in levels],
+            already_long=tally(d["already_liquidatable"][LONG]), already_short=tally(d["already_liquidatable"][SHORT]),
+            below_span=tally(d["outside_span"]["below"]), above_span=tally(d["outside_span"]["above"]),
+            never=tally(d["never_liquidated"]), label=d["label"])
+
     def format_text(self) -> str:
         """A terminal table, highest price first: the short levels above the
         mark, the mark, the long levels below it; only levels with positions."""
@@ -289,6 +310,22 @@ def _place(m: LiquidationMap, account: str, size: int, price: int) -> Entry:
 LONG_COLOUR, SHORT_COLOUR = "tab:green", "tab:red"
 
 
+def liquidation_maps_figure(maps: list[LiquidationMap], title: str):
+    """The figure `plot_liquidation_maps` writes (the simulator's report plots draw it too)."""
+    import matplotlib.pyplot as plt
+
+    from backstop.sim.plots import DPI, FIGSIZE, USD
+
+    fig, axes = plt.subplots(1, len(maps), figsize=(max(FIGSIZE[0], 5 * len(maps)), FIGSIZE[1]), dpi=DPI,
+                             layout="constrained", squeeze=False)
+    fig.suptitle(title)
+    for ax, m in zip(axes[0], maps, strict=True):
+        _panel(ax, m, USD)
+    handles, names = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="outside lower center", ncols=2)
+    return fig
+
+
 def plot_liquidation_maps(maps: list[LiquidationMap], path, title: str) -> Path:
     """Write a PNG at `path`: one panel per map side by side (markets, or one
     market "at the start" and "at the low"), each with its USD per price
@@ -300,19 +337,12 @@ def plot_liquidation_maps(maps: list[LiquidationMap], path, title: str) -> Path:
     # dev: plots.py selects the Agg backend on import; only a plot needs matplotlib.
     import matplotlib.pyplot as plt
 
-    from backstop.sim.plots import DPI, FIGSIZE, USD, _save
+    from backstop.sim.plots import _save
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with plt.style.context("default"):
-        fig, axes = plt.subplots(1, len(maps), figsize=(max(FIGSIZE[0], 5 * len(maps)), FIGSIZE[1]), dpi=DPI,
-                                 layout="constrained", squeeze=False)
-        fig.suptitle(title)
-        for ax, m in zip(axes[0], maps, strict=True):
-            _panel(ax, m, USD)
-        handles, names = axes[0][0].get_legend_handles_labels()
-        fig.legend(handles, names, loc="outside lower center", ncols=2)
-        return _save(fig, path)
+        return _save(liquidation_maps_figure(maps, title), path)
 
 
 def _panel(ax, m: LiquidationMap, usd_formatter):

@@ -197,6 +197,33 @@ def _markets(r: dict) -> list[str]:
     return lines
 
 
+def _liquidation_maps(r: dict) -> list[str]:
+    """What each market's liquidation map says at the start and at the low: USD
+    that a fall (longs) or a rise (shorts) of 10% and 25% would liquidate."""
+    maps = r.get("liquidation_maps") or {}
+    rows = [m for when in ("start", "low") for m in maps.get(when, [])]
+    if not rows:
+        return []
+    lines = ["", "## Liquidation map", "",
+             "USD notional (at the liquidation price) that a move of the market from its mark would make "
+             "liquidatable, other marks fixed (liquidation_map.png; report.json `liquidation_maps`).", "",
+             "| when | market | mark (USD) | fall 10% | fall 25% | rise 10% | rise 25% | already liquidatable |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for m in rows:
+        mark = m["mark_usd"]
+
+        def longs(fall):
+            return sum(lv["long_usd"] for lv in m["levels"] if lv["low_usd"] >= mark * (1 - fall) - 1e-9)
+
+        def shorts(rise):
+            return sum(lv["short_usd"] for lv in m["levels"] if lv["high_usd"] <= mark * (1 + rise) + 1e-9)
+
+        already = m["already_liquidatable"]["long"]["usd"] + m["already_liquidatable"]["short"]["usd"]
+        lines.append(f"| {m['label']} | {m['name'].split(' ')[0]} | {_money(mark)} | {_money(longs(0.10))} | "
+                     f"{_money(longs(0.25))} | {_money(shorts(0.10))} | {_money(shorts(0.25))} | {_money(already)} |")
+    return lines
+
+
 def _keepers(r: dict) -> list[str]:
     """Each keeper: its settings, what it settled, earned and paid."""
     lines = ["", "## Keepers", "", f"Gas: up to {r['outcome']['max_gas_gwei']:,.0f} gwei at the busiest round. "
@@ -259,6 +286,7 @@ def summary(r: dict) -> str:
         f"| ADL volume (USD) | {_money(o['adl_volume_usd'])} |",
         *_markets(r),
         *_keepers(r),
+        *_liquidation_maps(r),
         "",
         "## Who paid the bad debt",
         "",

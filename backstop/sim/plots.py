@@ -38,6 +38,7 @@ REPORT_FILES = [
     "adl.png",
     "open_interest.png",
     "margin_buckets.png",
+    "liquidation_map.png",
 ]
 # The sweep's statistics, one panel each (backstop.sim.sweep.METRICS).
 SWEEP_OUTCOMES = [
@@ -221,8 +222,24 @@ def _margin_buckets(report):
     return fig
 
 
+def _liquidation_map(report):
+    """Each market's liquidation map at the start and at the path's low, side by side."""
+    from backstop.sim.liquidation_map import LiquidationMap, liquidation_maps_figure
+
+    maps = report.get("liquidation_maps") or {}
+    pairs = [LiquidationMap.from_dict(d) for start, low in zip(maps.get("start", []), maps.get("low", []))
+             for d in (start, low)]
+    title = f"{report['scenario']['name']} (seed {report.get('seed')}): liquidation map"
+    if not pairs:
+        fig, ax = _new_figure(report, "liquidation map")
+        ax.text(0.5, 0.5, "no liquidation map in this report", transform=ax.transAxes, ha="center", color="grey")
+        return fig
+    return liquidation_maps_figure(pairs, title)
+
+
 FIGURES = dict(
-    zip(REPORT_FILES, [_price, _liquidations, _fund, _bad_debt, _adl, _open_interest, _margin_buckets], strict=True)
+    zip(REPORT_FILES, [_price, _liquidations, _fund, _bad_debt, _adl, _open_interest, _margin_buckets,
+                       _liquidation_map], strict=True)
 )
 
 

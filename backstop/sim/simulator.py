@@ -54,6 +54,7 @@ from backstop.keeper.logic import adl_quantiles, can_liquidate
 from backstop.protocol.params import ParamsError, default_params, parse_params
 from backstop.protocol.wiring import actor_address
 from backstop.sim.keepers import SimKeeper
+from backstop.sim.liquidation_map import liquidation_map
 from backstop.sim.scenario import DepthModel, Scenario, parse_scenario, price_paths
 from backstop.sim.traders import TraderPlan, draw_kind, react
 
@@ -74,6 +75,9 @@ LEVERAGE_HEADROOM = 0.9
 # What a trader does when it acts, and how often relative to the others.
 ACTIONS = {"add_margin": 3, "reduce": 3, "close": 1.5, "open": 2.5}
 SIZE_UNIT = 10**12  # sizes are drawn in millionths of a base unit
+# The report's liquidation maps: +-50% of the mark in 2.5% bins.
+LIQUIDATION_MAP_SPAN = "0.5"
+LIQUIDATION_MAP_BINS = 40
 
 
 def _usd(wad_amount) -> float:
@@ -184,6 +188,10 @@ class Simulation:
         self._adl_ranking: dict = {}
         self.adl_fills: list[dict] = []
         self._keeper_stats: dict = {}  # dev: keeper name -> its KeeperStats
+        # The liquidation map of every market at the start and at the low: the first step where
+        # a market's path is furthest below its start (the feedback rarely moves the low elsewhere).
+        self.low_step = min(range(len(self.path)), key=lambda t: min(p[t] / p[0] for p in self.paths))
+        self.liquidation_maps: dict = {}
         self._controls_only = True
 
     # ------------------------------------------------------------ the run
@@ -241,6 +249,9 @@ class Simulation:
                 progress(self)
         self._count_margins()
         self._end_step()
+        self.liquidation_maps["start"] = self._maps("at the start")
+        if self.low_step == 0:  # dev: no path falls below its start
+            self.liquidation_maps["low"] = self.liquidation_maps["start"]
         for m in range(len(p.feeds)):
             self._feed_refreshed[m] = 0
 
@@ -295,6 +306,8 @@ class Simulation:
         self._keepers_act([k for k in self.keepers if k.perfect or (k.next_due() or math.inf) <= self._now])
         self._late_rounds(step)
         self._end_step()
+        if step == self.low_step:
+            self.liquidation_maps["low"] = self._maps(f"at the low, step {step}")
 
     def _advance(self, to: int):
         if to > self._now:
@@ -335,6 +348,16 @@ class Simulation:
                 self._publish(prices, late_seconds=at - self._step_started_at)
                 self.steps[-1].late_rounds += 1
             self._keepers_act([k for k in self.keepers if k.next_due() is not None and k.next_due() <= at])
+
+    def _maps(self, label: str) -> list:
+        """Each market's liquidation map over the traders now (backstop.sim.liquidation_map; views only)."""
+        out = []
+        for asset in self.assets:
+            m = liquidation_map(self.protocol, self.traders, asset.market, span=LIQUIDATION_MAP_SPAN,
+                                bins=LIQUIDATION_MAP_BINS)
+            m.label = label
+            out.append(m)
+        return out
 
     def _native_usd(self) -> float:
         """The gas token's price: its market's price at the last round."""
@@ -765,6 +788,8 @@ class Simulation:
             "bad_debt": self.bad_debt_story(),
             "adl_fills": self.adl_fills,
             "keepers": self.keeper_story(),
+            "liquidation_maps": {"low_step": self.low_step,
+                                 **{when: [m.to_dict() for m in maps] for when, maps in self.liquidation_maps.items()}},
             "margin_bucket_bounds": {"maintenance": float(market.mmr), "initial": float(market.imr)},
             "events_wad": {
                 kind: [dict(step=e["step"], **args) for e in self.events for _, name, args in e.get("events", [])

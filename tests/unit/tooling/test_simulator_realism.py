@@ -219,3 +219,30 @@ def test_summary__several_markets_and_keepers__each_its_row(contagion):
     assert "## Markets" in text and "| ETH | 2,000.00 | 2,000.00 | +0.0% | infinite |" in text
     assert "| BTC | 50,000.00 |" in text
     assert "## Keepers" in text and "| keeper | 0 | 0% | none |" in text
+
+
+def test_liquidation_maps__every_market_at_the_start_and_at_the_low_in_the_report_summary_and_plot(contagion,
+                                                                                                   tmp_path):
+    from backstop.sim.liquidation_map import LiquidationMap
+    from backstop.sim.output import summary
+    from backstop.sim.plots import plot_report
+    report = contagion.report()
+    maps = report["liquidation_maps"]
+    assert maps["low_step"] == 8  # dev: BTC's path is lowest (-35%) at step 8; ETH is flat
+    assert [m["name"].split(" ")[0] for m in maps["start"]] == ["ETH", "BTC"] == [
+        m["name"].split(" ")[0] for m in maps["low"]]
+    assert maps["low"][1]["label"] == "at the low, step 8"
+    btc_start, btc_low = maps["start"][1], maps["low"][1]
+    assert btc_start["long_total_usd"] > btc_low["long_total_usd"], "the crash liquidated longs off the map"
+    # dev: the map's longs are the open longs: every one is on the map or counted off it
+    start = maps["start"][0]
+    longs = sum(lv["long_positions"] for lv in start["levels"]) + start["already_liquidatable"]["long"]["positions"] \
+        + start["outside_span"]["below"]["positions"] + start["never_liquidated"]["positions"]
+    shorts = sum(lv["short_positions"] for lv in start["levels"]) + start["already_liquidatable"]["short"]["positions"] \
+        + start["outside_span"]["above"]["positions"]
+    assert longs + shorts == start["open_positions"] > 0
+    round_trip = LiquidationMap.from_dict(btc_start)
+    assert [lv["long_usd"] for lv in round_trip.to_dict()["levels"]] == pytest.approx(
+        [lv["long_usd"] for lv in btc_start["levels"]])
+    assert "## Liquidation map" in summary(report) and "| at the low, step 8 | BTC |" in summary(report)
+    assert (tmp_path / "liquidation_map.png") in plot_report(report, tmp_path)
