@@ -81,6 +81,11 @@ min_position_notional: public(uint256)
 # @dev Penalty, keeper reward and partial-liquidation target.
 liquidation_params: public(IConfigurator.LiquidationParams)
 
+# @dev Per market id: auto-deleveraging spreads the deficit pro rata over
+#      the listed counterparties (True) or takes it from them in rank order
+#      (False, the default). Read by the Deleverager on each call.
+adl_pro_rata: public(HashMap[uint256, bool])
+
 
 # ---------------------------------------------------------------- constructor
 
@@ -242,6 +247,19 @@ def set_liquidation_params(params: IConfigurator.LiquidationParams):
         max_reward=params.max_reward,
         buffer=params.buffer,
     )
+
+
+@external
+def set_adl_pro_rata(market: uint256, pro_rata: bool):
+    """
+    @notice Market `market`'s auto-deleveraging mode (owner): pro rata over
+            the listed counterparties by profit x leverage, or the queue.
+    @dev Takes effect on the next `deleverage` call; no position moves.
+    """
+    ownable._check_owner()
+    assert market < self.market_count, "Configurator: unknown market"
+    self.adl_pro_rata[market] = pro_rata
+    log IConfigurator.AdlModeSet(market=market, pro_rata=pro_rata)
 
 
 # ---------------------------------------------------------------- views

@@ -18,6 +18,7 @@
 """
 
 from .interfaces import IClearinghouse
+from .interfaces import IConfigurator
 from .interfaces import IDeleverager
 from .interfaces import IPriceOracle
 from .modules import constants
@@ -147,6 +148,42 @@ def deleverage(account: address, market: uint256, counterparties: DynArray[addre
     if not last_market:
         # dev: rounded up: the last market's share is the whole deficit left.
         deficit = margin_math._ceil_div(deficit * convert(market_notional, int256), convert(st.notional, int256))
+    fills: DynArray[IClearinghouse.AdlFill, MAX_ADL_COUNTERPARTIES] = []
+    remaining: int256 = 0
+    if staticcall IConfigurator(CONFIGURATOR).adl_pro_rata(market):
+        fills, deficit, remaining = self._pro_rata(account, market, size, deficit, last_market, prices, valid, counterparties)
+    else:
+        fills, deficit, remaining = self._queue(account, market, size, deficit, last_market, prices, valid, counterparties)
+    if deficit > 0:
+        # dev: the listed counterparties' profit did not cover the whole
+        #      share: what is left of it stays on the account, for its other
+        #      markets, the rest of this position's next counterparties, or
+        #      another call.
+        log IDeleverager.DeficitPending(account=account, market=market, amount=convert(deficit, uint256))
+    extcall engine.settle_adl(account, market, draw, fills)
+    return convert(held - remaining, uint256)
+
+
+# ---------------------------------------------------------------- the two modes
+
+@internal
+def _queue(
+    account: address,
+    market: uint256,
+    size: int256,
+    deficit: int256,
+    last_market: bool,
+    prices: uint256[MAX_MARKETS],
+    valid: uint256,
+    counterparties: DynArray[address, MAX_ADL_COUNTERPARTIES],
+) -> (DynArray[IClearinghouse.AdlFill, MAX_ADL_COUNTERPARTIES], int256, int256):
+    """
+    @dev The queue: counterparties filled in list order, each up to its whole
+         position, every unit closed carrying the same part of the deficit.
+    @return (fills, deficit left, base units of the position left).
+    """
+    mark: uint256 = prices[market]
+    held: int256 = abs(size)
     remaining: int256 = held
     last_score: uint256 = max_value(uint256)
     fills: DynArray[IClearinghouse.AdlFill, MAX_ADL_COUNTERPARTIES] = []
@@ -154,20 +191,14 @@ def deleverage(account: address, market: uint256, counterparties: DynArray[addre
     for counterparty: address in counterparties:
         if remaining == 0:
             break
-        other: IClearinghouse.Position = empty(IClearinghouse.Position)
-        other_st: IClearinghouse.AccountState = empty(IClearinghouse.AccountState)
-        other_mask: uint256 = 0
-        other, other_st, other_mask = staticcall engine.state_at(counterparty, market, prices)
-        assert other.size != 0, "Deleverager: counterparty flat"
         # dev: every check reads the state before the call: a second fill
         #      would count the same position twice.
         assert counterparty not in filled, "Deleverager: counterparty listed twice"
-        assert (other.size > 0) != (size > 0), "Deleverager: counterparty same side"
-        upnl: int256 = margin_math._upnl(other.size, other.cost, mark)
-        assert upnl > 0, "Deleverager: counterparty not in profit"
-        self._require_valid(other_mask, valid)
-        score: uint256 = margin_math._adl_score(upnl, other.cost, other_st.notional, other_st.equity)
-        assert score <= last_score, "Deleverager: scores not ordered"
+        other: IClearinghouse.Position = empty(IClearinghouse.Position)
+        other_st: IClearinghouse.AccountState = empty(IClearinghouse.AccountState)
+        upnl: int256 = 0
+        score: uint256 = 0
+        other, other_st, upnl, score = self._counterparty(counterparty, market, size, prices, valid, last_score)
         last_score = score
 
         amount: int256 = min(remaining, abs(other.size))
@@ -222,15 +253,188 @@ def deleverage(account: address, market: uint256, counterparties: DynArray[addre
             price=convert(abs(cash), uint256) * WAD // convert(amount, uint256),
             mark_price=mark,
             score=score,
+            haircut=convert(gain, uint256),
+            weight=0,
         )
-    if deficit > 0:
-        # dev: the listed counterparties' profit did not cover the whole
-        #      share: what is left of it stays on the account, for its other
-        #      markets, the rest of this position's next counterparties, or
-        #      another call.
-        log IDeleverager.DeficitPending(account=account, market=market, amount=convert(deficit, uint256))
-    extcall engine.settle_adl(account, market, draw, fills)
-    return convert(held - remaining, uint256)
+    return fills, deficit, remaining
+
+
+@internal
+def _pro_rata(
+    account: address,
+    market: uint256,
+    size: int256,
+    deficit: int256,
+    last_market: bool,
+    prices: uint256[MAX_MARKETS],
+    valid: uint256,
+    counterparties: DynArray[address, MAX_ADL_COUNTERPARTIES],
+) -> (DynArray[IClearinghouse.AdlFill, MAX_ADL_COUNTERPARTIES], int256, int256):
+    """
+    @dev Pro rata: the deficit is spread over every listed counterparty in
+         proportion to its risk weight, profit x leverage (upnl * notional /
+         equity), each capped at its unrealised profit in this market and
+         its equity (a wei kept back from each, as in the queue); what the
+         caps leave is handed, in list order, to those with room left. The
+         position is spread the same way, each taking at most its own size,
+         at the mark moved by its haircut. In the account's last market a
+         deficit the listed profit cannot cover closes only the part of the
+         position it covers, so what stays open carries no more than its
+         share. A counterparty below zero equity gives nothing and takes
+         nothing. The list is still ordered by score: the same audit proves
+         that no one ranked above its last entry was left out.
+    @return (fills, deficit left, base units of the position left).
+    """
+    mark: uint256 = prices[market]
+    held: int256 = abs(size)
+    # Pass 1: every counterparty checked, with what it can take and give.
+    can_take: DynArray[int256, MAX_ADL_COUNTERPARTIES] = []
+    can_give: DynArray[int256, MAX_ADL_COUNTERPARTIES] = []
+    weights: DynArray[uint256, MAX_ADL_COUNTERPARTIES] = []
+    scores: DynArray[uint256, MAX_ADL_COUNTERPARTIES] = []
+    total_weight: uint256 = 0
+    depth: int256 = 0
+    room: int256 = 0
+    last_score: uint256 = max_value(uint256)
+    for n: uint256 in range(MAX_ADL_COUNTERPARTIES):
+        if n == len(counterparties):
+            break
+        counterparty: address = counterparties[n]
+        for m: uint256 in range(MAX_ADL_COUNTERPARTIES):
+            if m == n:
+                break
+            assert counterparties[m] != counterparty, "Deleverager: counterparty listed twice"
+        other: IClearinghouse.Position = empty(IClearinghouse.Position)
+        other_st: IClearinghouse.AccountState = empty(IClearinghouse.AccountState)
+        upnl: int256 = 0
+        score: uint256 = 0
+        other, other_st, upnl, score = self._counterparty(counterparty, market, size, prices, valid, last_score)
+        last_score = score
+        take: int256 = 0
+        give: int256 = 0
+        weight: uint256 = 0
+        if other_st.equity > 0:
+            take = abs(other.size)
+            give = max(min(upnl - 1, other_st.equity - 1), 0)
+            # dev: at least 1, so a counterparty with room is never left out by rounding.
+            weight = max(convert(upnl, uint256) * other_st.notional // convert(other_st.equity, uint256), 1)
+        can_take.append(take)
+        can_give.append(give)
+        weights.append(weight)
+        scores.append(score)
+        total_weight += weight
+        depth += take
+        room += give
+
+    # Pass 2: the haircuts, then the sizes, by weight under each cap; the
+    # caps' leftovers go in list order to those with room.
+    taken: int256 = min(deficit, room)
+    close: int256 = held
+    if last_market and taken < deficit:
+        # dev: rounded down: each unit left open carries at most its share.
+        close = held * taken // deficit
+    haircuts: DynArray[int256, MAX_ADL_COUNTERPARTIES] = self._spread(taken, can_give, weights, total_weight)
+    sizes: DynArray[int256, MAX_ADL_COUNTERPARTIES] = self._spread(min(close, depth), can_take, weights, total_weight)
+
+    # Pass 3: the fills. A haircut without a fill is booked before any fill,
+    # while the account still holds its position (a cash leg on a closed
+    # position would leave a cost basis on no size).
+    fills: DynArray[IClearinghouse.AdlFill, MAX_ADL_COUNTERPARTIES] = []
+    sized: DynArray[IClearinghouse.AdlFill, MAX_ADL_COUNTERPARTIES] = []
+    remaining: int256 = held
+    for n: uint256 in range(MAX_ADL_COUNTERPARTIES):
+        if n == len(counterparties):
+            break
+        counterparty: address = counterparties[n]
+        amount: int256 = sizes[n]
+        gain: int256 = haircuts[n]
+        if amount == 0 and gain == 0:
+            log IDeleverager.CounterpartySkipped(
+                account=account, counterparty=counterparty, market=market, score=scores[n]
+            )
+            continue
+        size_delta: int256 = -amount if size > 0 else amount
+        # dev: as in the queue: the account's equity moves by exactly `gain`.
+        cash: int256 = margin_math._upnl(size + size_delta, 0, mark) - margin_math._upnl(size, 0, mark) - gain
+        fill: IClearinghouse.AdlFill = IClearinghouse.AdlFill(counterparty=counterparty, size_delta=size_delta, cash=cash)
+        price: uint256 = 0
+        if amount == 0:
+            fills.append(fill)
+        else:
+            sized.append(fill)
+            price = convert(abs(cash), uint256) * WAD // convert(amount, uint256)
+        size += size_delta
+        deficit -= gain
+        remaining -= amount
+        log IDeleverager.Deleverage(
+            account=account,
+            counterparty=counterparty,
+            market=market,
+            size_closed=size_delta,
+            price=price,
+            mark_price=mark,
+            score=scores[n],
+            haircut=convert(gain, uint256),
+            weight=weights[n],
+        )
+    for fill: IClearinghouse.AdlFill in sized:
+        fills.append(fill)
+    return fills, deficit, remaining
+
+
+@internal
+@pure
+def _spread(
+    total: int256, caps: DynArray[int256, MAX_ADL_COUNTERPARTIES], weights: DynArray[uint256, MAX_ADL_COUNTERPARTIES],
+    total_weight: uint256
+) -> DynArray[int256, MAX_ADL_COUNTERPARTIES]:
+    """
+    @dev `total` (at most the sum of `caps`) split by `weights`, each part
+         rounded down and capped; what rounding and the caps leave goes to
+         the first with room, in order. The parts sum to `total` exactly.
+    """
+    parts: DynArray[int256, MAX_ADL_COUNTERPARTIES] = []
+    left: int256 = total
+    for n: uint256 in range(MAX_ADL_COUNTERPARTIES):
+        if n == len(caps):
+            break
+        part: int256 = 0
+        if total_weight != 0:
+            part = min(min(total * convert(weights[n], int256) // convert(total_weight, int256), caps[n]), left)
+        parts.append(part)
+        left -= part
+    for n: uint256 in range(MAX_ADL_COUNTERPARTIES):
+        if left == 0 or n == len(caps):
+            break
+        extra: int256 = min(caps[n] - parts[n], left)
+        parts[n] += extra
+        left -= extra
+    return parts
+
+
+@internal
+@view
+def _counterparty(
+    counterparty: address, market: uint256, size: int256, prices: uint256[MAX_MARKETS], valid: uint256, last_score: uint256
+) -> (IClearinghouse.Position, IClearinghouse.AccountState, int256, uint256):
+    """
+    @dev One listed counterparty, checked as both modes need it: a position on
+         the other side, in profit at the mark, valid prices for every market
+         it holds, and a score no higher than the one before it.
+    @return (its position, its margin state, its unrealised PnL here, its score).
+    """
+    other: IClearinghouse.Position = empty(IClearinghouse.Position)
+    other_st: IClearinghouse.AccountState = empty(IClearinghouse.AccountState)
+    other_mask: uint256 = 0
+    other, other_st, other_mask = staticcall self.engine.state_at(counterparty, market, prices)
+    assert other.size != 0, "Deleverager: counterparty flat"
+    assert (other.size > 0) != (size > 0), "Deleverager: counterparty same side"
+    upnl: int256 = margin_math._upnl(other.size, other.cost, prices[market])
+    assert upnl > 0, "Deleverager: counterparty not in profit"
+    self._require_valid(other_mask, valid)
+    score: uint256 = margin_math._adl_score(upnl, other.cost, other_st.notional, other_st.equity)
+    assert score <= last_score, "Deleverager: scores not ordered"
+    return other, other_st, upnl, score
 
 
 # ---------------------------------------------------------------- internal

@@ -62,7 +62,9 @@ def _usd(wad: int) -> str:
 @dataclass(frozen=True)
 class AdlFill:
     """One `Deleverage` event: the bankrupt's size change against one
-    counterparty; or a `CounterpartySkipped` one, with size and price 0."""
+    counterparty and what it gave of its profit (`haircut`, WAD USD; pro rata,
+    a haircut may come without a fill); or a `CounterpartySkipped` one, with
+    size, price and haircut 0."""
 
     account: str
     counterparty: str
@@ -70,6 +72,7 @@ class AdlFill:
     size_closed: int
     price: int
     score: int
+    haircut: int = 0
 
 
 @dataclass
@@ -111,10 +114,12 @@ def chunked(accounts: list, read) -> list:
     return out
 
 
-def rank_counterparties(entries: dict, bankrupt_size: int, passed_over=frozenset()) -> list[str]:
+def rank_counterparties(entries: dict, bankrupt_size: int, passed_over=frozenset(), pro_rata: bool = False) -> list[str]:
     """Accounts to pass to `deleverage` against a position of `bankrupt_size`:
     the opposite side's positions in profit, highest score first (ties by
-    address, so the order is deterministic), as many as cover the position.
+    address, so the order is deterministic), as many as cover the position;
+    for a pro-rata market every one of them, up to the Deleverager's bound
+    (the deficit is spread over the whole list).
     `entries` maps account -> the lens's AdlEntry (size, upnl, score, prices_valid).
     Accounts in `passed_over` (the Deleverager skipped them as too thin for
     this deficit) keep their place in the list, so the list stays the
@@ -126,7 +131,7 @@ def rank_counterparties(entries: dict, bankrupt_size: int, passed_over=frozenset
     eligible.sort(key=lambda item: (-item[1].score, item[0].lower()))
     chosen, covered = [], 0
     for account, e in eligible[:MAX_COUNTERPARTIES]:
-        if covered >= abs(bankrupt_size):
+        if covered >= abs(bankrupt_size) and not pro_rata:
             break
         chosen.append(account)
         if account not in passed_over:
@@ -365,13 +370,14 @@ class Keeper:
         with them still in their place: otherwise the deficit would wait a
         round for the ranking to change."""
         passed_over: set = set()
+        pro_rata = self.chain.adl_pro_rata(market)
         for attempt in range(ADL_ATTEMPTS):
             if attempt:
                 size = self.chain.adl_ranking([account], market)[0].size
                 if size == 0:
                     return True
                 entries = {a: e for a, e in self.adl_entries(market).items() if a != account}
-            counterparties = rank_counterparties(entries, size, passed_over)
+            counterparties = rank_counterparties(entries, size, passed_over, pro_rata)
             if not counterparties:
                 self.log.warning("ADL %s market %d: no counterparty in profit on the other side", short(account),
                                  market)
@@ -384,16 +390,17 @@ class Keeper:
                 report.failed_adl += 1
                 self.log.warning("ADL %s market %d failed: %s", short(account), market, e)
                 return False
-            skipped = {f.counterparty for f in fills if f.size_closed == 0} - passed_over
-            fills = [f for f in fills if f.size_closed != 0]  # dev: not the skipped counterparties
+            skipped = {f.counterparty for f in fills if f.size_closed == 0 and f.haircut == 0} - passed_over
+            fills = [f for f in fills if f.size_closed != 0 or f.haircut != 0]  # dev: not the skipped counterparties
             report.adl_fills += fills
             for fill in fills:
                 self.log.info(
-                    "ADL %s market %d: %s closed against %s at %s USD (score %.4f)",
+                    "ADL %s market %d: %s closed against %s at %s USD, haircut %s USD (score %.4f)",
                     short(account), market, _size(fill.size_closed), short(fill.counterparty),
-                    _usd(fill.price), fill.score / 10**18,
+                    _usd(fill.price), _usd(fill.haircut), fill.score / 10**18,
                 )
-            if not skipped or len(counterparties) >= MAX_COUNTERPARTIES:
+            # dev: a pro-rata list is already every eligible account the call takes.
+            if pro_rata or not skipped or len(counterparties) >= MAX_COUNTERPARTIES:
                 return True
             passed_over |= skipped
         return True
@@ -416,6 +423,7 @@ class EngineChain:
     def __init__(self, contracts, sender=None):
         self.engine = contracts.engine
         self.deleverager = contracts.deleverager
+        self.configurator = contracts.configurator
         self.lens = contracts.lens
         self.pool = str(contracts.pool.address)
         self.sender = sender
@@ -437,6 +445,10 @@ class EngineChain:
     def market_count(self) -> int:
         return self.engine.market_count()
 
+    def adl_pro_rata(self, market: int) -> bool:
+        """Whether `market` deleverages pro rata (Configurator.adl_pro_rata) rather than by the queue."""
+        return bool(self.configurator.adl_pro_rata(market))
+
     def market_counts(self, accounts) -> dict:
         """account -> how many markets it holds a position in (the lens's batch positions view)."""
         accounts = list(accounts)
@@ -452,7 +464,7 @@ def _fill(event) -> AdlFill:
     #      audit counts it as a counterparty seen in its place in the list.
     return AdlFill(
         str(event.account), str(event.counterparty), int(event.market), int(getattr(event, "size_closed", 0)),
-        int(getattr(event, "price", 0)), int(event.score),
+        int(getattr(event, "price", 0)), int(event.score), int(getattr(event, "haircut", 0)),
     )
 
 

@@ -42,6 +42,7 @@ MIN_COOLDOWN, MAX_COOLDOWN, MIN_WINDOW, MAX_WINDOW = 3600, 90 * 86400, 3600, 90 
 # packing.MAX_AMOUNT (Configurator: min_position_notional and max_reward, WAD: "amount too large").
 MAX_AMOUNT_WAD = 2**128 - 1
 MAX_UINT256 = 2**256 - 1
+ADL_MODES = ("queue", "pro_rata")  # Configurator.adl_pro_rata: False, True
 
 # ---------------------------------------------------------------- parameters
 
@@ -79,6 +80,10 @@ class MarketParams:
     skew_scale: Decimal
     max_skew: Decimal
     feed: str | None = None
+    # Auto-deleveraging mode (Configurator.set_adl_pro_rata): "queue", best-ranked
+    # first at the bankruptcy price, or "pro_rata", the deficit spread over the
+    # listed counterparties by profit x leverage.
+    adl_mode: str = "queue"
 
     def feed_units(self, usd) -> int:
         """A USD price as an answer of this market's feed (exact, validated on load)."""
@@ -145,7 +150,8 @@ class Params:
             "collateral": plain(self.collateral),
             "fee_pool_share": str(self.fee_pool_share),
             "min_position_notional": str(self.min_position_notional),
-            "markets": [plain(m) for m in self.markets],
+            # dev: the default ADL mode is left out, so records written before it existed read the same.
+            "markets": [{k: v for k, v in plain(m).items() if (k, v) != ("adl_mode", "queue")} for m in self.markets],
             "liquidation": plain(self.liquidation),
             "insurance_fund": plain(self.insurance_fund),
         }
@@ -246,8 +252,8 @@ def _liquidation(lq) -> LiquidationParams:
 def _market(m, at: str) -> MarketParams:
     # dev: an existing feed (`feed: 0x...`) answers its own price: no `price` then.
     existing = isinstance(m, dict) and m.get("feed") is not None
-    fields = set(MarketParams.__dataclass_fields__) - {"feed"}
-    _keys(m, at, fields - {"price"} if existing else fields, optional={"feed"})
+    fields = set(MarketParams.__dataclass_fields__) - {"feed", "adl_mode"}
+    _keys(m, at, fields - {"price"} if existing else fields, optional={"feed", "adl_mode"})
     name = _text(m, "name", at, FEED_NAME_MAX)
     feed = _address(m, "feed", at) if existing else None
     feed_decimals = _int(m, "feed_decimals", at, 0, MAX_DECIMALS)
@@ -283,9 +289,11 @@ def _market(m, at: str) -> MarketParams:
     skew_bound = skew_scale * (1 - fee_rate) / 2
     _check(0 < max_skew < skew_bound, f"{at}.max_skew",
            f"must be above 0 and below skew_scale * (1 - fee_rate) / 2 ({skew_bound}), got {max_skew}")
+    adl_mode = m.get("adl_mode", "queue")
+    _check(adl_mode in ADL_MODES, f"{at}.adl_mode", f"must be one of {', '.join(ADL_MODES)}, got {adl_mode!r}")
     return MarketParams(
         name, price, feed_decimals, heartbeat, band_min, band_max,
-        max_deviation, confirm_rounds, confirm_seconds, imr, mmr, fee_rate, skew_scale, max_skew, feed,
+        max_deviation, confirm_rounds, confirm_seconds, imr, mmr, fee_rate, skew_scale, max_skew, feed, adl_mode,
     )
 
 

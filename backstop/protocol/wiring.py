@@ -195,8 +195,10 @@ def wire(params, deployer) -> dict:
                        *FUND_TOKEN)
     send(configurator, "set_insurance_fund", insurance.address)
     lens = deploy("ClearinghouseLens", engine.address)
-    for m in params.markets:
+    for market_id, m in enumerate(params.markets):
         send(configurator, "list_market", m.risk_params())
+        if m.adl_mode == "pro_rata":
+            send(configurator, "set_adl_pro_rata", market_id, True)
     send(configurator, "set_liquidation_params", params.liquidation.as_struct())
     return dict(token=token, vault=vault, oracle=oracle, engine=engine, pool=pool, feeds=feeds,
                 fund=str(insurance.address), owner=deployer.owner, insurance=insurance, lens=lens,

@@ -63,7 +63,8 @@ class KeeperStats:
 
 class SimChain(BoaChain):
     """The keeper's in-process chain: it tells the simulator just before each
-    `deleverage` (a view read then: the log does not change), loses a share
+    `deleverage` (a view read then: the log does not change; what the hook
+    returns, if anything, is called once the call has landed), loses a share
     of the transactions, and counts the gas of those that land."""
 
     def __init__(self, contracts, sender, before_deleverage, lose, on_gas):
@@ -86,9 +87,12 @@ class SimChain(BoaChain):
     def deleverage(self, account, market, counterparties):
         if self._lose():
             raise LostTransaction("transaction lost (never mined)")
-        self._before_deleverage(str(account), market, [str(c) for c in counterparties])
+        after = self._before_deleverage(str(account), market, [str(c) for c in counterparties])
         try:
-            return super().deleverage(account, market, counterparties)
+            fills = super().deleverage(account, market, counterparties)
+            if after is not None:
+                after()
+            return fills
         finally:
             self._on_gas(GAS_BASE + GAS_PER_ACCOUNT * len(counterparties))
 

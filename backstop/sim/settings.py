@@ -27,6 +27,8 @@ from backstop.protocol.validation import ParamsError
 
 # The parameter file's top-level keys (collateral, markets, liquidation, ...).
 PARAMS_KEYS = frozenset(Params.__dataclass_fields__)
+# Market fields `Params.to_dict()` leaves out at their default.
+OPTIONAL_MARKET_FIELDS = frozenset({"adl_mode"})
 _PART = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)((?:\[\d+\])*)$")
 
 
@@ -69,8 +71,10 @@ def with_field(data: dict, path: str, value) -> dict:
             raise ParamsError(path, f"no such field in {what}")
         node = node[key]
     last = keys[-1]
+    # dev: an optional field a document may leave out at its default (a market's adl_mode) can still be set.
+    optional = keys[0] == "markets" and len(keys) == 3 and last in OPTIONAL_MARKET_FIELDS
     present = (isinstance(node, list) and isinstance(last, int) and last < len(node)) or (
-        isinstance(node, dict) and last in node)
+        isinstance(node, dict) and (last in node or optional))
     if not present:
         raise ParamsError(path, f"no such field in {what}")
     node[last] = value

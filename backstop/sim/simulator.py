@@ -187,6 +187,8 @@ class Simulation:
         #      (counterparty -> (rank, eligible, quantile)), for its fills.
         self._adl_ranking: dict = {}
         self.adl_fills: list[dict] = []
+        # dev: what ADL took from counterparties beyond what it gave the bankrupt accounts (WAD).
+        self.adl_overshoot_wad = 0
         self._keeper_stats: dict = {}  # dev: keeper name -> its KeeperStats
         # The liquidation map of every market at the start and at the low: the first step where
         # a market's path is furthest below its start (the feedback rarely moves the low elsewhere).
@@ -535,7 +537,7 @@ class Simulation:
                         rec.bad_debt_usd += _usd(args["amount"])
                 elif name == "Deleverage":
                     volume = abs(args["size_closed"]) * args["price"] / WAD / WAD
-                    socialised = abs(args["size_closed"]) * abs(args["price"] - args["mark_price"]) / WAD / WAD
+                    socialised = _usd(args["haircut"])
                     rec.adl_fills += 1
                     rec.adl_volume_usd += volume
                     rec.adl_socialised_usd += socialised
@@ -590,6 +592,22 @@ class Simulation:
         rank = {a: i + 1 for i, (a, _) in enumerate(eligible)}
         self._adl_ranking = {self._name(str(c)): (rank.get(str(c)), len(eligible), quantiles.get(str(c)))
                              for c in counterparties}
+        # dev: the overshoot is measured, not derived from the events: what the
+        #      counterparties' equity lost beyond what the account's gained from
+        #      them (its gain less the fund's draw), read before and after the call.
+        p = self.protocol
+        who = [account, *counterparties]
+        before = [int(h.equity) for h in p.lens.health(who)]
+        fund_before = int(p.vault.collateral(p.fund))
+
+        def after():
+            now = [int(h.equity) for h in p.lens.health(who)]
+            draw = fund_before - int(p.vault.collateral(p.fund))
+            gained = now[0] - before[0] - draw
+            lost = sum(b - a for b, a in zip(before[1:], now[1:]))
+            self.adl_overshoot_wad += lost - gained
+
+        return after
 
     def accounts(self) -> list[str]:
         """Every account with a balance in the vault besides the pool and the fund."""
@@ -640,14 +658,15 @@ class Simulation:
                 stats.liquidations += 1
                 stats.reward_usd += _usd(args["keeper_reward"])
         elif name == "Deleverage":
-            self._forced_out.update((args["account"], args["counterparty"]))
+            # dev: a pro-rata haircut without a fill leaves the counterparty's position open.
+            self._forced_out.update((args["account"], args["counterparty"]) if args["size_closed"] else ())
             rank, eligible, quantile = self._adl_ranking.get(args["counterparty"], (None, None, None))
             size = abs(args["size_closed"])
             self.adl_fills.append({
                 "step": self.step_no, "account": args["account"], "counterparty": args["counterparty"],
                 "market": args["market"], "size": size / WAD, "price_usd": args["price"] / WAD,
                 "mark_usd": args["mark_price"] / WAD,
-                "counterparty_loss_usd": size * abs(args["price"] - args["mark_price"]) / WAD / WAD,
+                "counterparty_loss_usd": _usd(args["haircut"]),
                 "rank": rank, "eligible": eligible, "quantile": quantile,
             })
 
@@ -711,6 +730,10 @@ class Simulation:
             "fund_empty_step": fund["empty_step"],
             "adl_fills": sum(r.adl_fills for r in self.steps),
             "adl_volume_usd": sum(r.adl_volume_usd for r in self.steps),
+            "adl_modes": {a.symbol: self.params.markets[a.market].adl_mode for a in self.assets},
+            "adl_accounts_touched": len({f["counterparty"] for f in self.adl_fills}),
+            "adl_largest_haircut_usd": max((f["counterparty_loss_usd"] for f in self.adl_fills), default=0.0),
+            "adl_overshoot_usd": _usd(self.adl_overshoot_wad),
             "min_price": min(r.price for r in self.steps),
             "min_price_no_feedback": min(r.price_no_feedback for r in self.steps),
             "min_prices": {a.symbol: min(r.prices[a.symbol] for r in self.steps) for a in self.assets},

@@ -49,6 +49,8 @@ METRICS = (
     ("fund_drawdown_usd", "Insurance fund drawdown", "USD"),
     ("adl_volume_usd", "ADL volume", "USD"),
     ("accounts_liquidated", "Accounts liquidated", "count"),
+    ("adl_accounts_touched", "ADL counterparties touched", "count"),
+    ("adl_largest_haircut_usd", "Largest ADL haircut", "USD"),
 )
 
 

@@ -50,6 +50,9 @@ class TwoMarketChain:
     def market_count(self):
         return 2
 
+    def adl_pro_rata(self, market):
+        return False
+
     def adl_ranking(self, accounts, market):
         return [self.ranking[market].get(a, Entry(0, 0, 0)) for a in accounts]
 
