@@ -79,9 +79,10 @@ def bind(engine: address):
 def deleverage(account: address, market: uint256, counterparties: DynArray[address, MAX_ADL_COUNTERPARTIES]) -> uint256:
     """
     @notice Close `account`'s position in `market` at its bankruptcy price
-            against profitable opposite positions, best-ranked first, so the
-            loss the insurance fund cannot cover is taken from their
-            unrealised profit.
+            against profitable opposite positions, best-ranked first (the
+            queue), or spread over all of them by profit x leverage (a
+            pro-rata market, Configurator.adl_pro_rata), so the loss the
+            insurance fund cannot cover is taken from their unrealised profit.
     @dev Allowed only when the account is liquidatable and `liquidate` would
          refuse it for ADL (the engine's `adl_gate`): a real deficit, negative
          equity at the mark that the fund cannot cover (or that the pool
@@ -98,9 +99,11 @@ def deleverage(account: address, market: uint256, counterparties: DynArray[addre
          taken from the counterparty, which loses at most its unrealised
          profit on that size and never ends below zero equity. A counterparty
          too thin for that pays what it can where the account keeps other
-         markets (the rest passes to them), and is skipped in the account's
-         last market, where a position is never closed with a deficit left on
-         it. A counterparty below zero equity is bankrupt itself and is
+         markets (the rest passes to them); in the account's last market,
+         where a position is never closed with a deficit left on it, it
+         closes nothing and gives all it can of its profit (a haircut
+         without a fill), so the units left carry less. A counterparty below
+         zero equity is bankrupt itself and is
          skipped: closing it could leave its deficit on a flat account. What
          is not covered stays on the account (`DeficitPending`). No fee, no
          penalty.
@@ -227,17 +230,29 @@ def _queue(
                 #      others in, it pays what it can and the rest of the share
                 #      passes to those markets (the split is made afresh each
                 #      call); in its last market the position is never closed
-                #      with a deficit left on it (no one would own it), so the
-                #      counterparty is skipped.
+                #      with a deficit left on it (no one would own it), so it
+                #      closes nothing there and gives its profit below.
                 gain = bound
                 if last_market:
                     amount = 0
-        if amount == 0:
+            if amount == 0 and last_market:
+                # dev: a thin counterparty in the last market (its profit per
+                #      unit, or its equity, below the deficit a unit carries)
+                #      ranks above the rest, so it pays first: all it can of
+                #      its profit, keeping its position, and the deficit per
+                #      unit left falls. Skipping it instead let thin accounts
+                #      at the top of the ranking shield every deeper one, the
+                #      list being the ranking's prefix
+                #      (test_adl_queue_shielded_by_thin_high_score_accounts.py).
+                gain = min(min(max(upnl - 1, 0), equity_room), deficit)
+        if amount == 0 and gain == 0:
             log IDeleverager.CounterpartySkipped(account=account, counterparty=counterparty, market=market, score=score)
             continue
         size_delta: int256 = -amount if size > 0 else amount
         # dev: cash such that the account's equity moves by exactly `gain`:
         #      equity changes by -cash + floor(new_size * mark) - floor(size * mark).
+        #      A haircut without a fill (size_delta 0) is booked while the
+        #      account still holds the position: the loop stops once it is closed.
         cash: int256 = margin_math._upnl(size + size_delta, 0, mark) - margin_math._upnl(size, 0, mark) - gain
         fills.append(IClearinghouse.AdlFill(counterparty=counterparty, size_delta=size_delta, cash=cash))
         filled.append(counterparty)
@@ -245,12 +260,15 @@ def _queue(
         size += size_delta
         deficit -= gain
         remaining -= amount
+        price: uint256 = 0
+        if amount != 0:
+            price = convert(abs(cash), uint256) * WAD // convert(amount, uint256)
         log IDeleverager.Deleverage(
             account=account,
             counterparty=counterparty,
             market=market,
             size_closed=size_delta,
-            price=convert(abs(cash), uint256) * WAD // convert(amount, uint256),
+            price=price,
             mark_price=mark,
             score=score,
             haircut=convert(gain, uint256),

@@ -59,6 +59,12 @@ def _usd(wad: int) -> str:
     return f"{wad / 10**18:,.2f}"
 
 
+class LostTransaction(RuntimeError):
+    """A transaction that never landed (dropped before a block took it; the
+    simulator loses a keeper's share of them): it failed nothing, and the
+    next round sends it again."""
+
+
 @dataclass(frozen=True)
 class AdlFill:
     """One `Deleverage` event: the bankrupt's size change against one
@@ -114,12 +120,13 @@ def chunked(accounts: list, read) -> list:
     return out
 
 
-def rank_counterparties(entries: dict, bankrupt_size: int, passed_over=frozenset(), pro_rata: bool = False) -> list[str]:
+def rank_counterparties(entries: dict, bankrupt_size: int, passed_over=frozenset(), every: bool = False) -> list[str]:
     """Accounts to pass to `deleverage` against a position of `bankrupt_size`:
     the opposite side's positions in profit, highest score first (ties by
     address, so the order is deterministic), as many as cover the position;
-    for a pro-rata market every one of them, up to the Deleverager's bound
-    (the deficit is spread over the whole list).
+    with `every`, all of them up to the Deleverager's bound (a pro-rata
+    market spreads the deficit over the whole list; the queue stops once
+    the position is closed, so a longer list costs only its calldata).
     `entries` maps account -> the lens's AdlEntry (size, upnl, score, prices_valid).
     Accounts in `passed_over` (the Deleverager skipped them as too thin for
     this deficit) keep their place in the list, so the list stays the
@@ -131,7 +138,7 @@ def rank_counterparties(entries: dict, bankrupt_size: int, passed_over=frozenset
     eligible.sort(key=lambda item: (-item[1].score, item[0].lower()))
     chosen, covered = [], 0
     for account, e in eligible[:MAX_COUNTERPARTIES]:
-        if covered >= abs(bankrupt_size) and not pro_rata:
+        if covered >= abs(bankrupt_size) and not every:
             break
         chosen.append(account)
         if account not in passed_over:
@@ -300,6 +307,12 @@ class Keeper:
         change. Any other failure is logged, and the next round sends it again."""
         try:
             settled, adl_required = self.chain.liquidate_batch(batch)
+        except LostTransaction as e:
+            # dev: never mined, so it says nothing about the batch: sent again
+            #      next round as it is, not split or left as stuck.
+            report.failed_batches += 1
+            self.log.warning("batch of %d lost: %s", len(batch), e)
+            return
         except Exception as e:  # noqa: BLE001  (a keeper must outlive any failed transaction)
             report.failed_batches += 1
             reason = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
@@ -364,24 +377,37 @@ class Keeper:
         return done
 
     def _deleverage_market(self, account: str, market: int, size: int, entries: dict, report: RoundReport) -> bool:
-        """ADL of `account`'s position in `market`; False when refused. A list
-        whose counterparties the Deleverager passed over as too thin (their
-        profit per unit below the deficit per unit) is sent again, longer,
-        with them still in their place: otherwise the deficit would wait a
-        round for the ranking to change."""
+        """ADL of `account`'s position in `market`; False when refused.
+
+        Calls are sent, ranked afresh each time, while the position is open
+        and the last call moved it (a fill, or a haircut of a thin
+        counterparty, which then ranks lower), up to ADL_ATTEMPTS a round:
+        a list cut short by a counterparty's equity, or one whose thin
+        accounts paid what they could, is followed at once by the next,
+        instead of leaving the deficit a round. Counterparties the
+        Deleverager passed over (nothing to give) keep their place in the
+        next list, which is longer, so it stays the ranking's prefix; the
+        same list is never sent twice."""
         passed_over: set = set()
         pro_rata = self.chain.adl_pro_rata(market)
+        sent = None
         for attempt in range(ADL_ATTEMPTS):
             if attempt:
                 size = self.chain.adl_ranking([account], market)[0].size
                 if size == 0:
                     return True
                 entries = {a: e for a, e in self.adl_entries(market).items() if a != account}
-            counterparties = rank_counterparties(entries, size, passed_over, pro_rata)
+            # dev: after a first call that left the position open, the whole
+            #      ranking: its thin accounts ahead of the deep ones pay a
+            #      haircut each and cover nothing, however large their size.
+            counterparties = rank_counterparties(entries, size, passed_over, every=pro_rata or attempt > 0)
             if not counterparties:
                 self.log.warning("ADL %s market %d: no counterparty in profit on the other side", short(account),
                                  market)
                 return True
+            if counterparties == sent:
+                return True  # dev: nothing new to try this round
+            sent = counterparties
             try:
                 fills = self.chain.deleverage(account, market, counterparties)
             except Exception as e:  # noqa: BLE001
@@ -390,8 +416,8 @@ class Keeper:
                 report.failed_adl += 1
                 self.log.warning("ADL %s market %d failed: %s", short(account), market, e)
                 return False
-            skipped = {f.counterparty for f in fills if f.size_closed == 0 and f.haircut == 0} - passed_over
-            fills = [f for f in fills if f.size_closed != 0 or f.haircut != 0]  # dev: not the skipped counterparties
+            passed_over |= {f.counterparty for f in fills if f.size_closed == 0 and f.haircut == 0}
+            fills = [f for f in fills if f.size_closed != 0 or f.haircut != 0]  # dev: not the passed-over ones
             report.adl_fills += fills
             for fill in fills:
                 self.log.info(
@@ -399,10 +425,8 @@ class Keeper:
                     short(account), market, _size(fill.size_closed), short(fill.counterparty),
                     _usd(fill.price), _usd(fill.haircut), fill.score / 10**18,
                 )
-            # dev: a pro-rata list is already every eligible account the call takes.
-            if pro_rata or not skipped or len(counterparties) >= MAX_COUNTERPARTIES:
-                return True
-            passed_over |= skipped
+            if not fills and len(counterparties) >= MAX_COUNTERPARTIES:
+                return True  # dev: the longest list moved nothing: the deficit waits for the ranking to change
         return True
 
     def publish_adl_quantiles(self) -> dict:

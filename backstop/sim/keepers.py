@@ -27,16 +27,12 @@ the control: it acts at every round on everything, as the bot on a fast node.
 import random
 from dataclasses import dataclass
 
-from backstop.keeper.logic import GAS_BASE, GAS_PER_ACCOUNT, GAS_PER_EXTRA_MARKET, BoaChain, Keeper
+from backstop.keeper.logic import GAS_BASE, GAS_PER_ACCOUNT, GAS_PER_EXTRA_MARKET, BoaChain, Keeper, LostTransaction
 from backstop.keeper.money import reward_bound_wad
 from backstop.sim.scenario import KeeperSpec
 
 WAD = 10**18
 GWEI = 10**9
-
-
-class LostTransaction(RuntimeError):
-    """A keeper's transaction that never landed (the simulator's lost share)."""
 
 
 @dataclass

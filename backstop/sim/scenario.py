@@ -41,7 +41,15 @@ MAX_STEPS = 10_000
 DEFAULT_ACTIVITY = 0.02
 DEFAULT_BLOCK_SECONDS = 12
 # Actor names the simulator gives besides the keepers' (a keeper may not take one).
-RESERVED_ACTORS = frozenset({"owner", "lp", "staker", "oracle-operator", "faucet"})
+RESERVED_ACTORS = frozenset({"owner", "lp", "staker", "oracle-operator", "faucet",
+                             # dev: the contracts' names in the log (a keeper so named would read as one)
+                             "token", "vault", "oracle", "engine", "pool", "fund", "lens", "configurator",
+                             "deleverager"})
+# Largest USD amount a population field may ask for: far beyond any real book,
+# far below what a WAD word holds (a larger one reverts at setup, without a reason).
+MAX_USD = 1e12
+# gbm bounds per step (log-returns): beyond them a path overflows a float within a few steps.
+MAX_DRIFT, MAX_JUMP = 1.0, 5.0
 
 
 @dataclass(frozen=True)
@@ -230,8 +238,8 @@ def parse_scenario(data) -> Scenario:
     _keys(data, "", common | ({"assets"} if many else ONE_ASSET_KEYS), OPTIONAL_KEYS)
     optional = OPTIONAL_KEYS & set(data)
     sources = data["sources"]
-    _check(isinstance(sources, list) and sources and all(isinstance(s, str) and s for s in sources),
-           "sources", "must be a list of citations (text), at least one")
+    _check(isinstance(sources, list) and sources and all(isinstance(s, str) and s.strip() for s in sources),
+           "sources", "must be a list of citations (non-empty text), at least one")
     steps = _int(data, "steps", "", 1, MAX_STEPS)
     if many:
         listed = data["assets"]
@@ -245,8 +253,13 @@ def parse_scenario(data) -> Scenario:
     block_seconds = _int(data, "block_seconds", "", 1, 3_600) if "block_seconds" in optional else \
         DEFAULT_BLOCK_SECONDS
     keepers = _keepers(data["keepers"]) if "keepers" in optional else (KeeperSpec(),)
+    if "correlation" in optional:
+        gbm = sum(1 for a in assets if a.path.kind == "gbm")
+        _check(gbm >= 2, "correlation", f"correlates the shocks of two or more gbm assets; this scenario has {gbm}")
+    name = _text(data, "name", "")
+    _check("\n" not in name and "\r" not in name, "name", "must be one line (it heads the summary)")
     return Scenario(
-        name=_text(data, "name", ""),
+        name=name,
         description=_text(data, "description", ""),
         sources=tuple(sources),
         steps=steps,
@@ -263,7 +276,8 @@ def parse_scenario(data) -> Scenario:
 def _asset(a, at, steps) -> Asset:
     if at:
         _keys(a, at, ONE_ASSET_KEYS)
-    _check(a["market"] in MARKETS, _name(at, "market"), f"must be one of {sorted(MARKETS)}, got {a['market']!r}")
+    _check(isinstance(a["market"], str) and a["market"] in MARKETS, _name(at, "market"),
+           f"must be one of {sorted(MARKETS)}, got {a['market']!r}")
     depth = a["market_depth"]
     where = _name(at, "market_depth")
     _keys(depth, where, {"usd_per_pct", "recovery_per_step"}, {"voluntary_flow"})
@@ -308,6 +322,11 @@ def _path(p, steps, at="path") -> PathSpec:
         jump_stdev=_nonnegative(p, "jump_stdev", at),
     )
     _check(spec.volatility < 1, f"{at}.volatility", f"must be below 1 per step, got {spec.volatility}")
+    _check(abs(spec.drift) < MAX_DRIFT, f"{at}.drift", f"must be between -{MAX_DRIFT} and {MAX_DRIFT} per step, "
+                                                      f"got {spec.drift}")
+    _check(abs(spec.jump_mean) <= MAX_JUMP, f"{at}.jump_mean", f"must be between -{MAX_JUMP} and {MAX_JUMP}, "
+                                                              f"got {spec.jump_mean}")
+    _check(spec.jump_stdev <= MAX_JUMP, f"{at}.jump_stdev", f"must be at most {MAX_JUMP}, got {spec.jump_stdev}")
     return spec
 
 
@@ -336,6 +355,9 @@ def _population(p) -> Population:
     )
     _check(out.leverage_min <= out.leverage_max, "population.leverage.max", "must be at least leverage.min")
     _check(out.margin_min_usd <= out.margin_max_usd, "population.margin_usd.max", "must be at least margin_usd.min")
+    for field_name, value in (("margin_usd.max", out.margin_max_usd), ("lp_usd", out.lp_usd),
+                              ("fund_stake_usd", out.fund_stake_usd)):
+        _check(value <= MAX_USD, f"population.{field_name}", f"must be at most {MAX_USD:,.0f} USD, got {value:g}")
     return out
 
 
@@ -405,7 +427,7 @@ def _gas(g) -> GasSpec:
     at = "gas"
     _keys(g, at, {"base_gwei"}, {"gwei_per_liquidatable", "max_gwei", "native"})
     native = g.get("native", "ETH")
-    _check(native in MARKETS, f"{at}.native", f"must be one of {sorted(MARKETS)}, got {native!r}")
+    _check(isinstance(native, str) and native in MARKETS, f"{at}.native", f"must be one of {sorted(MARKETS)}, got {native!r}")
     out = GasSpec(
         base_gwei=_nonnegative(g, "base_gwei", at),
         gwei_per_liquidatable=_nonnegative(g, "gwei_per_liquidatable", at) if "gwei_per_liquidatable" in g else 0.0,

@@ -155,6 +155,7 @@ class Simulation:
         self.assets = self.scenario.assets
         self.asset_of = {a.market: i for i, a in enumerate(self.assets)}  # market id -> asset index
         self.paths = price_paths(self.scenario, seed)
+        _check_in_band(self.scenario, self.params, self.paths)
         self.path = self.paths[0]
         self.depths = [DepthModel(a.depth_usd_per_pct, a.recovery_per_step) for a in self.assets]
         # dev: each asset's price at the last round, and its highest so far (dip buyers).
@@ -331,7 +332,8 @@ class Simulation:
     def _late_rounds(self, step: int):
         """Late keepers whose transactions land before the next step's round:
         at each such moment, a round at the price the path has reached by then
-        (the step's displacement held), then those keepers act."""
+        (the step's displacement held), then those keepers and the perfect
+        ones act. (Late keepers observe at the step's main round only.)"""
         s = self.scenario
         end = self._step_started_at + s.step_seconds
         while True:
@@ -349,14 +351,23 @@ class Simulation:
                     prices.append((path[step] + (path[nxt] - path[step]) * fraction) * displaced)
                 self._publish(prices, late_seconds=at - self._step_started_at)
                 self.steps[-1].late_rounds += 1
-            self._keepers_act([k for k in self.keepers if k.next_due() is not None and k.next_due() <= at])
+            # dev: the perfect keepers act at every round, late ones included:
+            #      otherwise what the late round's price pushed under waits for
+            #      the next step even with a perfect keeper there.
+            self._keepers_act([k for k in self.keepers
+                               if k.perfect or (k.next_due() is not None and k.next_due() <= at)])
 
     def _maps(self, label: str) -> list:
         """Each market's liquidation map over the traders now (backstop.sim.liquidation_map; views only)."""
         out = []
         for asset in self.assets:
-            m = liquidation_map(self.protocol, self.traders, asset.market, span=LIQUIDATION_MAP_SPAN,
-                                bins=LIQUIDATION_MAP_BINS)
+            try:
+                m = liquidation_map(self.protocol, self.traders, asset.market, span=LIQUIDATION_MAP_SPAN,
+                                    bins=LIQUIDATION_MAP_BINS)
+            except Reverted as e:
+                # dev: a map needs a valid price: the feedback can push one out of the feed's band.
+                self.log.warning("no liquidation map of %s %s: %s", asset.symbol, label, e)
+                continue
             m.label = label
             out.append(m)
         return out
@@ -851,6 +862,18 @@ def _check_compatible(scenario: Scenario, params) -> None:
         if asset.market >= len(params.markets) or not params.markets[asset.market].name.startswith(asset.symbol):
             raise ParamsError(field_name, f"the scenario trades {asset.symbol}, which must be markets[{asset.market}] "
                                           "of the protocol parameters")
+
+
+def _check_in_band(scenario: Scenario, params, paths) -> None:
+    """Every price a path reaches is one its market's feed can answer (strictly
+    inside the band): a path the oracle would refuse is no crash to replay."""
+    for i, (asset, path) in enumerate(zip(scenario.assets, paths)):
+        m = params.markets[asset.market]
+        low, high = min(path), max(path)
+        field_name = f"assets[{i}].path" if len(scenario.assets) > 1 else "path"
+        if not float(m.band_min) < low or not high < float(m.band_max):
+            raise ParamsError(field_name, f"reaches {low:,.6g}..{high:,.6g} USD, outside the feed's band of "
+                                          f"markets[{asset.market}] ({m.band_min}..{m.band_max} USD)")
 
 
 @cache

@@ -78,6 +78,7 @@ CLASSIFICATION = {
         "set_fee_pool_share": OWNER_ONLY,
         "set_min_position_notional": OWNER_ONLY,
         "set_liquidation_params": OWNER_ONLY,
+        "set_adl_pro_rata": OWNER_ONLY,
         "transfer_ownership": OWNER_ONLY,
         "renounce_ownership": OWNER_ONLY,
         "accept_ownership": PENDING_OWNER_ONLY,
@@ -166,6 +167,7 @@ CASES = {
     ("Configurator", "set_liquidation_params"): (
         lambda p, a, f: ((wad("0.1"), WAD, wad("0.1"), wad(10**6), 0),), None,
     ),
+    ("Configurator", "set_adl_pro_rata"): (lambda p, a, f: (ETH, True), None),
     ("Configurator", "transfer_ownership"): (lambda p, a, f: (a,), None),
     ("Configurator", "renounce_ownership"): (lambda p, a, f: (), None),
     ("InsuranceFund", "set_cooldown"): (lambda p, a, f: (3600, 3600), None),

@@ -141,6 +141,7 @@ class Coverage:
     all_liquidations = 0  # everyone's, the coalition's included
     all_bad_debts = 0
     adl_fills_by_market = [0] * len(MARKET_SPECS)  # everyone's, by market
+    pro_rata_fills = 0  # of them, on a market in pro-rata mode (a weight in the event)
     rejected = 0
     guarded_rounds = 0  # rounds beyond the deviation, published and not refreshed
     guard_probes = 0  # guarded-price actions attempted right after such a round
@@ -611,6 +612,7 @@ class Monitor:
                     self._set_size(a, m, self.sizes.get((a, m), 0) + delta)
                     self._set_size(cp, m, self.sizes.get((cp, m), 0) - delta)
                 Coverage.adl_fills_by_market[m] += 1
+                Coverage.pro_rata_fills += e.weight != 0
             elif kind == "Deposit" and "payer" in e._fields:  # the vault's
                 explained[idx[str(e.account)]] += e.wad
             elif kind == "Withdraw" and "wad" in e._fields:
@@ -826,7 +828,7 @@ class AttackerMachine(SolvencyMachine):
         # dev: a counterparty passed over is a fill of nothing for the I7 audit, in its place in the list.
         seen = [e for e in events if type(e).__name__ in ("Deleverage", "CounterpartySkipped")]
         return [AdlFill(str(e.account), str(e.counterparty), int(e.market), int(getattr(e, "size_closed", 0)),
-                        int(getattr(e, "price", 0)), int(e.score)) for e in seen], events
+                        int(getattr(e, "price", 0)), int(e.score), int(getattr(e, "haircut", 0))) for e in seen], events
 
     def _check_adl(self, account, market, fills, ranking, before, after):
         """SPEC 6: only a real deficit is deleveraged, and a counterparty loses

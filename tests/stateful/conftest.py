@@ -20,7 +20,7 @@ def pytest_terminal_summary(terminalreporter):
               f"{c.calls / c.seconds:,.0f} calls/s")
         write(
             f"attacker coverage: {c.examples} examples, {c.all_liquidations} liquidations, ADL fills per market "
-            f"{c.adl_fills_by_market}, {c.all_bad_debts} bad debts covered, {c.guarded_rounds} guarded rounds "
+            f"{c.adl_fills_by_market} ({c.pro_rata_fills} pro rata), {c.all_bad_debts} bad debts covered, {c.guarded_rounds} guarded rounds "
             f"({c.guard_probes} probed at once), {c.i8_stretches} fixed-price stretches, {c.i8_checks} I8 checks, "
             f"{c.fund_tunings} fund tunings"
         )

@@ -382,6 +382,14 @@ class SolvencyMachine(RuleBasedStateMachine):
             for m in MARKETS:
                 self._publish(m, self.p.oracle.last(m).price)
 
+    @rule(data=st.data(), pro_rata=st.booleans())
+    def adl_mode(self, data, pro_rata):
+        """The owner switches a market between the ADL queue and pro rata
+        (issue 19), at any moment: every invariant holds in both modes."""
+        market = data.draw(st.integers(0, self.p.engine.market_count() - 1), label="market")
+        with self.chain.prank(OWNER):
+            self.p.configurator.set_adl_pro_rata(market, pro_rata)
+
     # ------------------------------------------------------------ the keeper
 
     @rule()

@@ -20,7 +20,10 @@ import os
 import pytest
 from hypothesis.stateful import run_state_machine_as_test
 
+from hypothesis import settings
+
 from tests.stateful.attacker_machine import FIXED_RUN, AttackerMachine
+from tests.stateful.solvency_machine import OWNER
 
 
 class HuntingMachine(AttackerMachine):
@@ -50,10 +53,33 @@ RECORDED = {
 }
 
 
-def test_attacker_fuzzer__fixed_run__finds_nothing():
+class ProRataAttackerMachine(AttackerMachine):
+    """The same attacker where every market deleverages pro rata (issue 19)
+    from the start: the owner's `adl_mode` rule may switch a market back."""
+
+    def _after_deploy(self):
+        with self.chain.prank(OWNER):
+            for market in range(self.p.engine.market_count()):
+                self.p.configurator.set_adl_pro_rata(market, True)
+        super()._after_deploy()
+
+
+# dev: fewer examples than the queue's fixed run: ADL is the only path that differs.
+PRO_RATA_RUN = settings(FIXED_RUN, max_examples=200)
+
+
+def _fixed_run(machine, run_settings):
     try:
-        run_state_machine_as_test(AttackerMachine, settings=FIXED_RUN)
+        run_state_machine_as_test(machine, settings=run_settings)
     except AssertionError as e:
         known = [test for start, test in RECORDED.items() if str(e).startswith(start)]
         where = f"the family of {known[0]} (a new case of it?)" if known else "no regression test yet: record it"
         pytest.fail(f"the attacker fuzzer found a flaw, {where}: {e}")
+
+
+def test_attacker_fuzzer__fixed_run__finds_nothing():
+    _fixed_run(AttackerMachine, FIXED_RUN)
+
+
+def test_attacker_fuzzer__pro_rata_markets__fixed_run__finds_nothing():
+    _fixed_run(ProRataAttackerMachine, PRO_RATA_RUN)

@@ -201,12 +201,29 @@ def test_parse_scenario__defaults__one_perfect_keeper_no_behaviours_no_cross_mar
         (lambda d: d.update(keepers=[{"name": "a", "speed": 1}]), "keepers[0].speed"),
         (lambda d: d.update(gas={"base_gwei": 50, "max_gwei": 10}), "gas.max_gwei"),
         (lambda d: d.update(gas={"base_gwei": 5, "native": "SOL"}), "gas.native"),
+        # dev: found by the independent review of issue 17 (crashes or silent acceptance before)
+        (lambda d: d["assets"][0].update(market=["ETH"]), "assets[0].market"),
+        (lambda d: d.update(gas={"base_gwei": 5, "native": ["ETH"]}), "gas.native"),
+        (lambda d: d["assets"][0]["path"].update(drift=1000), "assets[0].path.drift"),
+        (lambda d: d["assets"][0]["path"].update(jump_mean=-1000), "assets[0].path.jump_mean"),
+        (lambda d: d["assets"][0]["path"].update(jump_stdev=100), "assets[0].path.jump_stdev"),
+        (lambda d: d["population"].update(lp_usd=1e60), "population.lp_usd"),
+        (lambda d: d["population"]["margin_usd"].update(max=1e60), "population.margin_usd.max"),
+        (lambda d: d["population"].update(fund_stake_usd=1e60), "population.fund_stake_usd"),
+        (lambda d: d.update(keepers=[{"name": "pool"}]), "keepers[0].name"),
+        (lambda d: d.update(keepers=[{"name": "engine"}]), "keepers[0].name"),
+        (lambda d: d.update(sources=["  "]), "sources"),
+        (lambda d: d.update(name="two\nlines"), "name"),
+        (lambda d: d.update(correlation=0.5, assets=d["assets"][:1]), "correlation"),
     ],
     ids=["unknown market", "market twice", "volatility", "voluntary flow not bool", "no start price", "no assets",
          "both forms", "correlation above 1", "zero block", "negative cross share", "shares above 1",
          "unknown behaviour", "drawdown 100%", "warn below maintenance", "unknown figure", "no keepers",
          "reserved name", "a trader's name", "name not lower-case", "name twice", "negative latency",
-         "every tx lost", "unknown keeper key", "cap below base", "unknown gas token"],
+         "every tx lost", "unknown keeper key", "cap below base", "unknown gas token",
+         "market a list", "gas token a list", "drift overflows", "jump overflows", "jump spread overflows",
+         "lp beyond any book", "margin beyond any book", "stake beyond any book", "keeper named pool",
+         "keeper named engine", "blank source", "name of two lines", "correlation with one gbm asset"],
 )
 def test_parse_scenario__bad_new_field__error_names_it(edit, field):
     data = _two_assets()
@@ -219,3 +236,16 @@ def test_parse_scenario__bad_new_field__error_names_it(edit, field):
 def test_gas__rises_with_the_load__to_its_cap():
     g = parse_scenario(_two_assets(gas={"base_gwei": 20, "gwei_per_liquidatable": 3, "max_gwei": 100})).gas
     assert [g.gwei(n) for n in (0, 10, 26, 27, 1000)] == [20, 50, 98, 100, 100]
+
+
+@pytest.mark.parametrize("edit", [
+    lambda d: d["path"]["keyframes"][2].update(change=-0.9999999),
+    lambda d: d.update(start_price=1e30),
+], ids=["below the band", "above the band"])
+def test_simulation__path_outside_the_feeds_band__refused_before_any_chain_naming_the_path(edit):
+    # dev: before, the run played to the low step and died in the liquidation map ("Oracle: price outside band").
+    from backstop.sim.simulator import Simulation
+    with pytest.raises(ParamsError) as e:
+        Simulation(_mutated(edit), 1, chain=None)
+    assert e.value.field == "path" and "outside the feed's band" in str(e.value)
+
