@@ -288,11 +288,15 @@ def _liquidatable_book(p, n: int, name: str) -> list:
 
 
 def adl_gas(url: str) -> dict:
-    """`deleverage` against 1 and 11 counterparties: the marginal gas per fill."""
+    """`deleverage` against 1 and 11 counterparties, in the queue and pro rata
+    (issue 19; the same book, each short giving its whole ETH): the marginal gas per fill."""
     keeper = actor("keeper")
     out = {}
-    for n in (1, 11):
+    for n, pro_rata in ((1, False), (11, False), (1, True), (11, True)):
         p = _deploy(url)
+        if pro_rata:
+            with p.env.prank(p.owner):
+                p.configurator.set_adl_pro_rata(0, True)
         p.fund_pool(actor("lp"), 1_000_000)
         shorts = [actor(f"adl-short-{n}-{i}") for i in range(n)]
         for a in shorts:
@@ -305,9 +309,11 @@ def adl_gas(url: str) -> dict:
             p.engine.trade(0, wad(n))
         p.set_price(0, 900)  # ~ -100 USD of equity per ETH: far beyond the fund's fees
         ranked = sorted(shorts, key=lambda a: -p.lens.adl_score(a, 0))
-        out[f"deleverage ({n} fill{'s' if n > 1 else ''})"] = measure(p, keeper, p.deleverager, "deleverage", bankrupt, 0,
-                                                                       ranked)
-    out["deleverage marginal per fill (1 -> 11)"] = out["deleverage (11 fills)"].marginal(out["deleverage (1 fill)"], 10)
+        mode = "deleverage pro rata" if pro_rata else "deleverage"
+        out[f"{mode} ({n} fill{'s' if n > 1 else ''})"] = measure(p, keeper, p.deleverager, "deleverage", bankrupt, 0,
+                                                                   ranked)
+    for mode in ("deleverage", "deleverage pro rata"):
+        out[f"{mode} marginal per fill (1 -> 11)"] = out[f"{mode} (11 fills)"].marginal(out[f"{mode} (1 fill)"], 10)
     return out
 
 

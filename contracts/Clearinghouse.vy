@@ -781,12 +781,13 @@ def _scan(account: address, mask: uint256, prices: uint256[MAX_MARKETS]) -> Scan
         if mask & (1 << i) == 0:
             continue
         pos: IClearinghouse.Position = self._load_position(account, i)
-        mmr: uint256 = packing._mid(self.margins_words[i])
+        margins: uint256 = self.margins_words[i]
+        mmr: uint256 = packing._mid(margins)
         price: uint256 = prices[i]
         scan.equity += margin_math._floor_div(pos.size * convert(price, int256), IWAD) - pos.cost
         notional: uint256 = margin_math._notional(pos.size, price)
         scan.notional += notional
-        scan.maintenance_req += margin_math._ceil_div_u(notional * mmr, WAD)
+        scan.maintenance_req += margin_math._ceil_div_u(notional * self._fractions(i, margins, pos.size)[1], WAD)
         # dev: the pool holds -skew now and -(skew - size) then; same rounding as `_state`.
         skew: int256 = self._load_state(i).skew
         now_req: uint256 = margin_math._ceil_div_u(margin_math._notional(skew, price) * mmr, WAD)
@@ -893,7 +894,7 @@ def _close_fraction(
         else:
             left: uint256 = margin_math._notional(new.size, price)
             out.notional += left
-            out.maintenance_req += margin_math._ceil_div_u(left * packing._mid(margins), WAD)
+            out.maintenance_req += margin_math._ceil_div_u(left * self._fractions(i, margins, new.size)[1], WAD)
     return out
 
 
@@ -965,9 +966,25 @@ def _state(account: address, mask: uint256, prices: uint256[MAX_MARKETS]) -> ICl
         st.equity += margin_math._upnl(pos.size, pos.cost, price)
         notional: uint256 = margin_math._notional(pos.size, price)
         st.notional += notional
-        st.initial_req += margin_math._ceil_div_u(notional * packing._low(margins), WAD)
-        st.maintenance_req += margin_math._ceil_div_u(notional * packing._mid(margins), WAD)
+        imr: uint256 = packing._low(margins)
+        mmr: uint256 = packing._mid(margins)
+        if account != pool:
+            # dev: the pool, the other side of every trade, is bound by its skew cap instead of tiers.
+            imr, mmr = self._fractions(i, margins, pos.size)
+        st.initial_req += margin_math._ceil_div_u(notional * imr, WAD)
+        st.maintenance_req += margin_math._ceil_div_u(notional * mmr, WAD)
     return st
+
+
+@internal
+@view
+def _fractions(market: uint256, margins: uint256, size: int256) -> (uint256, uint256):
+    # dev: a trader's (imr, mmr) for a position of `size`: the margins word's
+    #      top 64 bits are the market's tier slope (0: flat, no extra read).
+    slope: uint256 = margins >> 192
+    if slope == 0:
+        return packing._low(margins), packing._mid(margins)
+    return margin_math._tiered(packing._low(margins), packing._mid(margins), slope, size, self.skew_scales[market])
 
 
 @internal

@@ -208,7 +208,8 @@ def liquidation_price(account: address, market: uint256) -> uint256:
     @notice Mark of `market` at which equity = maintenance margin, other marks
             fixed; 0 when flat or when no positive price gets there (strict).
     @dev equity(P) = E + s (P - P0) and maint(P) = M + |s| mmr (P - P0), so
-         P = P0 + (M - E) / (s - |s| mmr).
+         P = P0 + (M - E) / (s - |s| mmr), with mmr the position's tiered
+         maintenance fraction (it depends on the size only).
     """
     return self._liquidation_price(account, market)
 
@@ -430,8 +431,15 @@ def _liquidation_price(account: address, market: uint256) -> uint256:
         return 0
     h: IClearinghouse.Health = self._strict_health(account)
     mark: int256 = convert(staticcall ORACLE.price(market), int256)
-    mmr: int256 = convert((staticcall CONFIGURATOR.markets(market)).mmr, int256)
-    denominator: int256 = pos.size * IWAD - abs(pos.size) * mmr
+    params: IConfigurator.MarketParams = staticcall CONFIGURATOR.markets(market)
+    mmr: uint256 = params.mmr
+    if account != staticcall ENGINE.pool():
+        # dev: the trader's tiered fraction, as the engine prices it: it depends on the size, not the mark.
+        unused: uint256 = 0
+        unused, mmr = margin_math._tiered(
+            params.imr, params.mmr, staticcall CONFIGURATOR.margin_tier_slopes(market), pos.size, params.skew_scale
+        )
+    denominator: int256 = pos.size * IWAD - abs(pos.size) * convert(mmr, int256)
     liquidation: int256 = mark + (convert(h.maintenance_req, int256) - h.equity) * IWAD * IWAD // denominator
     return convert(max(liquidation, 0), uint256)
 

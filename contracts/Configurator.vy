@@ -46,6 +46,8 @@ MAX_MARKETS: constant(uint256) = constants.MAX_MARKETS
 
 # @dev Caps on parameters the owner can set, so a typo cannot brick a market.
 MAX_FEE_RATE: constant(uint256) = 10 ** 17  # 10% of notional
+# @dev A tier slope of 10: a position of a tenth of the skew scale needs 100% margin.
+MAX_TIER_SLOPE: constant(uint256) = 10 * 10 ** 18
 
 # @dev Largest USD amount or base-unit scale a packed word holds (WAD).
 MAX_AMOUNT: constant(uint256) = packing.MAX_AMOUNT
@@ -85,6 +87,11 @@ liquidation_params: public(IConfigurator.LiquidationParams)
 #      the listed counterparties (True) or takes it from them in rank order
 #      (False, the default). Read by the Deleverager on each call.
 adl_pro_rata: public(HashMap[uint256, bool])
+
+# @dev Per market id: the size-tier slope (WAD): a trader's initial margin
+#      fraction is imr + slope * |size| / skew_scale (at most 1), its
+#      maintenance fraction keeps its ratio to it; 0 is flat margin.
+margin_tier_slopes: public(HashMap[uint256, uint256])
 
 
 # ---------------------------------------------------------------- constructor
@@ -262,6 +269,24 @@ def set_adl_pro_rata(market: uint256, pro_rata: bool):
     log IConfigurator.AdlModeSet(market=market, pro_rata=pro_rata)
 
 
+@external
+def set_margin_tiers(market: uint256, slope: uint256):
+    """
+    @notice Market `market`'s size-tier slope (owner, WAD): a trader's initial
+            margin fraction becomes imr + slope * |size| / skew_scale (at most
+            1) and its maintenance fraction rises in proportion, so a whale
+            cannot hold the small trader's leverage. 0 turns tiers off.
+    @dev Like raising a margin, it takes effect at once: large accounts may
+         become liquidatable. The pool is not tiered (its skew cap binds it).
+    """
+    ownable._check_owner()
+    assert market < self.market_count, "Configurator: unknown market"
+    assert slope <= MAX_TIER_SLOPE, "Configurator: tier slope too high"
+    self.margin_tier_slopes[market] = slope
+    self._push(market)
+    log IConfigurator.MarginTiersSet(market=market, slope=slope)
+
+
 # ---------------------------------------------------------------- views
 
 @external
@@ -301,7 +326,8 @@ def _push(market: uint256):
     lp: IConfigurator.LiquidationParams = self.liquidation_params
     extcall engine.configure(
         market,
-        packing._pack_fractions(p.imr, p.mmr, p.fee_rate),
+        # dev: the tier slope in the margins word's top 64 bits (MAX_TIER_SLOPE < 2**64).
+        packing._pack_fractions(p.imr, p.mmr, p.fee_rate) | (self.margin_tier_slopes[market] << 192),
         p.skew_scale,
         p.max_skew,
         IClearinghouse.EngineConfig(

@@ -43,8 +43,13 @@ MIN_COOLDOWN, MAX_COOLDOWN, MIN_WINDOW, MAX_WINDOW = 3600, 90 * 86400, 3600, 90 
 MAX_AMOUNT_WAD = 2**128 - 1
 MAX_UINT256 = 2**256 - 1
 ADL_MODES = ("queue", "pro_rata")  # Configurator.adl_pro_rata: False, True
+MAX_TIER_SLOPE = Decimal(10)  # Configurator.MAX_TIER_SLOPE ("tier slope too high")
 
 # ---------------------------------------------------------------- parameters
+
+# Optional market fields at their defaults: `Params.to_dict()` leaves them out,
+# so records written before the field existed read the same.
+MARKET_DEFAULTS = {"adl_mode": "queue", "margin_tier_slope": Decimal(0)}
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,9 @@ class MarketParams:
     # first at the bankruptcy price, or "pro_rata", the deficit spread over the
     # listed counterparties by profit x leverage.
     adl_mode: str = "queue"
+    # Size tiers (Configurator.set_margin_tiers): a trader's initial margin fraction is
+    # imr + margin_tier_slope * |size| / skew_scale (at most 1), maintenance in proportion; 0: flat.
+    margin_tier_slope: Decimal = Decimal(0)
 
     def feed_units(self, usd) -> int:
         """A USD price as an answer of this market's feed (exact, validated on load)."""
@@ -151,7 +159,8 @@ class Params:
             "fee_pool_share": str(self.fee_pool_share),
             "min_position_notional": str(self.min_position_notional),
             # dev: the default ADL mode is left out, so records written before it existed read the same.
-            "markets": [{k: v for k, v in plain(m).items() if (k, v) != ("adl_mode", "queue")} for m in self.markets],
+            "markets": [{k: v for k, v in plain(m).items() if getattr(m, k) != MARKET_DEFAULTS.get(k, object())}
+                        for m in self.markets],
             "liquidation": plain(self.liquidation),
             "insurance_fund": plain(self.insurance_fund),
         }
@@ -252,8 +261,9 @@ def _liquidation(lq) -> LiquidationParams:
 def _market(m, at: str) -> MarketParams:
     # dev: an existing feed (`feed: 0x...`) answers its own price: no `price` then.
     existing = isinstance(m, dict) and m.get("feed") is not None
-    fields = set(MarketParams.__dataclass_fields__) - {"feed", "adl_mode"}
-    _keys(m, at, fields - {"price"} if existing else fields, optional={"feed", "adl_mode"})
+    optional = {"feed", "adl_mode", "margin_tier_slope"}
+    fields = set(MarketParams.__dataclass_fields__) - optional
+    _keys(m, at, fields - {"price"} if existing else fields, optional=optional)
     name = _text(m, "name", at, FEED_NAME_MAX)
     feed = _address(m, "feed", at) if existing else None
     feed_decimals = _int(m, "feed_decimals", at, 0, MAX_DECIMALS)
@@ -291,9 +301,12 @@ def _market(m, at: str) -> MarketParams:
            f"must be above 0 and below skew_scale * (1 - fee_rate) / 2 ({skew_bound}), got {max_skew}")
     adl_mode = m.get("adl_mode", "queue")
     _check(adl_mode in ADL_MODES, f"{at}.adl_mode", f"must be one of {', '.join(ADL_MODES)}, got {adl_mode!r}")
+    slope = _number(m, "margin_tier_slope", at) if "margin_tier_slope" in m else Decimal(0)
+    _check(0 <= slope <= MAX_TIER_SLOPE, f"{at}.margin_tier_slope", f"must be between 0 and {MAX_TIER_SLOPE}, got {slope}")
     return MarketParams(
         name, price, feed_decimals, heartbeat, band_min, band_max,
         max_deviation, confirm_rounds, confirm_seconds, imr, mmr, fee_rate, skew_scale, max_skew, feed, adl_mode,
+        slope,
     )
 
 

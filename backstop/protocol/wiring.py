@@ -199,6 +199,8 @@ def wire(params, deployer) -> dict:
         send(configurator, "list_market", m.risk_params())
         if m.adl_mode == "pro_rata":
             send(configurator, "set_adl_pro_rata", market_id, True)
+        if m.margin_tier_slope:
+            send(configurator, "set_margin_tiers", market_id, wad(m.margin_tier_slope))
     send(configurator, "set_liquidation_params", params.liquidation.as_struct())
     return dict(token=token, vault=vault, oracle=oracle, engine=engine, pool=pool, feeds=feeds,
                 fund=str(insurance.address), owner=deployer.owner, insurance=insurance, lens=lens,

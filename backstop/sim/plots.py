@@ -46,6 +46,8 @@ SWEEP_OUTCOMES = [
     ("fund_drawdown_usd", "Fund drawdown (USD)"),
     ("adl_volume_usd", "ADL volume (USD)"),
     ("accounts_liquidated", "Accounts liquidated (count)"),
+    ("adl_accounts_touched", "ADL counterparties touched (count)"),
+    ("adl_largest_counterparty_loss_usd", "Largest loss of one ADL counterparty (USD)"),
 ]
 
 
@@ -284,7 +286,7 @@ def sweep_figure(stats: list[dict], axis_label: str, title: str):
     # dev: long or many tick labels are turned, so neighbours never overlap.
     turned = max(map(len, labels)) * len(labels) > 40
     with plt.style.context("default"):
-        fig, axes = plt.subplots(2, 2, figsize=FIGSIZE, dpi=DPI, layout="constrained")
+        fig, axes = plt.subplots(3, 2, figsize=(FIGSIZE[0], FIGSIZE[1] * 1.5), dpi=DPI, layout="constrained")
         runs = sum(len(s["seeds"]) for s in stats)
         fig.suptitle(f"{title}: {len(stats)} settings x seeds ({runs} runs)")
         for ax, (key, label) in zip(axes.flat, SWEEP_OUTCOMES, strict=True):

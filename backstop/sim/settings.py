@@ -28,7 +28,7 @@ from backstop.protocol.validation import ParamsError
 # The parameter file's top-level keys (collateral, markets, liquidation, ...).
 PARAMS_KEYS = frozenset(Params.__dataclass_fields__)
 # Market fields `Params.to_dict()` leaves out at their default.
-OPTIONAL_MARKET_FIELDS = frozenset({"adl_mode"})
+OPTIONAL_MARKET_FIELDS = frozenset({"adl_mode", "margin_tier_slope"})
 _PART = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)((?:\[\d+\])*)$")
 
 

@@ -744,6 +744,7 @@ class Simulation:
             "adl_modes": {a.symbol: self.params.markets[a.market].adl_mode for a in self.assets},
             "adl_accounts_touched": len({f["counterparty"] for f in self.adl_fills}),
             "adl_largest_haircut_usd": max((f["counterparty_loss_usd"] for f in self.adl_fills), default=0.0),
+            "adl_largest_counterparty_loss_usd": max(self._losses_by_counterparty().values(), default=0.0),
             "adl_overshoot_usd": _usd(self.adl_overshoot_wad),
             "min_price": min(r.price for r in self.steps),
             "min_price_no_feedback": min(r.price_no_feedback for r in self.steps),
@@ -756,6 +757,13 @@ class Simulation:
             "invariants_ok": all(r.invariants_ok for r in self.steps),
             "steps_settled": sum(r.settled for r in self.steps),
         }
+
+    def _losses_by_counterparty(self) -> dict:
+        """counterparty -> all it gave to ADL over the run (USD)."""
+        out: dict = {}
+        for fill in self.adl_fills:
+            out[fill["counterparty"]] = out.get(fill["counterparty"], 0.0) + fill["counterparty_loss_usd"]
+        return out
 
     def keeper_story(self) -> list[dict]:
         """Each keeper over the run: its settings, what it settled and earned, what its gas cost."""

@@ -51,6 +51,7 @@ METRICS = (
     ("accounts_liquidated", "Accounts liquidated", "count"),
     ("adl_accounts_touched", "ADL counterparties touched", "count"),
     ("adl_largest_haircut_usd", "Largest ADL haircut", "USD"),
+    ("adl_largest_counterparty_loss_usd", "Largest loss of one ADL counterparty", "USD"),
 )
 
 

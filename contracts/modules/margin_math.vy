@@ -90,3 +90,19 @@ def _adl_score(upnl: int256, cost: int256, notional: uint256, equity: int256) ->
         return 0
     pnl_pct: uint256 = convert(upnl, uint256) * WAD // convert(abs(cost), uint256)
     return pnl_pct * notional // convert(equity, uint256)
+
+
+@internal
+@pure
+def _tiered(imr: uint256, mmr: uint256, slope: uint256, size: int256, skew_scale: uint256) -> (uint256, uint256):
+    """
+    @dev Size-tiered margin fractions (Synthetix v3's shape): the initial
+         fraction rises with the position, imr + slope * |size| / skew_scale,
+         at most 1 (no leverage), and the maintenance fraction keeps its
+         ratio to it. Both round up (requirements round against the account).
+         A slope of 0 is the flat imr and mmr.
+    """
+    if slope == 0:
+        return imr, mmr
+    tiered: uint256 = min(imr + self._ceil_div_u(slope * convert(abs(size), uint256), skew_scale), WAD)
+    return tiered, self._ceil_div_u(mmr * tiered, imr)

@@ -34,7 +34,8 @@ ENGINE_ABI = json.loads("""[
   {"name":"account","type":"address","indexed":true},{"name":"counterparty","type":"address","indexed":true},
   {"name":"market","type":"uint256","indexed":true},{"name":"size_closed","type":"int256","indexed":false},
   {"name":"price","type":"uint256","indexed":false},{"name":"mark_price","type":"uint256","indexed":false},
-  {"name":"score","type":"uint256","indexed":false}]},
+  {"name":"score","type":"uint256","indexed":false},{"name":"haircut","type":"uint256","indexed":false},
+  {"name":"weight","type":"uint256","indexed":false}]},
  {"type":"event","name":"LiquidationSettled","anonymous":false,"inputs":[
   {"name":"account","type":"address","indexed":true},{"name":"keeper","type":"address","indexed":true},
   {"name":"closed_notional","type":"uint256","indexed":false},{"name":"penalty","type":"uint256","indexed":false},

@@ -56,10 +56,11 @@ def test_deleverage__late_thin_short__loses_at_most_its_profit_and_stays_solvent
     assert loss <= profit, f"charged {loss / 1e18:,.2f} USD on {profit / 1e18:,.2f} of profit"
     assert p.engine.equity(late_short) >= 0
     # ~50 USD of profit per ETH cannot pay a ~850 USD-per-ETH share in the
-    # bankrupt's last market: the short is skipped and loses nothing, and the
-    # deficit stays on the bankrupt's open position, visibly, for the next
+    # bankrupt's last market: the short closes nothing and gives its profit
+    # (ranked first, it pays first; less the wei kept back), and the rest of
+    # the deficit stays on the bankrupt's open position, visibly, for the next
     # counterparties (test_adl_deficit_beyond_counterparties_profit_left_unowned).
-    assert loss == 0 and p.engine.position(late_short, ETH).size == -wad(40)
+    assert profit - 3 <= loss <= profit and p.engine.position(late_short, ETH).size == -wad(40)
     pending = events["DeficitPending"]
     assert pending.account == bankrupt and pending.market == ETH
     assert p.engine.position(bankrupt, ETH).size == wad(40)
@@ -107,7 +108,9 @@ def test_deleverage__cross_margin_deficit__a_market_bears_only_its_share(protoco
 @pytest.mark.parametrize("margin", [600, 5_000], ids=["thin", "thick"])
 def test_deleverage__every_fill__loss_within_profit_and_equity_stays_non_negative(protocol, margin):
     """Several counterparties, thin and thick: whatever the bankrupt's deficit,
-    no fill takes more than the counterparty's profit on the size it gives."""
+    no fill takes more than the counterparty's profit on the size it gives, and
+    a haircut without a fill (a thin one in the last market) no more than its
+    profit in the market."""
     p = protocol
     bankrupt = _open(p, "bankrupt_long", 10_000, ETH, 40)
     shorts = [_open(p, f"early_short_{i}", 5_000, ETH, -3) for i in range(2)]
@@ -122,6 +125,6 @@ def test_deleverage__every_fill__loss_within_profit_and_equity_stays_non_negativ
     for s, (equity, profit, size) in before.items():
         given = size - p.engine.position(s, ETH).size
         loss = equity - p.engine.equity(s)
-        assert loss <= profit * abs(given) // abs(size) + 1, s
+        assert loss <= (profit * abs(given) // abs(size) if given else profit) + 1, s
         assert p.engine.equity(s) >= 0, s
     assert_invariants(p, [bankrupt, *shorts])

@@ -13,10 +13,13 @@ The rule (SPEC 6): no bad debt is left unowned; what one market's
 counterparties cannot cover stays pending for another market or call. The fix:
 every unit closed in ADL carries the same part of the market's share (its
 bankruptcy price), so a market's share is paid in full when its last unit
-closes; in the account's last market a counterparty too thin to pay that is
-skipped, and the position is never closed with a deficit left on it. (In a
-market the account keeps others in, a thin counterparty pays what it can and
-the rest passes to those markets.)
+closes; in the account's last market a counterparty too thin to pay that
+closes nothing, and the position is never closed with a deficit left on it.
+(In a market the account keeps others in, a thin counterparty pays what it can
+and the rest passes to those markets.) Since the review of issue 17 the thin
+counterparty in the last market gives its profit as a haircut, keeping its
+position (a thin account ranked first, passed over, shielded every deeper
+one: test_adl_queue_shielded_by_thin_high_score_accounts.py).
 """
 
 import boa
@@ -52,9 +55,13 @@ def test_deleverage__thin_counterparty__no_deficit_left_on_a_flat_account(deploy
     with boa.env.prank(keeper):
         p.deleverager.deleverage(bankrupt, ETH, [late_short])
     logs = {type(e).__name__: e for e in p.deleverager.get_logs()}
-    assert "Deleverage" not in logs  # the thin short was skipped
+    # The thin short closes nothing and gives its profit (less the wei kept back).
+    fill = logs["Deleverage"]
+    assert fill.size_closed == 0 and p.engine.position(late_short, ETH).size == -wad(40)
+    assert 0 < short_before - p.engine.equity(late_short) == fill.haircut <= p.lens.unrealized_pnl(late_short, ETH) + fill.haircut
+    assert p.engine.equity(late_short) > 0
+    assert p.engine.position(bankrupt, ETH).size == wad(40)
     assert logs["DeficitPending"].amount == -p.engine.equity(bankrupt)
-    assert p.engine.equity(late_short) == short_before
     _account_deficits_are_owned(p, [bankrupt, late_short, keeper])
     assert_invariants(p, [bankrupt, late_short, keeper])
 

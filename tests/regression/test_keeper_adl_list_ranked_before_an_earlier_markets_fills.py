@@ -58,9 +58,10 @@ class TwoMarketChain:
 
     def deleverage(self, account, market, counterparties):
         self.calls.append((market, list(counterparties)))
+        # dev: the fill closes the bankrupt's position in the market (the keeper reads it again after a call).
+        self.ranking[market][BANKRUPT] = Entry(0, 0, 0)
         if market == 0:
             # dev: SHIFTED paid part of the deficit: less equity, more leverage, a higher score in market 1.
-            self.ranking[0][BANKRUPT] = Entry(0, 0, 0)
             self.ranking[1][SHIFTED] = Entry(-10, 100, 60)
         return [AdlFill(account, counterparties[0], market, -10, 1, self.ranking[market].get(counterparties[0]).score)]
 

@@ -138,8 +138,11 @@ def test_bad_debt_story__severe_crash__fund_and_adl_shares_add_up_and_each_count
         sum(e["amount"] for e in report["events_wad"]["BadDebtCovered"]) / WAD)
     losses = {}
     for e in report["events_wad"]["Deleverage"]:
-        losses[e["counterparty"]] = losses.get(e["counterparty"], 0) + abs(e["size_closed"]) * abs(
-            e["price"] - e["mark_price"]) / WAD / WAD
+        losses[e["counterparty"]] = losses.get(e["counterparty"], 0) + e["haircut"] / WAD
+        if e["size_closed"]:
+            # dev: a fill's haircut is its size times the gap from the mark to its (bankruptcy) price.
+            gap = abs(e["size_closed"]) * abs(e["price"] - e["mark_price"]) // WAD
+            assert abs(e["haircut"] - gap) <= abs(e["size_closed"]) // WAD + 2
     assert {c["counterparty"]: c["loss_usd"] for c in debt["adl_counterparties"]} == pytest.approx(losses)
     assert sum(losses.values()) == pytest.approx(debt["paid_by_adl_usd"])
     assert [c["loss_usd"] for c in debt["adl_counterparties"]] == sorted(losses.values(), reverse=True)
