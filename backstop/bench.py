@@ -287,6 +287,28 @@ def _liquidatable_book(p, n: int, name: str) -> list:
     return accounts
 
 
+def tier_gas(url: str) -> dict:
+    """Issue 19's size tiers on (slope 1 on ETH): a trade and a single partial
+    liquidation, beside the same rows with flat margin (`open position
+    (1 market)`, `liquidate (single, partial)`): the tier costs the skew
+    scale's slot and a few divisions per tiered position."""
+    keeper, trader = actor("keeper"), actor("tier-trader")
+    p = _deploy(url)
+    with p.env.prank(p.owner):
+        p.configurator.set_margin_tiers(0, wad(1))
+    accounts = _liquidatable_book(p, 2, "tier-liquidatable")
+    p.token.mint(trader, p.units(100_000))
+    with p.env.prank(trader):
+        p.token.approve(p.vault.address, 2**256 - 1)
+        p.vault.deposit(p.units(50_000))
+    out = {"open position (1 market, tiers on)": measure(p, trader, p.engine, "trade", 0, wad(5), 0)}
+    p.set_price(0, 1650)
+    with p.env.prank(keeper):
+        p.engine.liquidate(accounts[0])  # dev: the keeper's vault slot, as in `liquidate (single, partial)`
+    out["liquidate (single, partial, tiers on)"] = measure(p, keeper, p.engine, "liquidate", accounts[1])
+    return out
+
+
 def adl_gas(url: str) -> dict:
     """`deleverage` against 1 and 11 counterparties, in the queue and pro rata
     (issue 19; the same book, each short giving its whole ETH): the marginal gas per fill."""
@@ -339,7 +361,7 @@ def all_gas() -> dict:
     """Every operation's Gas, measured on one anvil (each table deploys afresh)."""
     with _gas_node() as url:
         gas = gas_table(url)
-        for table in (liquidation_gas, adl_gas, fund_gas):
+        for table in (liquidation_gas, tier_gas, adl_gas, fund_gas):
             gas.update(table(url))
     return gas
 

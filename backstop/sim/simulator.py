@@ -179,6 +179,7 @@ class Simulation:
         self._now = 0  # dev: seconds since the first step (chain time moved by the run)
         self._step_started_at = 0
         self.max_leverage: list[float] = []
+        self.tiers: list[tuple] = []
         self.started = self.finished = 0.0
         self.transaction_count = 0
         # dev: accounts whose position a liquidation or an ADL fill closed, until
@@ -238,6 +239,9 @@ class Simulation:
         if s.population.fund_stake_usd > 0:
             p.stake(self._actor("staker"), s.population.fund_stake_usd)
         self.max_leverage = [LEVERAGE_HEADROOM / _usd(p.configurator.markets(a.market).imr) for a in self.assets]
+        # dev: (imr, tier slope, skew scale) per asset: with size tiers a trader's leverage cap falls with its size.
+        self.tiers = [(_usd(p.configurator.markets(a.market).imr), _usd(p.configurator.margin_tier_slopes(a.market)),
+                       _usd(p.configurator.markets(a.market).skew_scale)) for a in self.assets]
         for i in range(s.population.traders):
             trader = self._actor(f"trader-{i + 1}")
             self.traders.append(trader)
@@ -504,8 +508,22 @@ class Simulation:
         for asset in assets:
             side = long if long is not None else self.rng.random() < pop.long_share
             price = self.prices[asset]
-            size = int(margin / len(assets) * min(drawn, self.max_leverage[asset]) / price * 10**6) * SIZE_UNIT
+            size = int(margin / len(assets) * min(drawn, self._leverage_cap(asset, margin / len(assets), price))
+                       / price * 10**6) * SIZE_UNIT
             self._trade(trader, asset, size if side else -size)
+
+    def _leverage_cap(self, asset: int, margin: float, price: float) -> float:
+        """The most leverage a trader takes on `margin` USD: LEVERAGE_HEADROOM
+        of what initial margin allows; with size tiers the fraction grows with
+        the size, imr + slope * L * margin / (price * skew_scale), so L solves
+        L * fraction(L) = headroom (the quadratic's positive root)."""
+        imr, slope, skew_scale = self.tiers[asset]
+        if slope == 0:
+            return self.max_leverage[asset]
+        a = slope * margin / (price * skew_scale)
+        if imr + a * LEVERAGE_HEADROOM >= 1:
+            return LEVERAGE_HEADROOM  # dev: the fraction is capped at 1 there: 100% margin, L * 1 = headroom
+        return (-imr + math.sqrt(imr * imr + 4 * a * LEVERAGE_HEADROOM)) / (2 * a)
 
     def _trade(self, trader: str, asset: int, size_delta: int):
         if size_delta != 0:

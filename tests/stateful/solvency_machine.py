@@ -42,7 +42,7 @@ from backstop.protocol.harness import FEED_DECIMALS, FUND_COOLDOWN, HEARTBEAT, L
 from backstop.checks.invariants import bad_debt_violations, custody_violations, solvency_violations, zero_sum_violations
 from backstop.keeper.logic import BoaChain, Keeper
 from backstop.chain.revm_chain import Reverted
-from backstop.units import WAD
+from backstop.units import WAD, wad
 
 N_TRADERS, N_LPS, N_STAKERS = 4, 2, 2
 TRADERS = [actor(f"fuzz trader {i}") for i in range(N_TRADERS)]
@@ -389,6 +389,14 @@ class SolvencyMachine(RuleBasedStateMachine):
         market = data.draw(st.integers(0, self.p.engine.market_count() - 1), label="market")
         with self.chain.prank(OWNER):
             self.p.configurator.set_adl_pro_rata(market, pro_rata)
+
+    @rule(data=st.data(), slope=st.sampled_from(["0", "0.5", "2", "10"]))
+    def margin_tiers(self, data, slope):
+        """The owner sets a market's size-tier slope (issue 19) at any moment:
+        large accounts may become liquidatable at once, and every invariant holds."""
+        market = data.draw(st.integers(0, self.p.engine.market_count() - 1), label="market")
+        with self.chain.prank(OWNER):
+            self.p.configurator.set_margin_tiers(market, wad(slope))
 
     # ------------------------------------------------------------ the keeper
 
