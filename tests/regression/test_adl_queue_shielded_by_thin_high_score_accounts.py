@@ -16,9 +16,6 @@ profit, without a fill (ranked above the rest, it is next in line), and the
 keeper follows a call that left the position open with the whole ranking.
 """
 
-from decimal import Decimal
-
-import boa
 import pytest
 
 from backstop.checks.adl_audit import RankingRecorder, audit
@@ -26,23 +23,7 @@ from backstop.keeper import logic
 from backstop.protocol import harness
 from backstop.protocol.harness import actor
 from backstop.units import wad
-
-ETH = 0
-
-
-def _step_price(p, target, max_step=Decimal("0.2")):
-    """Walk the feed to `target` in moves below the guard's deviation."""
-    price, target = Decimal(p.oracle.last(ETH).price) / 10**18, Decimal(target)
-    while price != target:
-        price = max(target, price * (1 - max_step)) if target < price else min(target, price * (1 + max_step))
-        price = price.quantize(Decimal("0.0001")) if price != target else price
-        p.set_price(ETH, price)
-        p.oracle.refresh(ETH)
-
-
-def _trade(p, account, size):
-    with boa.env.prank(account):
-        p.engine.trade(ETH, size)
+from tests.adversarial.helpers import ETH, step_price, trade
 
 
 def _shielded_book(thin_count: int, thin_size: int):
@@ -50,16 +31,16 @@ def _shielded_book(thin_count: int, thin_size: int):
     p.fund_pool(actor("seed_lp"), 1_000_000)
     bankrupt = actor("bankrupt_long")
     p.fund_trader(bankrupt, 10_000)
-    _trade(p, bankrupt, wad(40))
+    trade(p, bankrupt, ETH, wad(40))
     deep = actor("deep_short")
     p.fund_trader(deep, 400_000)
-    _trade(p, deep, -wad(40))
-    _step_price(p, 950)
+    trade(p, deep, ETH, -wad(40))
+    step_price(p, ETH, 950)
     thins = []
     for i in range(thin_count):
         t = actor(f"thin_short_{i}")
         p.fund_trader(t, 3_900 * thin_size // 40 + 1)
-        _trade(p, t, -wad(thin_size))
+        trade(p, t, ETH, -wad(thin_size))
         thins.append(t)
     p.set_price(ETH, 900)
     return p, bankrupt, deep, thins

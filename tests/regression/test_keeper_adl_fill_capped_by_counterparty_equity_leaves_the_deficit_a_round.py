@@ -9,30 +9,11 @@ short next in line was reached only the round after. Now the keeper follows
 any call that left the position open, ranked afresh, within the round.
 """
 
-from decimal import Decimal
-
-import boa
-
 from backstop.keeper import logic
 from backstop.protocol import harness
 from backstop.protocol.harness import actor
 from backstop.units import wad
-
-ETH, BTC = 0, 1
-
-
-def _step_price(p, market, target, max_step=Decimal("0.2")):
-    price, target = Decimal(p.oracle.last(market).price) / 10**18, Decimal(target)
-    while price != target:
-        price = max(target, price * (1 - max_step)) if target < price else min(target, price * (1 + max_step))
-        price = price.quantize(Decimal("0.0001")) if price != target else price
-        p.set_price(market, price)
-        p.oracle.refresh(market)
-
-
-def _trade(p, account, market, size):
-    with boa.env.prank(account):
-        p.engine.trade(market, size)
+from tests.adversarial.helpers import BTC, ETH, step_price, trade
 
 
 def test_keeper_adl__first_counterparty_capped_by_its_equity__the_next_one_in_the_same_round():
@@ -40,15 +21,15 @@ def test_keeper_adl__first_counterparty_capped_by_its_equity__the_next_one_in_th
     p.fund_pool(actor("seed_lp"), 2_000_000)
     bankrupt, deep, cross = actor("bankrupt_long"), actor("deep_short"), actor("cross_short")
     p.fund_trader(bankrupt, 10_000)
-    _trade(p, bankrupt, ETH, wad(40))
+    trade(p, bankrupt, ETH, wad(40))
     p.fund_trader(deep, 400_000)
-    _trade(p, deep, ETH, -wad(40))
+    trade(p, deep, ETH, -wad(40))
     p.fund_trader(cross, 20_000)
-    _trade(p, cross, ETH, -wad(40))
-    _trade(p, cross, BTC, wad(1))
-    _step_price(p, ETH, 950)
+    trade(p, cross, ETH, -wad(40))
+    trade(p, cross, BTC, wad(1))
+    step_price(p, ETH, 950)
     p.set_price(ETH, 900)
-    _step_price(p, BTC, 5_000)
+    step_price(p, BTC, 5_000)
     keeper = logic.Keeper(logic.BoaChain(p, actor("keeper")))
     for a in (bankrupt, deep, cross):
         keeper.track(a)
