@@ -35,6 +35,9 @@ MAX_MARKETS: constant(uint256) = constants.MAX_MARKETS
 # @dev Longest counterparty list one `deleverage` call takes.
 MAX_ADL_COUNTERPARTIES: constant(uint256) = 50
 
+# @dev Pro rata: rounds of re-splitting what capped counterparties cannot take.
+SPREAD_ROUNDS: constant(uint256) = 8
+
 
 # ---------------------------------------------------------------- immutables
 
@@ -293,14 +296,15 @@ def _pro_rata(
          proportion to its risk weight, profit x leverage (upnl * notional /
          equity), each capped at its unrealised profit in this market and
          its equity (a wei kept back from each, as in the queue); what the
-         caps leave is handed, in list order, to those with room left. The
+         caps leave is split again by weight over those with room (`_spread`). The
          position is spread the same way, each taking at most its own size,
          at the mark moved by its haircut. In the account's last market a
          deficit the listed profit cannot cover closes only the part of the
          position it covers, so what stays open carries no more than its
          share. A counterparty below zero equity gives nothing and takes
-         nothing. The list is still ordered by score: the same audit proves
-         that no one ranked above its last entry was left out.
+         nothing. An entry that cannot pay is passed over, not a revert, and
+         the order is not checked; the audit proves a list shorter than the
+         bound named every eligible account.
     @return (fills, deficit left, base units of the position left).
     """
     mark: uint256 = prices[market]
@@ -310,10 +314,8 @@ def _pro_rata(
     can_give: DynArray[int256, MAX_ADL_COUNTERPARTIES] = []
     weights: DynArray[uint256, MAX_ADL_COUNTERPARTIES] = []
     scores: DynArray[uint256, MAX_ADL_COUNTERPARTIES] = []
-    total_weight: uint256 = 0
     depth: int256 = 0
     room: int256 = 0
-    last_score: uint256 = max_value(uint256)
     for n: uint256 in range(MAX_ADL_COUNTERPARTIES):
         if n == len(counterparties):
             break
@@ -322,25 +324,34 @@ def _pro_rata(
             if m == n:
                 break
             assert counterparties[m] != counterparty, "Deleverager: counterparty listed twice"
+        # dev: unlike the queue, an entry that cannot pay (flat, same side, not
+        #      in profit, below zero equity, a price of its own failing) is
+        #      passed over, not a revert, and the list's order is not checked:
+        #      shares go by weight, so a listed account could otherwise revert
+        #      the whole call (close, flip, or lower its score with a deposit)
+        #      to dodge its haircut (the review of issue 19). Completeness is
+        #      the audit's: a pro-rata list shorter than the bound must name
+        #      every eligible account (backstop.checks.adl_audit).
         other: IClearinghouse.Position = empty(IClearinghouse.Position)
         other_st: IClearinghouse.AccountState = empty(IClearinghouse.AccountState)
-        upnl: int256 = 0
-        score: uint256 = 0
-        other, other_st, upnl, score = self._counterparty(counterparty, market, size, prices, valid, last_score)
-        last_score = score
+        other_mask: uint256 = 0
+        other, other_st, other_mask = staticcall self.engine.state_at(counterparty, market, prices)
+        upnl: int256 = margin_math._upnl(other.size, other.cost, mark)
         take: int256 = 0
         give: int256 = 0
         weight: uint256 = 0
-        if other_st.equity > 0:
-            take = abs(other.size)
-            give = max(min(upnl - 1, other_st.equity - 1), 0)
-            # dev: at least 1, so a counterparty with room is never left out by rounding.
-            weight = max(convert(upnl, uint256) * other_st.notional // convert(other_st.equity, uint256), 1)
+        score: uint256 = 0
+        if other.size != 0 and (other.size > 0) != (size > 0) and upnl > 0 and other_mask & ~valid == 0:
+            score = margin_math._adl_score(upnl, other.cost, other_st.notional, other_st.equity)
+            if other_st.equity > 0:
+                take = abs(other.size)
+                give = max(min(upnl - 1, other_st.equity - 1), 0)
+                # dev: at least 1, so a counterparty with room is never left out by rounding.
+                weight = max(convert(upnl, uint256) * other_st.notional // convert(other_st.equity, uint256), 1)
         can_take.append(take)
         can_give.append(give)
         weights.append(weight)
         scores.append(score)
-        total_weight += weight
         depth += take
         room += give
 
@@ -351,8 +362,8 @@ def _pro_rata(
     if last_market and taken < deficit:
         # dev: rounded down: each unit left open carries at most its share.
         close = held * taken // deficit
-    haircuts: DynArray[int256, MAX_ADL_COUNTERPARTIES] = self._spread(taken, can_give, weights, total_weight)
-    sizes: DynArray[int256, MAX_ADL_COUNTERPARTIES] = self._spread(min(close, depth), can_take, weights, total_weight)
+    haircuts: DynArray[int256, MAX_ADL_COUNTERPARTIES] = self._spread(taken, can_give, weights)
+    sizes: DynArray[int256, MAX_ADL_COUNTERPARTIES] = self._spread(min(close, depth), can_take, weights)
 
     # Pass 3: the fills. A haircut without a fill is booked before any fill,
     # while the account still holds its position (a cash leg on a closed
@@ -403,24 +414,46 @@ def _pro_rata(
 @internal
 @pure
 def _spread(
-    total: int256, caps: DynArray[int256, MAX_ADL_COUNTERPARTIES], weights: DynArray[uint256, MAX_ADL_COUNTERPARTIES],
-    total_weight: uint256
+    total: int256, caps: DynArray[int256, MAX_ADL_COUNTERPARTIES], weights: DynArray[uint256, MAX_ADL_COUNTERPARTIES]
 ) -> DynArray[int256, MAX_ADL_COUNTERPARTIES]:
     """
-    @dev `total` (at most the sum of `caps`) split by `weights`, each part
-         rounded down and capped; what rounding and the caps leave goes to
-         the first with room, in order. The parts sum to `total` exactly.
+    @dev `total` (at most the sum of `caps`) split by `weights` under each
+         cap, water-filling: what the capped ones cannot take is split again
+         by weight over those with room, for up to SPREAD_ROUNDS rounds; what
+         rounding leaves then goes to the first with room, in order. The
+         parts sum to `total` exactly. (One split and a leftover in list
+         order let a high-weight account with little to give, listed first,
+         push nearly all of the rest on the next in the list: the review of
+         issue 19.)
     """
     parts: DynArray[int256, MAX_ADL_COUNTERPARTIES] = []
-    left: int256 = total
     for n: uint256 in range(MAX_ADL_COUNTERPARTIES):
         if n == len(caps):
             break
-        part: int256 = 0
-        if total_weight != 0:
-            part = min(min(total * convert(weights[n], int256) // convert(total_weight, int256), caps[n]), left)
-        parts.append(part)
-        left -= part
+        parts.append(0)
+    left: int256 = total
+    for r: uint256 in range(SPREAD_ROUNDS):
+        if left == 0:
+            break
+        open_weight: uint256 = 0
+        for n: uint256 in range(MAX_ADL_COUNTERPARTIES):
+            if n == len(caps):
+                break
+            if parts[n] < caps[n]:
+                open_weight += weights[n]
+        if open_weight == 0:
+            break
+        given: int256 = 0
+        for n: uint256 in range(MAX_ADL_COUNTERPARTIES):
+            if n == len(caps):
+                break
+            if parts[n] < caps[n]:
+                part: int256 = min(left * convert(weights[n], int256) // convert(open_weight, int256), caps[n] - parts[n])
+                parts[n] += part
+                given += part
+        if given == 0:
+            break
+        left -= given
     for n: uint256 in range(MAX_ADL_COUNTERPARTIES):
         if left == 0 or n == len(caps):
             break

@@ -10,9 +10,11 @@ of every known account just before the call, it proves that
   - the scores in the events are the scores the accounts had, in
     non-increasing order,
   - no eligible account ranked strictly above the call's last fill was skipped
-    unseen: a counterparty the Deleverager passes over (too thin to pay the
-    bankruptcy price in the account's last market) is in the call's list with
-    a `CounterpartySkipped` event, a fill of size 0 here, in its place.
+    unseen: a counterparty the Deleverager passes over (nothing to give) is in
+    the call's list with a `CounterpartySkipped` event, a fill of size 0 here,
+    in its place;
+  - on a pro-rata market (the deficit spread over the whole list), a list
+    shorter than the Deleverager's bound named every eligible account.
 
 Ties are not skips: accounts with equal scores may go in any order.
 
@@ -24,6 +26,8 @@ view can be called at the block before the call.
 
 from dataclasses import dataclass, field
 
+MAX_COUNTERPARTIES = 50  # the Deleverager's MAX_ADL_COUNTERPARTIES: a full list cannot name more
+
 
 @dataclass
 class AdlCall:
@@ -34,6 +38,9 @@ class AdlCall:
     market: int
     fills: list
     ranking_before: dict = field(default_factory=dict)
+    # A pro-rata market's call (Configurator.adl_pro_rata), and the list it was sent.
+    pro_rata: bool = False
+    listed: tuple = ()
 
 
 def audit(calls: list[AdlCall], pool: str) -> list[str]:
@@ -67,6 +74,15 @@ def audit(calls: list[AdlCall], pool: str) -> list[str]:
         if not call.fills:
             out.append(f"{where}: no fill and no counterparty passed over")
             continue
+        if call.pro_rata and len(call.listed) < MAX_COUNTERPARTIES:
+            # dev: pro rata spreads the deficit over the whole list, so a short list
+            #      that leaves anyone out moves that one's share onto the rest
+            #      (the Deleverager cannot see whom; the review of issue 19).
+            listed = {a.lower() for a in call.listed}
+            for account, entry in ranking.items():
+                if account != call.account.lower() and eligible(entry) and account not in listed:
+                    who = "the pool" if account == pool.lower() else account
+                    out.append(f"{where}: pro rata left out eligible {who} from a list of {len(listed)}")
         floor = min(fill.score for fill in call.fills)
         filled = {fill.counterparty.lower() for fill in call.fills}
         for account, entry in ranking.items():
@@ -94,6 +110,7 @@ class RankingRecorder:
     def deleverage(self, account, market, counterparties):
         known = sorted({str(a) for a in self._accounts()} | {self._chain.pool})
         before = dict(zip(known, self._chain.adl_ranking(known, market)))
+        pro_rata = self._chain.adl_pro_rata(market)
         fills = self._chain.deleverage(account, market, counterparties)
-        self.calls.append(AdlCall(str(account), market, fills, before))
+        self.calls.append(AdlCall(str(account), market, fills, before, pro_rata, tuple(map(str, counterparties))))
         return fills

@@ -138,19 +138,24 @@ def test_pro_rata__counterparty_listed_twice__reverts_listed_twice(protocol, cra
         protocol.deleverager.deleverage(crashed, ETH, [short_book["high"], short_book["mid"], short_book["high"]])
 
 
-def test_pro_rata__scores_out_of_order__reverts_not_ordered(protocol, crashed, short_book, keeper):
+def test_pro_rata__scores_out_of_order__not_checked_shares_by_weight(protocol, crashed, short_book, keeper):
+    # dev: shares go by weight, so the order carries nothing (a listed account cannot revert the call by
+    #      reordering itself: test_adl_pro_rata_listed_counterparty_reverts_the_call.py).
     _pro_rata(protocol)
-    with boa.env.prank(keeper), boa.reverts("Deleverager: scores not ordered"):
-        protocol.deleverager.deleverage(crashed, ETH, [short_book["low"], short_book["high"]])
+    order = [short_book["low"], short_book["high"], short_book["mid"]]
+    lost, equity, fills = _deleverage(protocol, keeper, crashed, order)
+    assert equity == 0 and all(lost[a] > 0 for a in order)
 
 
-def test_pro_rata__same_side_counterparty__reverts_same_side(protocol, long_10_eth, short_book, open_position, keeper):
+def test_pro_rata__same_side_counterparty__passed_over(protocol, long_10_eth, short_book, open_position, keeper, events):
     _pro_rata(protocol)
     other_long = open_position("long_other", 5_000, 1)
     protocol.set_price(ETH, 900)
-    crashed = long_10_eth
-    with boa.env.prank(keeper), boa.reverts("Deleverager: counterparty same side"):
-        protocol.deleverager.deleverage(crashed, ETH, [other_long])
+    with boa.env.prank(keeper):
+        protocol.deleverager.deleverage(long_10_eth, ETH, [other_long, short_book["high"]])
+    (skipped,) = events(protocol.deleverager, "CounterpartySkipped")
+    assert skipped.counterparty == other_long
+    assert protocol.engine.position(other_long, ETH).size == wad(1)
 
 
 def test_pro_rata__keeper_lists_every_eligible_short__all_pay_and_the_audit_holds(
@@ -187,3 +192,17 @@ def test_adl_mode__not_the_owner__reverts_caller_not_owner(protocol, keeper):
 def test_adl_mode__unknown_market__reverts_unknown_market(protocol):
     with boa.env.prank(protocol.owner), boa.reverts("Configurator: unknown market"):
         protocol.configurator.set_adl_pro_rata(7, True)
+
+
+def test_pro_rata_audit__a_short_list_that_leaves_an_eligible_account_out__flagged(
+    protocol, crashed, short_book, keeper
+):
+    # dev: the review of issue 19: the second-ranked short, calling first with only the top one listed,
+    #      puts the whole deficit on it; the contract cannot see whom a list leaves out, the audit can.
+    from backstop.checks.adl_audit import RankingRecorder, audit
+    _pro_rata(protocol)
+    accounts = [crashed, *short_book.values()]
+    chain = RankingRecorder(BoaChain(protocol, sender=keeper), lambda: accounts)
+    chain.deleverage(crashed, ETH, [short_book["high"]])
+    found = audit(chain.calls, str(protocol.pool.address))
+    assert len(found) == 2 and all("pro rata left out eligible" in f for f in found), found
