@@ -355,8 +355,8 @@ def _pro_rata(
         depth += take
         room += give
 
-    # Pass 2: the haircuts, then the sizes, by weight under each cap; the
-    # caps' leftovers go in list order to those with room.
+    # Pass 2: the haircuts, then the sizes, by weight under each cap; what
+    # the caps leave is split again by weight over those with room (`_spread`).
     taken: int256 = min(deficit, room)
     close: int256 = held
     if last_market and taken < deficit:
