@@ -316,14 +316,10 @@ def _pro_rata(
     scores: DynArray[uint256, MAX_ADL_COUNTERPARTIES] = []
     depth: int256 = 0
     room: int256 = 0
-    for n: uint256 in range(MAX_ADL_COUNTERPARTIES):
-        if n == len(counterparties):
-            break
-        counterparty: address = counterparties[n]
-        for m: uint256 in range(MAX_ADL_COUNTERPARTIES):
-            if m == n:
-                break
-            assert counterparties[m] != counterparty, "Deleverager: counterparty listed twice"
+    seen: DynArray[address, MAX_ADL_COUNTERPARTIES] = []
+    for counterparty: address in counterparties:
+        assert counterparty not in seen, "Deleverager: counterparty listed twice"
+        seen.append(counterparty)
         # dev: unlike the queue, an entry that cannot pay (flat, same side, not
         #      in profit, below zero equity, a price of its own failing) is
         #      passed over, not a revert, and the list's order is not checked:
@@ -469,9 +465,10 @@ def _counterparty(
     counterparty: address, market: uint256, size: int256, prices: uint256[MAX_MARKETS], valid: uint256, last_score: uint256
 ) -> (IClearinghouse.Position, IClearinghouse.AccountState, int256, uint256):
     """
-    @dev One listed counterparty, checked as both modes need it: a position on
-         the other side, in profit at the mark, valid prices for every market
-         it holds, and a score no higher than the one before it.
+    @dev One listed counterparty, checked as the queue needs it (pro rata
+         passes such an entry over instead): a position on the other side, in
+         profit at the mark, valid prices for every market it holds, and a
+         score no higher than the one before it.
     @return (its position, its margin state, its unrealised PnL here, its score).
     """
     other: IClearinghouse.Position = empty(IClearinghouse.Position)

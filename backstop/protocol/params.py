@@ -158,7 +158,7 @@ class Params:
             "collateral": plain(self.collateral),
             "fee_pool_share": str(self.fee_pool_share),
             "min_position_notional": str(self.min_position_notional),
-            # dev: the default ADL mode is left out, so records written before it existed read the same.
+            # dev: optional market fields at their defaults are left out (MARKET_DEFAULTS).
             "markets": [{k: v for k, v in plain(m).items() if getattr(m, k) != MARKET_DEFAULTS.get(k, object())}
                         for m in self.markets],
             "liquidation": plain(self.liquidation),
@@ -261,7 +261,7 @@ def _liquidation(lq) -> LiquidationParams:
 def _market(m, at: str) -> MarketParams:
     # dev: an existing feed (`feed: 0x...`) answers its own price: no `price` then.
     existing = isinstance(m, dict) and m.get("feed") is not None
-    optional = {"feed", "adl_mode", "margin_tier_slope"}
+    optional = {"feed", *MARKET_DEFAULTS}
     fields = set(MarketParams.__dataclass_fields__) - optional
     _keys(m, at, fields - {"price"} if existing else fields, optional=optional)
     name = _text(m, "name", at, FEED_NAME_MAX)
@@ -299,9 +299,9 @@ def _market(m, at: str) -> MarketParams:
     skew_bound = skew_scale * (1 - fee_rate) / 2
     _check(0 < max_skew < skew_bound, f"{at}.max_skew",
            f"must be above 0 and below skew_scale * (1 - fee_rate) / 2 ({skew_bound}), got {max_skew}")
-    adl_mode = m.get("adl_mode", "queue")
+    adl_mode = m.get("adl_mode", MARKET_DEFAULTS["adl_mode"])
     _check(adl_mode in ADL_MODES, f"{at}.adl_mode", f"must be one of {', '.join(ADL_MODES)}, got {adl_mode!r}")
-    slope = _number(m, "margin_tier_slope", at) if "margin_tier_slope" in m else Decimal(0)
+    slope = _number(m, "margin_tier_slope", at) if "margin_tier_slope" in m else MARKET_DEFAULTS["margin_tier_slope"]
     _check(0 <= slope <= MAX_TIER_SLOPE, f"{at}.margin_tier_slope", f"must be between 0 and {MAX_TIER_SLOPE}, got {slope}")
     return MarketParams(
         name, price, feed_decimals, heartbeat, band_min, band_max,

@@ -21,14 +21,14 @@ from pathlib import Path
 
 import yaml
 
-from backstop.protocol.params import DEFAULT_PARAMS, Params, default_params, load_params, parse_params
+from backstop.protocol.params import DEFAULT_PARAMS, MARKET_DEFAULTS, Params, default_params, load_params, parse_params
 from backstop.sim.scenario import parse_scenario
 from backstop.protocol.validation import ParamsError
 
 # The parameter file's top-level keys (collateral, markets, liquidation, ...).
 PARAMS_KEYS = frozenset(Params.__dataclass_fields__)
 # Market fields `Params.to_dict()` leaves out at their default.
-OPTIONAL_MARKET_FIELDS = frozenset({"adl_mode", "margin_tier_slope"})
+OPTIONAL_MARKET_FIELDS = frozenset(MARKET_DEFAULTS)
 _PART = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)((?:\[\d+\])*)$")
 
 

@@ -238,10 +238,11 @@ class Simulation:
         p.fund_pool(self._actor("lp"), s.population.lp_usd)
         if s.population.fund_stake_usd > 0:
             p.stake(self._actor("staker"), s.population.fund_stake_usd)
-        self.max_leverage = [LEVERAGE_HEADROOM / _usd(p.configurator.markets(a.market).imr) for a in self.assets]
         # dev: (imr, tier slope, skew scale) per asset: with size tiers a trader's leverage cap falls with its size.
-        self.tiers = [(_usd(p.configurator.markets(a.market).imr), _usd(p.configurator.margin_tier_slopes(a.market)),
-                       _usd(p.configurator.markets(a.market).skew_scale)) for a in self.assets]
+        markets = [p.configurator.markets(a.market) for a in self.assets]
+        self.tiers = [(_usd(m.imr), _usd(p.configurator.margin_tier_slopes(a.market)), _usd(m.skew_scale))
+                      for a, m in zip(self.assets, markets)]
+        self.max_leverage = [LEVERAGE_HEADROOM / imr for imr, _, _ in self.tiers]
         for i in range(s.population.traders):
             trader = self._actor(f"trader-{i + 1}")
             self.traders.append(trader)
