@@ -192,17 +192,3 @@ def test_adl_mode__not_the_owner__reverts_caller_not_owner(protocol, keeper):
 def test_adl_mode__unknown_market__reverts_unknown_market(protocol):
     with boa.env.prank(protocol.owner), boa.reverts("Configurator: unknown market"):
         protocol.configurator.set_adl_pro_rata(7, True)
-
-
-def test_pro_rata_audit__a_short_list_that_leaves_an_eligible_account_out__flagged(
-    protocol, crashed, short_book, keeper
-):
-    # dev: the review of issue 19: the second-ranked short, calling first with only the top one listed,
-    #      puts the whole deficit on it; the contract cannot see whom a list leaves out, the audit can.
-    from backstop.checks.adl_audit import RankingRecorder, audit
-    _pro_rata(protocol)
-    accounts = [crashed, *short_book.values()]
-    chain = RankingRecorder(BoaChain(protocol, sender=keeper), lambda: accounts)
-    chain.deleverage(crashed, ETH, [short_book["high"]])
-    found = audit(chain.calls, str(protocol.pool.address))
-    assert len(found) == 2 and all("pro rata left out eligible" in f for f in found), found
