@@ -311,6 +311,34 @@ def tier_gas(url: str) -> dict:
     return out
 
 
+def stable_mark_gas(url: str) -> dict:
+    """Issue 19's stable mark: a single partial liquidation and a batch of 10 on
+    the same book after the same fall (six rounds to 1,650 two minutes apart)
+    with the mark off, on but caught up with the price (the walk of the rounds
+    in its window, no second look) and on and lagging (the walk, and the
+    account's margin again at the stable marks): 0.1% and 0.02% a second over
+    an hour's window, read 300 s after the last round."""
+    keeper, out = actor("keeper"), {}
+    for rate, label in ((0, "stable mark off"), (1_000_000, "stable mark caught up"),
+                        (200_000, "stable mark lagging")):
+        p = _deploy(url)
+        if rate:
+            with p.env.prank(p.owner):
+                p.oracle.set_stable_mark(0, rate, 3_600)
+        accounts = _liquidatable_book(p, 12, f"stable-liquidatable-{rate}")
+        for usd in (1950, 1900, 1850, 1800, 1750, 1650):
+            p.env.time_travel(seconds=120)
+            p.set_price(0, usd)
+        p.env.time_travel(seconds=300)
+        lagging = p.oracle.liquidation_prices(1)[3] != 0
+        assert lagging == (label == "stable mark lagging") and p.lens.is_liquidatable(accounts[0]), label
+        with p.env.prank(keeper):
+            p.engine.liquidate(accounts[0])  # dev: the keeper's vault slot, as in `liquidate (single, partial)`
+        out[f"liquidate (single, partial, {label})"] = measure(p, keeper, p.engine, "liquidate", accounts[1])
+        out[f"liquidate_batch (10, {label})"] = measure(p, keeper, p.engine, "liquidate_batch", accounts[2:])
+    return out
+
+
 def adl_gas(url: str) -> dict:
     """`deleverage` against 1 and 11 counterparties, in the queue and pro rata
     (issue 19; the same book, each short giving its whole ETH): the marginal gas per fill."""
@@ -363,7 +391,7 @@ def all_gas() -> dict:
     """Every operation's Gas, measured on one anvil (each table deploys afresh)."""
     with _gas_node() as url:
         gas = gas_table(url)
-        for table in (liquidation_gas, tier_gas, adl_gas, fund_gas):
+        for table in (liquidation_gas, tier_gas, stable_mark_gas, adl_gas, fund_gas):
             gas.update(table(url))
     return gas
 

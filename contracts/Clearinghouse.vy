@@ -378,10 +378,12 @@ def liquidate(account: address):
     mask: uint256 = self.open_markets[account]
     prices: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
     valid: uint256 = 0
+    stable: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
+    lagging: uint256 = 0
     if mask != 0:
-        prices, valid = staticcall ORACLE.valid_prices(mask)
+        prices, valid, stable, lagging = staticcall ORACLE.liquidation_prices(mask)
         self._require_valid(mask, valid)
-    status: uint8 = self._liquidate(account, msg.sender, mask, prices, self._config())
+    status: uint8 = self._liquidate(account, msg.sender, mask, prices, stable, lagging, self._config())
     assert status != HEALTHY, "Clearinghouse: account healthy"
     assert status != NEEDS_ADL, "Clearinghouse: ADL required"
     self._require_pool_margin(status != DEFERRED)
@@ -399,14 +401,17 @@ def liquidate_batch(accounts: DynArray[address, MAX_LIQUIDATION_BATCH]) -> uint2
     """
     prices: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
     valid: uint256 = 0
-    prices, valid = self._all_prices()
+    stable: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
+    lagging: uint256 = 0
+    # dev: every market's price and stable mark once a batch, not once an account.
+    prices, valid, stable, lagging = staticcall ORACLE.liquidation_prices((1 << self.market_count) - 1)
     config: Config = self._config()
     liquidated: uint256 = 0
     for account: address in accounts:
         mask: uint256 = self.open_markets[account]
         if mask & ~valid != 0:
             continue
-        if self._liquidate(account, msg.sender, mask, prices, config) == LIQUIDATED:
+        if self._liquidate(account, msg.sender, mask, prices, stable, lagging, config) == LIQUIDATED:
             liquidated += 1
     return liquidated
 
@@ -517,15 +522,18 @@ def account_health(account: address) -> IClearinghouse.Health:
     mask: uint256 = self._mask(account)
     prices: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
     valid: uint256 = 0
+    stable: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
+    lagging: uint256 = 0
     if mask != 0:
-        prices, valid = staticcall ORACLE.valid_prices(mask)
+        prices, valid, stable, lagging = staticcall ORACLE.liquidation_prices(mask)
     st: IClearinghouse.AccountState = self._state(account, mask, prices)
     return IClearinghouse.Health(
         equity=st.equity,
         notional=st.notional,
         initial_req=st.initial_req,
         maintenance_req=st.maintenance_req,
-        liquidatable=self._is_liquidatable(st.notional, st.equity, st.maintenance_req),
+        liquidatable=self._is_liquidatable(st.notional, st.equity, st.maintenance_req)
+        and not self._held(account, mask, stable, lagging),
         prices_valid=valid & mask == mask,
     )
 
@@ -560,6 +568,15 @@ def adl_gate(account: address, prices: uint256[MAX_MARKETS]) -> IClearinghouse.A
     gate: IClearinghouse.AdlGate = IClearinghouse.AdlGate(
         state=self._state(account, mask, prices), mask=mask, shortfall=0, fund_balance=0, needs_adl=True
     )
+    stable: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
+    lagging: uint256 = 0
+    unused_prices: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
+    unused_valid: uint256 = 0
+    unused_prices, unused_valid, stable, lagging = staticcall ORACLE.liquidation_prices(mask)
+    if self._held(account, mask, stable, lagging):
+        # dev: held by the stable mark, as `liquidate` would hold it.
+        gate.needs_adl = False
+        return gate
     if account == config.pool:
         gate.fund_balance = max(staticcall VAULT.collateral(config.fund), 0)
         return gate
@@ -635,7 +652,15 @@ def _is_reduce_only(size: int256, size_delta: int256) -> bool:
 # ---------------------------------------------------------------- internal: liquidation
 
 @internal
-def _liquidate(account: address, keeper: address, mask: uint256, prices: uint256[MAX_MARKETS], config: Config) -> uint8:
+def _liquidate(
+    account: address,
+    keeper: address,
+    mask: uint256,
+    prices: uint256[MAX_MARKETS],
+    stable: uint256[MAX_MARKETS],
+    lagging: uint256,
+    config: Config,
+) -> uint8:
     """
     @dev The whole liquidation of one account, at `prices` (valid for its
          markets). The loss waterfall's first three stages: the account's
@@ -652,7 +677,9 @@ def _liquidate(account: address, keeper: address, mask: uint256, prices: uint256
     if mask == 0:
         return HEALTHY
     scan: Scan = self._scan(account, mask, prices)
-    if not self._is_liquidatable(scan.notional, scan.equity, scan.maintenance_req):
+    if not self._is_liquidatable(scan.notional, scan.equity, scan.maintenance_req) or self._held(
+        account, mask, stable, lagging
+    ):
         return HEALTHY
 
     # Stage 4 gate: a deficit at the mark the fund cannot cover, or one the
@@ -996,6 +1023,20 @@ def _is_liquidatable(notional: uint256, equity: int256, maintenance_req: uint256
 
 @internal
 @view
+def _held(account: address, mask: uint256, stable: uint256[MAX_MARKETS], lagging: uint256) -> bool:
+    # dev: the stable mark (the oracle's `liquidation_prices`): an account
+    #      liquidatable at the oracle's prices is held while it is not
+    #      liquidatable at the stable marks of the markets it holds too, so
+    #      one bad round cannot liquidate it; closes still fill at the
+    #      oracle's price (at the stable mark a long would exit above it).
+    if lagging & mask == 0:
+        return False
+    st: IClearinghouse.AccountState = self._state(account, mask, stable)
+    return not self._is_liquidatable(st.notional, st.equity, st.maintenance_req)
+
+
+@internal
+@view
 def _position(account: address, market: uint256, pool: address) -> IClearinghouse.Position:
     if account == pool:
         state: IClearinghouse.MarketState = self._load_state(market)
@@ -1063,13 +1104,6 @@ def _prices(mask: uint256, strict: bool, unguarded: bool) -> uint256[MAX_MARKETS
         self._require_valid(mask, valid)
     self._require_unguarded(guarded & mask != 0)
     return prices
-
-
-@internal
-@view
-def _all_prices() -> (uint256[MAX_MARKETS], uint256):
-    # dev: every listed market's price (last good one where a feed fails) and the valid mask.
-    return staticcall ORACLE.valid_prices((1 << self.market_count) - 1)
 
 
 @internal

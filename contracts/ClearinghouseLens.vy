@@ -94,12 +94,22 @@ def health(accounts: DynArray[address, MAX_BATCH]) -> DynArray[IClearinghouse.He
     """
     prices: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
     valid: uint256 = 0
-    prices, valid = self._all_prices()
+    stable: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
+    lagging: uint256 = 0
+    prices, valid, stable, lagging = staticcall ORACLE.liquidation_prices((1 << staticcall ENGINE.market_count()) - 1)
     out: DynArray[IClearinghouse.Health, MAX_BATCH] = []
     for account: address in accounts:
         pos: IClearinghouse.Position = empty(IClearinghouse.Position)
         h: IClearinghouse.Health = empty(IClearinghouse.Health)
         pos, h = self._at(account, 0, prices, valid)
+        if h.liquidatable and lagging != 0:
+            # dev: the engine's stable-mark hold (`account_health`): liquidatable
+            #      at the stable marks of the lagging markets it holds too.
+            st: IClearinghouse.AccountState = empty(IClearinghouse.AccountState)
+            mask: uint256 = 0
+            pos, st, mask = staticcall ENGINE.state_at(account, 0, stable)
+            if lagging & mask != 0:
+                h.liquidatable = st.notional != 0 and st.equity < convert(st.maintenance_req, int256)
         out.append(h)
     return out
 

@@ -29,6 +29,17 @@
      is stored for it, so a reverted call cannot hide a jump and no one has to
      trade for the guard to lift. The owner can also hold a market guarded by
      hand (`set_guard`), until the owner lifts it.
+
+     The stable mark (issue 19, Mango v4's stable-price growth limit): what
+     decides liquidatability follows the feed at most `stable_rate` (a
+     fraction of itself) per second, so one bad or manipulated round cannot
+     liquidate, while a real crash does within `stable_window` seconds at the
+     latest. Like the guard it is a function of the feed's rounds alone: the
+     tracker starts at the round in effect `stable_window` seconds ago (or the
+     oldest of the STABLE_ROUNDS newest rounds, the baseline, or the newest
+     round whose predecessor cannot be read) and walks forward to now, moving
+     towards each round's answer for as long as that answer stood. Trades,
+     exits and the closes themselves use the oracle price.
 """
 
 from snekmate.auth import ownable
@@ -73,10 +84,27 @@ MAX_CONFIRM_ROUNDS: constant(uint256) = 8
 #      latest one fails a check other than its age.
 FALLBACK_ROUNDS: constant(uint256) = 3
 
+# @dev Most rounds the stable mark walks (one `getRoundData` call each, only
+#      while the rounds are younger than the market's `stable_window`): a
+#      burst of more rounds than this within the window is followed from the
+#      oldest of them, as a sustained move.
+STABLE_ROUNDS: constant(uint256) = 8
+
+# @dev `stable_rate` unit: a billionth of the price per second (32 bits: up to 4.29 a second).
+RATE_UNIT: constant(uint256) = 10 ** 9
+MAX_STABLE_RATE: constant(uint256) = 2 ** 32 - 1
+
 ADDRESS_BITS: constant(uint256) = 2 ** 160 - 1
 HALF_BITS: constant(uint256) = 2 ** 128 - 1
 WORD_BITS: constant(uint256) = 2 ** 64 - 1
 HELD_BIT: constant(uint256) = 1 << 255
+# @dev The stable mark's two fields in a guard word: rate at bit 184, window at 216.
+STABLE_BITS: constant(uint256) = (2 ** 64 - 1) << 184
+# @dev Set in a feed word when the market's stable mark is on: a read of a
+#      market without one never touches the guard word (a cold slot a liquidation
+#      would pay for). The scale below it is at most 10**18 < 2**60.
+STABLE_ON_BIT: constant(uint256) = 1 << 223
+SCALE_BITS: constant(uint256) = 2 ** 60 - 1
 
 # Why a read failed; `price` turns each into its revert reason.
 OK: constant(uint8) = 0
@@ -106,6 +134,10 @@ struct Feed:
     confirm_seconds: uint256
     # The round the feed was configured at: never a jump.
     baseline_round: uint256
+    # The stable mark follows the feed at most this many billionths of itself per second (0: off)...
+    stable_rate: uint256
+    # ... and any move in full once it has stood this many seconds.
+    stable_window: uint256
 
 struct LastPrice:
     price: uint256
@@ -128,7 +160,8 @@ struct Guard:
 
 # @dev Feed configuration per market id (the clearinghouse's market index),
 #      packed so that a read touches two slots, not six (every priced call
-#      reads it): aggregator (160 bits) | scale (64) | heartbeat (32).
+#      reads it): aggregator (160 bits) | scale (63) | stable mark on (1) |
+#      heartbeat (32).
 feed_words: HashMap[uint256, uint256]
 
 # @dev Per market: min_answer (128 bits) | max_answer (128), both positive
@@ -136,8 +169,9 @@ feed_words: HashMap[uint256, uint256]
 band_words: HashMap[uint256, uint256]
 
 # @dev Per market: max_deviation (64 bits, WAD <= 10**18) | confirm_rounds
-#      (8) | confirm_seconds (32) | baseline round (80) | ... | held by hand
-#      (the top bit): a guarded read touches this one slot for all of them.
+#      (8) | confirm_seconds (32) | baseline round (80) | stable_rate (32) |
+#      stable_window (32) | ... | held by hand (the top bit): a guarded read
+#      touches this one slot for all of them.
 guard_words: HashMap[uint256, uint256]
 
 # @dev Last valid price recorded by `refresh` (or `set_feed`), per market, and
@@ -168,6 +202,11 @@ event PriceGuardRaised:
 event PriceGuardLifted:
     market: indexed(uint256)
     price: uint256
+
+event StableMarkSet:
+    market: indexed(uint256)
+    rate: uint256
+    window: uint256
 
 
 @deploy
@@ -221,13 +260,19 @@ def set_feed(
     # dev: every field is within its packed width: scale <= 10**18 < 2**64,
     #      heartbeat <= MAX_HEARTBEAT, 0 < min < max <= 10**36 < 2**128,
     #      max_deviation <= 10**18 < 2**64, confirm_seconds <= heartbeat.
-    self.feed_words[market] = convert(aggregator, uint256) | (scale << 160) | (heartbeat << 224)
+    self.feed_words[market] = (
+        convert(aggregator, uint256) | (scale << 160) | (self.feed_words[market] & STABLE_ON_BIT) | (heartbeat << 224)
+    )
     self.band_words[market] = convert(min_answer, uint256) | (convert(max_answer, uint256) << 128)
     r: Read = self._read(market)
     self._check(r.status)
     assert r.round_id <= convert(max_value(uint80), uint256), "Oracle: round id too large"
     # dev: the round read now is the baseline the guard never walks past.
-    self.guard_words[market] = max_deviation | (confirm_rounds << 64) | (confirm_seconds << 72) | (r.round_id << 104)
+    # dev: a new feed keeps the market's stable mark (set apart, by `set_stable_mark`).
+    self.guard_words[market] = (
+        max_deviation | (confirm_rounds << 64) | (confirm_seconds << 72) | (r.round_id << 104)
+        | (self.guard_words[market] & STABLE_BITS)
+    )
     self.last[market] = LastPrice(price=r.price, round_id=r.round_id, updated_at=r.updated_at)
     self.logged_guard[market] = self._guard(market, r).guarded
     log FeedSet(
@@ -257,6 +302,33 @@ def set_guard(market: uint256, guarded: bool):
         log PriceGuardRaised(market=market, previous_price=self.last[market].price, price=self.last[market].price, deviation=0)
     else:
         log PriceGuardLifted(market=market, price=self.last[market].price)
+
+
+@external
+def set_stable_mark(market: uint256, rate: uint256, window: uint256):
+    """
+    @notice The stable mark of `market` (owner): what decides liquidatability
+            follows the feed at most `rate` billionths of itself per second,
+            and in full once a move has stood `window` seconds; rate 0 turns
+            it off (liquidatability at the oracle price alone).
+    @dev Takes effect at once, in both directions: raising the rate or
+         shortening the window can make accounts liquidatable, as the
+         oracle price already says they are.
+    @param rate Billionths of the price per second (1 to 2**32 - 1), or 0.
+    @param window Seconds, at most the heartbeat; at least 1 with a rate
+           (without one it is kept but unused, so a sweep can vary the rate alone).
+    """
+    ownable._check_owner()
+    word: uint256 = self.guard_words[market]
+    assert self.feed_words[market] != 0, "Oracle: unknown market"
+    assert rate <= MAX_STABLE_RATE, "Oracle: stable rate too high"
+    # dev: a window beyond the heartbeat would outlive the answer it follows;
+    #      no window would follow every move at once (the mark, unprotected).
+    assert (rate == 0 or window != 0) and window <= self.feed_words[market] >> 224, "Oracle: bad stable window"
+    self.guard_words[market] = (word & ~STABLE_BITS) | (rate << 184) | (window << 216)
+    feed_word: uint256 = self.feed_words[market] & ~STABLE_ON_BIT
+    self.feed_words[market] = feed_word | STABLE_ON_BIT if rate != 0 else feed_word
+    log StableMarkSet(market=market, rate=rate, window=window)
 
 
 @external
@@ -364,6 +436,53 @@ def valid_prices(mask: uint256) -> (uint256[MAX_MARKETS], uint256):
 
 @external
 @view
+def liquidation_prices(mask: uint256) -> (uint256[MAX_MARKETS], uint256, uint256[MAX_MARKETS], uint256):
+    """
+    @notice What a liquidation needs of every market in `mask`, in one call:
+            `valid_prices`, and the stable mark beside it.
+    @return (prices, valid_mask, stable, lagging_mask): `stable` is each
+            valid market's stable mark (`stable_price`) and, elsewhere, the
+            same price as `prices`; a set bit in `lagging_mask` marks a market
+            whose stable mark differs from its price now. An account is
+            liquidatable only if it is so at `prices` and, where it holds a
+            lagging market, at `stable` too.
+    """
+    prices: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
+    stable: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
+    valid: uint256 = 0
+    lagging: uint256 = 0
+    for i: uint256 in range(MAX_MARKETS):
+        if mask >> i == 0:
+            break
+        if mask & (1 << i) == 0:
+            continue
+        r: Read = self._read(i)
+        if r.status == OK:
+            prices[i] = r.price
+            valid |= 1 << i
+            stable[i] = self._stable(i, r)
+            if stable[i] != r.price:
+                lagging |= 1 << i
+        else:
+            prices[i] = self._fallback(i, r)
+            stable[i] = prices[i]
+    return (prices, valid, stable, lagging)
+
+
+@external
+@view
+def stable_price(market: uint256) -> uint256:
+    """
+    @notice The stable mark of `market` now (its price when the mark is off);
+            reverts with the failed check's reason, as `price`.
+    """
+    r: Read = self._read(market)
+    self._check(r.status)
+    return self._stable(market, r)
+
+
+@external
+@view
 def status(market: uint256) -> uint8:
     """
     @notice Why the feed of `market` fails (0: it does not). Codes: 1 call
@@ -391,6 +510,8 @@ def _feed(market: uint256) -> Feed:
     feed.confirm_rounds = (guard >> 64) & 255
     feed.confirm_seconds = (guard >> 72) & (2 ** 32 - 1)
     feed.baseline_round = (guard >> 104) & (2 ** 80 - 1)
+    feed.stable_rate = (guard >> 184) & (2 ** 32 - 1)
+    feed.stable_window = (guard >> 216) & (2 ** 32 - 1)
     return feed
 
 
@@ -412,11 +533,13 @@ def _checks(market: uint256) -> Feed:
         heartbeat=word >> 224,
         min_answer=convert(band & HALF_BITS, int256),
         max_answer=convert(band >> 128, int256),
-        scale=(word >> 160) & WORD_BITS,
+        scale=(word >> 160) & SCALE_BITS,
         max_deviation=0,
         confirm_rounds=0,
         confirm_seconds=0,
         baseline_round=0,
+        stable_rate=0,
+        stable_window=0,
     )
 
 
@@ -532,6 +655,60 @@ def _guard(market: uint256, latest: Read) -> Guard:
             return Guard(guarded=True, previous_price=previous.price, price=current.price, deviation=deviation)
         current = previous
     return empty(Guard)
+
+
+@internal
+@view
+def _stable(market: uint256, latest: Read) -> uint256:
+    # dev: `latest` passed every check. Walk back while the round is younger
+    #      than the window (never past the baseline, an unreadable or
+    #      out-of-order predecessor, or STABLE_ROUNDS rounds): the oldest round
+    #      reached is where the tracker starts, at its own answer. Then walk
+    #      forward: each newer round's answer stood from its updatedAt until
+    #      the next round's (or now), and the mark moves towards it by at most
+    #      rate x that time, as a fraction of the mark. Rounded towards the
+    #      start (the mark follows a wei later, never earlier).
+    if self.feed_words[market] & STABLE_ON_BIT == 0:
+        return latest.price
+    guard: uint256 = self.guard_words[market]
+    rate: uint256 = (guard >> 184) & (2 ** 32 - 1)
+    window: uint256 = (guard >> 216) & (2 ** 32 - 1)
+    if rate == 0 or block.timestamp - latest.updated_at >= window:
+        return latest.price
+    horizon: uint256 = block.timestamp - window
+    baseline: uint256 = (guard >> 104) & (2 ** 80 - 1)
+    feed: Feed = self._checks(market)
+    answers: uint256[STABLE_ROUNDS] = empty(uint256[STABLE_ROUNDS])
+    times: uint256[STABLE_ROUNDS] = empty(uint256[STABLE_ROUNDS])
+    answers[0] = latest.price
+    times[0] = latest.updated_at
+    current: Read = latest
+    count: uint256 = 1
+    for k: uint256 in range(1, STABLE_ROUNDS):
+        if current.updated_at <= horizon or current.round_id <= baseline:
+            break
+        previous: Read = self._read_round(feed, current.round_id - 1)
+        if previous.status != OK or previous.updated_at > current.updated_at:
+            break
+        answers[k] = previous.price
+        times[k] = previous.updated_at
+        count = k + 1
+        current = previous
+    mark: uint256 = answers[count - 1]
+    for j: uint256 in range(STABLE_ROUNDS - 1):
+        if j + 1 == count:
+            break
+        # dev: round k is newer than the start; it stood from times[k] to the next round, or now.
+        k: uint256 = count - 2 - j
+        until: uint256 = block.timestamp
+        if k != 0:
+            until = times[k - 1]
+        step: uint256 = mark * rate * (until - times[k]) // RATE_UNIT
+        if answers[k] > mark:
+            mark = min(answers[k], mark + step)
+        else:
+            mark = max(answers[k], mark - min(step, mark))
+    return mark
 
 
 @internal

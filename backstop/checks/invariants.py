@@ -89,6 +89,15 @@ def solvency_violations(p, accounts, equities: dict | None = None) -> list[str]:
     return [] if held >= owed else [f"vault holds {held}, positive equity sums to {owed} ({owed - held} short)"]
 
 
+def held(health) -> bool:
+    """Liquidatable at the oracle's prices but held by the stable mark (the
+    oracle's `liquidation_prices`): below maintenance with a position, and not
+    liquidatable. Such an account may be below zero until its stable mark
+    follows the price (within the market's stable window), so I3 and I4 wait
+    for it as for an account left to liquidate."""
+    return health.notional != 0 and health.equity < health.maintenance_req and not health.liquidatable
+
+
 def bad_debt_violations(p, accounts, equities: dict | None = None) -> list[str]:
     """I4: once every liquidatable account has been processed, no account has
     equity below zero; and the insurance fund's balance is never negative (SPEC 7)."""

@@ -44,12 +44,14 @@ MAX_AMOUNT_WAD = 2**128 - 1
 MAX_UINT256 = 2**256 - 1
 ADL_MODES = ("queue", "pro_rata")  # Configurator.adl_pro_rata: False, True
 MAX_TIER_SLOPE = Decimal(10)  # Configurator.MAX_TIER_SLOPE ("tier slope too high")
+# PriceOracle.set_stable_mark: the rate in billionths a second (RATE_UNIT), at most MAX_STABLE_RATE of them.
+STABLE_RATE_PLACES, MAX_STABLE_RATE_UNITS = 9, 2**32 - 1
 
 # ---------------------------------------------------------------- parameters
 
 # Optional market fields at their defaults: `Params.to_dict()` leaves them out,
 # so records written before the field existed read the same.
-MARKET_DEFAULTS = {"adl_mode": "queue", "margin_tier_slope": Decimal(0)}
+MARKET_DEFAULTS = {"adl_mode": "queue", "margin_tier_slope": Decimal(0), "stable_rate": Decimal(0), "stable_window": 0}
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,15 @@ class MarketParams:
     # Size tiers (Configurator.set_margin_tiers): a trader's initial margin fraction is
     # imr + margin_tier_slope * |size| / skew_scale (at most 1), maintenance in proportion; 0: flat.
     margin_tier_slope: Decimal = Decimal(0)
+    # The stable mark (PriceOracle.set_stable_mark): what decides liquidatability follows the
+    # feed at most stable_rate (a fraction of itself) a second, and in full once a move has
+    # stood stable_window seconds (at most the heartbeat); stable_rate 0: off.
+    stable_rate: Decimal = Decimal(0)
+    stable_window: int = 0
+
+    def stable_rate_units(self) -> int:
+        """stable_rate in the oracle's unit: billionths of the price a second."""
+        return int(self.stable_rate * 10**STABLE_RATE_PLACES)
 
     def feed_units(self, usd) -> int:
         """A USD price as an answer of this market's feed (exact, validated on load)."""
@@ -303,10 +314,19 @@ def _market(m, at: str) -> MarketParams:
     _check(adl_mode in ADL_MODES, f"{at}.adl_mode", f"must be one of {', '.join(ADL_MODES)}, got {adl_mode!r}")
     slope = _number(m, "margin_tier_slope", at) if "margin_tier_slope" in m else MARKET_DEFAULTS["margin_tier_slope"]
     _check(0 <= slope <= MAX_TIER_SLOPE, f"{at}.margin_tier_slope", f"must be between 0 and {MAX_TIER_SLOPE}, got {slope}")
+    # dev: PriceOracle.set_stable_mark's asserts: the rate's unit and width, and a
+    #      window (at most the heartbeat) whenever there is a rate.
+    rate = _number(m, "stable_rate", at, places=STABLE_RATE_PLACES) if "stable_rate" in m \
+        else MARKET_DEFAULTS["stable_rate"]
+    max_rate = Decimal(MAX_STABLE_RATE_UNITS) / 10**STABLE_RATE_PLACES
+    _check(0 <= rate <= max_rate, f"{at}.stable_rate", f"must be between 0 and {max_rate} a second, got {rate}")
+    window = _int(m, "stable_window", at, 0, heartbeat) if "stable_window" in m else MARKET_DEFAULTS["stable_window"]
+    _check(rate == 0 or window > 0, f"{at}.stable_window",
+           f"must be above 0 with a stable_rate ({rate}), got {window}")
     return MarketParams(
         name, price, feed_decimals, heartbeat, band_min, band_max,
         max_deviation, confirm_rounds, confirm_seconds, imr, mmr, fee_rate, skew_scale, max_skew, feed, adl_mode,
-        slope,
+        slope, stable_rate=rate, stable_window=window,
     )
 
 

@@ -182,6 +182,8 @@ def wire(params, deployer) -> dict:
             deploy("MockAggregator", m.feed_decimals, m.name, m.feed_units(m.price))
         send(oracle, "set_feed", market_id, feed.address, m.heartbeat, m.feed_units(m.band_min),
              m.feed_units(m.band_max), wad(m.max_deviation), m.confirm_rounds, m.confirm_seconds)
+        if m.stable_rate or m.stable_window:
+            send(oracle, "set_stable_mark", market_id, m.stable_rate_units(), m.stable_window)
         feeds.append(feed)
     configurator = deploy("Configurator", wad(params.fee_pool_share), wad(params.min_position_notional))
     deleverager = deploy("Deleverager", configurator.address)

@@ -590,8 +590,9 @@ class Simulation:
         # dev: I3 and I4 hold once every liquidatable account has been processed:
         #      always after the control keeper's round; with realistic keepers,
         #      only when none is left (a late or gated keeper may leave some).
+        #      An account the stable mark holds is not processed yet either.
         rec.settled = self._controls_only or not any(
-            can_liquidate(h) for h in invariants.batched(p.lens.health, self.traders))
+            can_liquidate(h) or invariants.held(h) for h in invariants.batched(p.lens.health, self.traders))
         rec.invariants = {name: violations
                           for name, violations in invariants.check(p, self.accounts(), settled=rec.settled,
                                                                    totals=totals)}

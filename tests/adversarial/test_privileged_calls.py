@@ -64,6 +64,7 @@ CLASSIFICATION = {
     "PriceOracle": {
         "set_feed": OWNER_ONLY,
         "set_guard": OWNER_ONLY,
+        "set_stable_mark": OWNER_ONLY,
         "transfer_ownership": OWNER_ONLY,
         "renounce_ownership": OWNER_ONLY,
         "accept_ownership": PENDING_OWNER_ONLY,
@@ -152,6 +153,7 @@ CASES = {
         lambda p, a, f: (ETH, f.address, HEARTBEAT, 1, feed_answer(10**9), wad("0.25")), None,
     ),
     ("PriceOracle", "set_guard"): (lambda p, a, f: (ETH, True), None),
+    ("PriceOracle", "set_stable_mark"): (lambda p, a, f: (ETH, 1, 1), None),
     ("PriceOracle", "transfer_ownership"): (lambda p, a, f: (a,), None),
     ("PriceOracle", "renounce_ownership"): (lambda p, a, f: (), None),
     ("Configurator", "set_engine"): (lambda p, a, f: (a,), "Configurator: engine already set"),

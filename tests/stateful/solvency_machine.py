@@ -39,7 +39,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from backstop.chain import revm_chain
 from backstop.checks.adl_audit import RankingRecorder, audit
 from backstop.protocol.harness import FEED_DECIMALS, FUND_COOLDOWN, HEARTBEAT, LIQUIDATION, actor
-from backstop.checks.invariants import bad_debt_violations, custody_violations, solvency_violations, zero_sum_violations
+from backstop.checks.invariants import bad_debt_violations, custody_violations, held, solvency_violations, zero_sum_violations
 from backstop.keeper.logic import BoaChain, Keeper
 from backstop.chain.revm_chain import Reverted
 from backstop.units import WAD, wad
@@ -398,6 +398,15 @@ class SolvencyMachine(RuleBasedStateMachine):
         with self.chain.prank(OWNER):
             self.p.configurator.set_margin_tiers(market, wad(slope))
 
+    @rule(data=st.data(), mark=st.sampled_from([(0, 0), (1_000_000, 600), (10_000, 3_600), (10**9, 1)]))
+    def stable_mark(self, data, mark):
+        """The owner sets a market's stable mark (issue 19) at any moment: off,
+        0.1% a second over 10 minutes, a slow one over the heartbeat, or one
+        that follows within a second. A held account is pending, not hidden."""
+        market = data.draw(st.integers(0, self.p.engine.market_count() - 1), label="market")
+        with self.chain.prank(OWNER):
+            self.p.oracle.set_stable_mark(market, *mark)
+
     # ------------------------------------------------------------ the keeper
 
     @rule()
@@ -418,7 +427,8 @@ class SolvencyMachine(RuleBasedStateMachine):
         # dev: "processed" means nothing left liquidatable at all: an account
         #      behind a failing feed cannot be liquidated yet, so its deficit
         #      is pending, not hidden (the per-step check below covers that).
-        if not any(h.liquidatable for h in self.p.lens.health(self._everyone())):
+        #      An account the stable mark holds is pending in the same way.
+        if not any(h.liquidatable or held(h) for h in self.p.lens.health(self._everyone())):
             for name, found in (("I3", solvency_violations(self.p, self._everyone())),
                                 ("I4", bad_debt_violations(self.p, self._everyone()))):
                 assert not found, f"{name} after the keeper: {found}"
@@ -445,8 +455,9 @@ class SolvencyMachine(RuleBasedStateMachine):
         assert self.p.vault.collateral(self.p.fund) >= 0, "the insurance fund went below zero"
         health = self.p.lens.health(self._everyone())
         # I4, at every step: a deficit is never hidden: an account below zero
-        # still has a position, so it is liquidatable and the waterfall reaches it.
-        hidden = [a for a, h in zip(self._everyone(), health) if h.equity < 0 and not h.liquidatable]
+        # still has a position, so it is liquidatable (or held by the stable
+        # mark until it follows) and the waterfall reaches it.
+        hidden = [a for a, h in zip(self._everyone(), health) if h.equity < 0 and h.notional == 0]
         assert not hidden, f"I4: below zero with nothing to liquidate: {hidden}"
         if min(h.equity for h in health) >= 0:
             assert not (v := solvency_violations(self.p, self._everyone())), f"I3: {v}"

@@ -24,7 +24,7 @@ def test_set_feed__by_owner__stores_config_and_logs(oracle, owner, new_feed):
     assert (log.market, log.aggregator, log.heartbeat) == (BTC, btc.address, HEARTBEAT)
     assert (log.min_answer, log.max_answer, log.max_deviation) == (*BAND, wad("0.1"))
     assert (log.confirm_rounds, log.confirm_seconds) == (1, 900)
-    assert tuple(oracle.feeds(BTC)) == (btc.address, HEARTBEAT, *BAND, 10**10, wad("0.1"), 1, 900, btc.round_id())
+    assert tuple(oracle.feeds(BTC)) == (btc.address, HEARTBEAT, *BAND, 10**10, wad("0.1"), 1, 900, btc.round_id(), 0, 0)
 
 
 def test_set_feed__valid_answer__records_it_as_last_good_price(oracle, owner, new_feed):

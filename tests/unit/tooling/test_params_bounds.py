@@ -46,6 +46,11 @@ BOUNDS = [
     # PriceOracle.set_feed: max_answer <= MAX_PRICE // scale ("Oracle: band too wide"): 10**18 USD
     ("markets[0].band_max", Decimal(10**18), Decimal(10**18) + Decimal("1e-8"),
      "above the contract's maximum 1000000000000000000 ('Oracle: band too wide')", {}),
+    # PriceOracle.set_stable_mark: rate <= MAX_STABLE_RATE billionths a second, a window in [1, heartbeat] with it
+    ("markets[0].stable_rate", Decimal("4.294967295"), Decimal("4.294967296"), "must be between 0 and 4.294967295",
+     {"markets[0].stable_window": 600}),
+    ("markets[0].stable_window", 3600, 3601, "above the contract's maximum 3600", {"markets[0].stable_rate": "0.001"}),
+    ("markets[0].stable_window", 1, 0, "must be above 0 with a stable_rate", {"markets[0].stable_rate": "0.001"}),
     # Vault / PriceOracle: decimals <= 18
     ("collateral.decimals", 18, 19, "above the contract's maximum 18", {}),
     ("markets[0].feed_decimals", 18, 19, "above the contract's maximum 18", {}),
