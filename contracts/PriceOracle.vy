@@ -675,7 +675,11 @@ def _stable(market: uint256, latest: Read) -> uint256:
     window: uint256 = (guard >> 216) & (2 ** 32 - 1)
     if rate == 0 or block.timestamp - latest.updated_at >= window:
         return latest.price
-    horizon: uint256 = block.timestamp - window
+    # dev: a window reaching back before the chain began starts at 0 (a
+    #      window may be as long as a heartbeat, 2**32 - 1 seconds).
+    horizon: uint256 = 0
+    if block.timestamp > window:
+        horizon = block.timestamp - window
     baseline: uint256 = (guard >> 104) & (2 ** 80 - 1)
     feed: Feed = self._checks(market)
     answers: uint256[STABLE_ROUNDS] = empty(uint256[STABLE_ROUNDS])
