@@ -120,6 +120,8 @@ class StepRecord:
     late_rounds: int = 0
     # Counted after the traders acted and before the keeper did (BUCKETS).
     margin_buckets: dict = field(default_factory=dict)
+    # Of those below maintenance, the ones the stable mark held (not liquidatable at it yet).
+    stable_held: int = 0
     transactions: int = 0
     rejected: int = 0
     # Every liquidatable account processed at the step's end (I3 and I4 are checked only then).
@@ -590,13 +592,22 @@ class Simulation:
         # dev: I3 and I4 hold once every liquidatable account has been processed:
         #      always after the control keeper's round; with realistic keepers,
         #      only when none is left (a late or gated keeper may leave some).
-        #      An account the stable mark holds is not processed yet either.
-        rec.settled = self._controls_only or not any(
-            can_liquidate(h) or invariants.held(h) for h in invariants.batched(p.lens.health, self.traders))
+        #      Nor while the stable mark holds an account, whatever the keeper.
+        rec.settled = self._settled()
         rec.invariants = {name: violations
                           for name, violations in invariants.check(p, self.accounts(), settled=rec.settled,
                                                                    totals=totals)}
         rec.invariants_ok = not any(rec.invariants.values())
+
+    def _settled(self) -> bool:
+        """Whether every liquidatable account has been processed now (I3 and I4
+        apply): nothing liquidatable left (the control keeper leaves nothing by
+        construction, so its runs skip the read) and nothing the stable mark holds."""
+        stable_on = any(self.params.markets[a.market].stable_rate for a in self.assets)
+        if self._controls_only and not stable_on:
+            return True
+        health = invariants.batched(self.protocol.lens.health, self.traders)
+        return not any(invariants.held(h) or (can_liquidate(h) and not self._controls_only) for h in health)
 
     def _count_margins(self) -> set:
         """This step's accounts by margin (BUCKETS), as they stand now; the
@@ -607,6 +618,7 @@ class Simulation:
         for trader in self.traders:
             counts[_bucket(health[trader], self.names[trader] in self._forced_out)] += 1
         self.steps[-1].margin_buckets = counts
+        self.steps[-1].stable_held = sum(invariants.held(health[trader]) for trader in self.traders)
         return {a for a, h in health.items() if can_liquidate(h)}
 
     def _before_deleverage(self, account: str, market: int, counterparties: list):
@@ -776,6 +788,10 @@ class Simulation:
             "max_gas_gwei": max(r.gas_gwei for r in self.steps),
             "invariants_ok": all(r.invariants_ok for r in self.steps),
             "steps_settled": sum(r.settled for r in self.steps),
+            "stable_marks": {a.symbol: {"rate": float(self.params.markets[a.market].stable_rate),
+                                        "window": self.params.markets[a.market].stable_window} for a in self.assets},
+            "stable_held_peak": max(r.stable_held for r in self.steps),
+            "stable_held_account_steps": sum(r.stable_held for r in self.steps),
         }
 
     def _losses_by_counterparty(self) -> dict:

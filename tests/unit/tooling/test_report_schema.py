@@ -15,7 +15,7 @@ SCHEMA = Path(__file__).resolve().parents[3] / "docs" / "report-schema.md"
 # parameter files).
 OPAQUE = {"params", "scenario_file", "units", "events_wad", "final_balances.accounts", "steps[].invariants",
           "steps[].margin_buckets", "code_version", "margin_bucket_bounds", "outcome.min_prices",
-          "outcome.liquidated_notional_by_market_usd", "outcome.adl_modes", "steps[].prices", "steps[].flows_usd",
+          "outcome.liquidated_notional_by_market_usd", "outcome.adl_modes", "outcome.stable_marks", "steps[].prices", "steps[].flows_usd",
           "steps[].liquidated_notional_by_market_usd", "liquidation_maps.start", "liquidation_maps.low"}
 
 
