@@ -68,6 +68,23 @@ class ProRataAttackerMachine(AttackerMachine):
 PRO_RATA_RUN = settings(FIXED_RUN, max_examples=200)
 
 
+class StableMarkAttackerMachine(AttackerMachine):
+    """The same attacker where every market decides liquidatability behind a
+    stable mark (issue 19) from the start: 0.1% a second, in full after 10
+    minutes, so a crash holds accounts for a few steps of `time_passes`; the
+    owner's `stable_mark` rule may change or lift it."""
+
+    def _after_deploy(self):
+        with self.chain.prank(OWNER):
+            for market in range(self.p.engine.market_count()):
+                self.p.oracle.set_stable_mark(market, 1_000_000, 600)
+        super()._after_deploy()
+
+
+# dev: the liquidation path's decision is what differs: as many examples as pro rata.
+STABLE_MARK_RUN = settings(FIXED_RUN, max_examples=200)
+
+
 def _fixed_run(machine, run_settings):
     try:
         run_state_machine_as_test(machine, settings=run_settings)
@@ -83,3 +100,7 @@ def test_attacker_fuzzer__fixed_run__finds_nothing():
 
 def test_attacker_fuzzer__pro_rata_markets__fixed_run__finds_nothing():
     _fixed_run(ProRataAttackerMachine, PRO_RATA_RUN)
+
+
+def test_attacker_fuzzer__stable_marks__fixed_run__finds_nothing():
+    _fixed_run(StableMarkAttackerMachine, STABLE_MARK_RUN)

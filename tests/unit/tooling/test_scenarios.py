@@ -10,7 +10,7 @@ import yaml
 from backstop.protocol.deployment import ParamsError
 from backstop.sim.scenario import SCENARIOS, DepthModel, KeeperSpec, load_scenario, parse_scenario, price_path, price_paths
 
-SHIPPED = ["flash-crash", "eth-2020-03-12", "eth-2021-05-19", "cascade-2025-10-10", "gbm-jumps", "calm"]
+SHIPPED = ["flash-crash", "eth-2020-03-12", "eth-2021-05-19", "cascade-2025-10-10", "gbm-jumps", "calm", "bad-round"]
 
 
 def _raw(name="flash-crash"):
