@@ -505,41 +505,6 @@ def position(account: address, market: uint256) -> IClearinghouse.Position:
 
 @external
 @view
-def equity(account: address) -> int256:
-    """
-    @notice collateral + sum of unrealised PnL (WAD USD).
-    """
-    mask: uint256 = self._mask(account)
-    return self._state(account, mask, self._prices(mask, True, False)).equity
-
-
-@external
-@view
-def account_health(account: address) -> IClearinghouse.Health:
-    """
-    @notice Margin state of one account; never reverts on a failing feed.
-    """
-    mask: uint256 = self._mask(account)
-    prices: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
-    valid: uint256 = 0
-    stable: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
-    lagging: uint256 = 0
-    if mask != 0:
-        prices, valid, stable, lagging = staticcall ORACLE.liquidation_prices(mask)
-    st: IClearinghouse.AccountState = self._state(account, mask, prices)
-    return IClearinghouse.Health(
-        equity=st.equity,
-        notional=st.notional,
-        initial_req=st.initial_req,
-        maintenance_req=st.maintenance_req,
-        liquidatable=self._is_liquidatable(st.notional, st.equity, st.maintenance_req)
-        and not self._held(account, mask, stable, lagging),
-        prices_valid=valid & mask == mask,
-    )
-
-
-@external
-@view
 def state_at(
     account: address, market: uint256, prices: uint256[MAX_MARKETS]
 ) -> (IClearinghouse.Position, IClearinghouse.AccountState, uint256):
@@ -568,15 +533,6 @@ def adl_gate(account: address, prices: uint256[MAX_MARKETS]) -> IClearinghouse.A
     gate: IClearinghouse.AdlGate = IClearinghouse.AdlGate(
         state=self._state(account, mask, prices), mask=mask, shortfall=0, fund_balance=0, needs_adl=True
     )
-    stable: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
-    lagging: uint256 = 0
-    unused_prices: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
-    unused_valid: uint256 = 0
-    unused_prices, unused_valid, stable, lagging = staticcall ORACLE.liquidation_prices(mask)
-    if self._held(account, mask, stable, lagging):
-        # dev: held by the stable mark, as `liquidate` would hold it.
-        gate.needs_adl = False
-        return gate
     if account == config.pool:
         gate.fund_balance = max(staticcall VAULT.collateral(config.fund), 0)
         return gate

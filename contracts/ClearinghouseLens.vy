@@ -99,19 +99,37 @@ def health(accounts: DynArray[address, MAX_BATCH]) -> DynArray[IClearinghouse.He
     prices, valid, stable, lagging = staticcall ORACLE.liquidation_prices((1 << staticcall ENGINE.market_count()) - 1)
     out: DynArray[IClearinghouse.Health, MAX_BATCH] = []
     for account: address in accounts:
-        pos: IClearinghouse.Position = empty(IClearinghouse.Position)
-        h: IClearinghouse.Health = empty(IClearinghouse.Health)
-        pos, h = self._at(account, 0, prices, valid)
-        if h.liquidatable and lagging != 0:
-            # dev: the engine's stable-mark hold (`account_health`): liquidatable
-            #      at the stable marks of the lagging markets it holds too.
-            st: IClearinghouse.AccountState = empty(IClearinghouse.AccountState)
-            mask: uint256 = 0
-            pos, st, mask = staticcall ENGINE.state_at(account, 0, stable)
-            if lagging & mask != 0:
-                h.liquidatable = st.notional != 0 and st.equity < convert(st.maintenance_req, int256)
-        out.append(h)
+        out.append(self._health(account, prices, valid, stable, lagging))
     return out
+
+
+@external
+@view
+def account_health(account: address) -> IClearinghouse.Health:
+    """
+    @notice Margin state of one account; never reverts on a failing feed (that
+            market's last good price, and `prices_valid` False). `liquidatable`
+            is what `liquidate` decides: below maintenance at the oracle's
+            prices and, where it holds a market whose stable mark lags, at the
+            stable marks too.
+    """
+    prices: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
+    valid: uint256 = 0
+    stable: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
+    lagging: uint256 = 0
+    prices, valid, stable, lagging = staticcall ORACLE.liquidation_prices((1 << staticcall ENGINE.market_count()) - 1)
+    return self._health(account, prices, valid, stable, lagging)
+
+
+@external
+@view
+def equity(account: address) -> int256:
+    """
+    @notice collateral + sum of unrealised PnL (WAD USD) at the oracle's
+            prices; reverts with the oracle's reason while one the account
+            depends on fails its checks (strict).
+    """
+    return self._strict_health(account).equity
 
 
 @external
@@ -173,16 +191,20 @@ def free_collateral(account: address) -> uint256:
             markets is guarded. Never reverts.
     """
     collateral: int256 = staticcall VAULT.collateral(account)
-    h: IClearinghouse.Health = staticcall ENGINE.account_health(account)
-    if h.notional == 0:
-        return convert(max(collateral, 0), uint256)
     prices: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
     valid: uint256 = 0
     guarded: uint256 = 0
-    prices, valid, guarded = staticcall ORACLE.try_prices(self._markets_of(account))
-    if not h.prices_valid or guarded != 0:
+    prices, valid, guarded = staticcall ORACLE.try_prices((1 << staticcall ENGINE.market_count()) - 1)
+    pos: IClearinghouse.Position = empty(IClearinghouse.Position)
+    st: IClearinghouse.AccountState = empty(IClearinghouse.AccountState)
+    mask: uint256 = 0
+    pos, st, mask = staticcall ENGINE.state_at(account, 0, prices)
+    if st.notional == 0:
+        return convert(max(collateral, 0), uint256)
+    # dev: the engine's `withdraw`: every price of the account's markets valid, none guarded.
+    if valid & mask != mask or guarded & mask != 0:
         return 0
-    return convert(max(min(collateral, h.equity - convert(h.initial_req, int256)), 0), uint256)
+    return convert(max(min(collateral, st.equity - convert(st.initial_req, int256)), 0), uint256)
 
 
 # ---------------------------------------------------------------- positions
@@ -456,22 +478,34 @@ def _liquidation_price(account: address, market: uint256) -> uint256:
 
 @internal
 @view
-def _markets_of(account: address) -> uint256:
-    # dev: the markets `account` holds (the pool: where its mirror is not empty).
-    mask: uint256 = 0
-    for i: uint256 in range(MAX_MARKETS):
-        if i == staticcall ENGINE.market_count():
-            break
-        if (staticcall ENGINE.position(account, i)).size != 0:
-            mask |= 1 << i
-    return mask
+def _health(
+    account: address, prices: uint256[MAX_MARKETS], valid: uint256, stable: uint256[MAX_MARKETS], lagging: uint256
+) -> IClearinghouse.Health:
+    # dev: `account_health` at the given prices: the engine's `_state`, and
+    #      its `_held` (the stable mark) for an account liquidatable at the
+    #      oracle's prices: the same state, rounding and decision.
+    pos: IClearinghouse.Position = empty(IClearinghouse.Position)
+    h: IClearinghouse.Health = empty(IClearinghouse.Health)
+    pos, h = self._at(account, 0, prices, valid)
+    if h.liquidatable and lagging != 0:
+        st: IClearinghouse.AccountState = empty(IClearinghouse.AccountState)
+        mask: uint256 = 0
+        pos, st, mask = staticcall ENGINE.state_at(account, 0, stable)
+        if lagging & mask != 0:
+            h.liquidatable = st.notional != 0 and st.equity < convert(st.maintenance_req, int256)
+    return h
 
 
 @internal
 @view
 def _strict_health(account: address) -> IClearinghouse.Health:
-    # dev: the engine's figures, refused while a price they use fails its checks.
-    h: IClearinghouse.Health = staticcall ENGINE.account_health(account)
+    # dev: `account_health`, refused while a price it uses fails its checks.
+    prices: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
+    valid: uint256 = 0
+    stable: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
+    lagging: uint256 = 0
+    prices, valid, stable, lagging = staticcall ORACLE.liquidation_prices((1 << staticcall ENGINE.market_count()) - 1)
+    h: IClearinghouse.Health = self._health(account, prices, valid, stable, lagging)
     if h.prices_valid:
         return h
     for i: uint256 in range(MAX_MARKETS):

@@ -121,13 +121,25 @@ def deleverage(account: address, market: uint256, counterparties: DynArray[addre
     pool: address = staticcall engine.pool()
     prices: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
     valid: uint256 = 0
+    stable: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
+    lagging: uint256 = 0
     # dev: ADL never waits on the guard: the guard's round reads are skipped.
-    prices, valid = staticcall self.oracle.valid_prices((1 << staticcall engine.market_count()) - 1)
+    prices, valid, stable, lagging = staticcall self.oracle.liquidation_prices(
+        (1 << staticcall engine.market_count()) - 1
+    )
     gate: IClearinghouse.AdlGate = staticcall engine.adl_gate(account, prices)
     assert gate.mask & (1 << market) != 0, "Deleverager: no position"
     self._require_valid(gate.mask, valid)
     st: IClearinghouse.AccountState = gate.state
-    assert st.notional != 0 and st.equity < convert(st.maintenance_req, int256), "Deleverager: account healthy"
+    assert self._liquidatable(st), "Deleverager: account healthy"
+    if lagging & gate.mask != 0:
+        # dev: the stable mark holds it, as it holds `liquidate`: it must be
+        #      liquidatable at the lagging markets' stable marks too.
+        unused: IClearinghouse.Position = empty(IClearinghouse.Position)
+        at_stable: IClearinghouse.AccountState = empty(IClearinghouse.AccountState)
+        unused_mask: uint256 = 0
+        unused, at_stable, unused_mask = staticcall engine.state_at(account, market, stable)
+        assert self._liquidatable(at_stable), "Deleverager: account healthy"
     assert gate.needs_adl, "Deleverager: ADL not required"
 
     # Stage 3 before 4: the fund covers what it can of the negative equity.
@@ -486,6 +498,13 @@ def _counterparty(
 
 
 # ---------------------------------------------------------------- internal
+
+@internal
+@pure
+def _liquidatable(st: IClearinghouse.AccountState) -> bool:
+    # dev: the engine's `_is_liquidatable` (SPEC 3).
+    return st.notional != 0 and st.equity < convert(st.maintenance_req, int256)
+
 
 @internal
 @view

@@ -35,11 +35,13 @@
      fraction of itself) per second, so one bad or manipulated round cannot
      liquidate, while a real crash does within `stable_window` seconds at the
      latest. Like the guard it is a function of the feed's rounds alone: the
-     tracker starts at the round in effect `stable_window` seconds ago (or the
-     oldest of the STABLE_ROUNDS newest rounds, the baseline, or the newest
-     round whose predecessor cannot be read) and walks forward to now, moving
-     towards each round's answer for as long as that answer stood. Trades,
-     exits and the closes themselves use the oracle price.
+     tracker starts at the newest round that stood a whole window until the
+     next one (the mark was exactly its answer then) or, with none among the
+     STABLE_ROUNDS newest (nor before the baseline or an unreadable
+     predecessor), at the median of those read, which no single bad round can
+     be; and walks forward to now, moving towards each round's answer for as
+     long as that answer stood. Trades, exits and the closes themselves use
+     the oracle price.
 """
 
 from snekmate.auth import ownable
@@ -84,10 +86,9 @@ MAX_CONFIRM_ROUNDS: constant(uint256) = 8
 #      latest one fails a check other than its age.
 FALLBACK_ROUNDS: constant(uint256) = 3
 
-# @dev Most rounds the stable mark walks (one `getRoundData` call each, only
-#      while the rounds are younger than the market's `stable_window`): a
-#      burst of more rounds than this within the window is followed from the
-#      oldest of them, as a sustained move.
+# @dev Most rounds the stable mark walks back (one `getRoundData` call each,
+#      only while none of them stood a whole `stable_window`): a burst of more
+#      rounds than this within the window starts at the median of them.
 STABLE_ROUNDS: constant(uint256) = 8
 
 # @dev `stable_rate` unit: a billionth of the price per second (32 bits: up to 4.29 a second).
@@ -253,6 +254,9 @@ def set_feed(
     # dev: a confirmation longer than the heartbeat would outlive the jump
     #      round itself; zero would never guard.
     assert confirm_seconds != 0 and confirm_seconds <= heartbeat, "Oracle: bad confirm seconds"
+    # dev: the market's stable mark is kept, so its window must fit the new
+    #      heartbeat as `set_stable_mark` requires (set it first, then the feed).
+    assert (self.guard_words[market] >> 216) & (2 ** 32 - 1) <= heartbeat, "Oracle: bad stable window"
     decimals: uint8 = staticcall AggregatorV3(aggregator).decimals()
     assert decimals <= 18, "Oracle: feed decimals > 18"
     scale: uint256 = 10 ** convert(18 - decimals, uint256)
@@ -660,14 +664,19 @@ def _guard(market: uint256, latest: Read) -> Guard:
 @internal
 @view
 def _stable(market: uint256, latest: Read) -> uint256:
-    # dev: `latest` passed every check. Walk back while the round is younger
-    #      than the window (never past the baseline, an unreadable or
-    #      out-of-order predecessor, or STABLE_ROUNDS rounds): the oldest round
-    #      reached is where the tracker starts, at its own answer. Then walk
-    #      forward: each newer round's answer stood from its updatedAt until
-    #      the next round's (or now), and the mark moves towards it by at most
-    #      rate x that time, as a fraction of the mark. Rounded towards the
-    #      start (the mark follows a wei later, never earlier).
+    # dev: `latest` passed every check. A round that stood a whole window
+    #      until the next one was followed in full: the mark was its answer
+    #      when the next round came. So walk back from the latest round to the
+    #      newest round that stood a window, and start there, exactly. Within
+    #      STABLE_ROUNDS rounds (or before the baseline, an unreadable or
+    #      out-of-order predecessor) there may be none: then start at the
+    #      median of the answers read (of two middle ones, the farther from the
+    #      latest), which no single bad round can be, so a bad round, however
+    #      old, is never a start. Then walk forward: each newer round's answer
+    #      stood from its updatedAt until the next round's (or now), and the
+    #      mark moves towards it by at most rate x that time, as a fraction of
+    #      the mark. Rounded towards the start (the mark follows a wei later,
+    #      never earlier).
     if self.feed_words[market] & STABLE_ON_BIT == 0:
         return latest.price
     guard: uint256 = self.guard_words[market]
@@ -675,11 +684,6 @@ def _stable(market: uint256, latest: Read) -> uint256:
     window: uint256 = (guard >> 216) & (2 ** 32 - 1)
     if rate == 0 or block.timestamp - latest.updated_at >= window:
         return latest.price
-    # dev: a window reaching back before the chain began starts at 0 (a
-    #      window may be as long as a heartbeat, 2**32 - 1 seconds).
-    horizon: uint256 = 0
-    if block.timestamp > window:
-        horizon = block.timestamp - window
     baseline: uint256 = (guard >> 104) & (2 ** 80 - 1)
     feed: Feed = self._checks(market)
     answers: uint256[STABLE_ROUNDS] = empty(uint256[STABLE_ROUNDS])
@@ -688,8 +692,9 @@ def _stable(market: uint256, latest: Read) -> uint256:
     times[0] = latest.updated_at
     current: Read = latest
     count: uint256 = 1
+    start: uint256 = STABLE_ROUNDS
     for k: uint256 in range(1, STABLE_ROUNDS):
-        if current.updated_at <= horizon or current.round_id <= baseline:
+        if current.round_id <= baseline:
             break
         previous: Read = self._read_round(feed, current.round_id - 1)
         if previous.status != OK or previous.updated_at > current.updated_at:
@@ -697,13 +702,18 @@ def _stable(market: uint256, latest: Read) -> uint256:
         answers[k] = previous.price
         times[k] = previous.updated_at
         count = k + 1
+        if current.updated_at - previous.updated_at >= window:
+            start = k
+            break
         current = previous
-    mark: uint256 = answers[count - 1]
+    if start == STABLE_ROUNDS:
+        start = self._median_round(answers, count, latest.price)
+    mark: uint256 = answers[start]
     for j: uint256 in range(STABLE_ROUNDS - 1):
-        if j + 1 == count:
+        if j == start:
             break
         # dev: round k is newer than the start; it stood from times[k] to the next round, or now.
-        k: uint256 = count - 2 - j
+        k: uint256 = start - 1 - j
         until: uint256 = block.timestamp
         if k != 0:
             until = times[k - 1]
@@ -713,6 +723,37 @@ def _stable(market: uint256, latest: Read) -> uint256:
         else:
             mark = max(answers[k], mark - min(step, mark))
     return mark
+
+
+@internal
+@pure
+def _median_round(answers: uint256[STABLE_ROUNDS], count: uint256, latest: uint256) -> uint256:
+    # dev: the index of the median of answers[0:count], newest first on equal
+    #      answers (a stable insertion sort of the indices); of the two middle
+    #      ones of an even count, the one farther from `latest` (the lower
+    #      position on a tie).
+    order: uint256[STABLE_ROUNDS] = empty(uint256[STABLE_ROUNDS])
+    for i: uint256 in range(STABLE_ROUNDS):
+        if i == count:
+            break
+        position: uint256 = i
+        for unused: uint256 in range(STABLE_ROUNDS):
+            if position == 0 or answers[order[position - 1]] <= answers[i]:
+                break
+            order[position] = order[position - 1]
+            position -= 1
+        order[position] = i
+    low: uint256 = order[(count - 1) // 2]
+    high: uint256 = order[count // 2]
+    if self._distance(answers[high], latest) > self._distance(answers[low], latest):
+        return high
+    return low
+
+
+@internal
+@pure
+def _distance(a: uint256, b: uint256) -> uint256:
+    return a - b if a >= b else b - a
 
 
 @internal

@@ -7,6 +7,7 @@ contracts as attributes (`harness.Protocol`, `deployment.Deployment`) and
 I2 only holds when `accounts` contains every trader with a position.
 """
 
+from backstop.keeper.logic import held_by_stable_mark
 from backstop.units import WAD
 
 LENS_BATCH = 1000  # the lens's MAX_BATCH
@@ -76,32 +77,39 @@ def _equities(p, accounts) -> dict:
     return {a: h.equity for a, h in zip(accounts, batched(p.lens.health, accounts))}
 
 
-def solvency_violations(p, accounts, equities: dict | None = None) -> list[str]:
+def solvency_violations(p, accounts, equities: dict | None = None, pending: frozenset = frozenset()) -> list[str]:
     """I3: the vault's tokens (in WAD) cover the sum of every positive equity.
 
     Sum of equity = ledger total + sum of unrealised PnL, and the PnL sums to at
     most 0 (I2), so I3 holds exactly while no account is below zero; an
     underwater account not yet liquidated is a deficit of exactly its negative
     equity. So I3, like I4, is asserted once the keeper has processed every
-    liquidatable account."""
-    held = p.token.balanceOf(p.vault.address) * p.vault.SCALE()
-    owed = sum(max(0, e) for e in (equities or _equities(p, accounts)).values())
-    return [] if held >= owed else [f"vault holds {held}, positive equity sums to {owed} ({owed - held} short)"]
+    liquidatable account, and the deficits of the `pending` accounts (those a
+    stable mark holds) are counted as the shortfall they are, not hidden."""
+    equities = equities or _equities(p, accounts)
+    vault = p.token.balanceOf(p.vault.address) * p.vault.SCALE()
+    owed = sum(max(0, e) for e in equities.values())
+    excused = sum(max(0, -equities[a]) for a in pending if a in equities)
+    if vault + excused >= owed:
+        return []
+    return [f"vault holds {vault}, positive equity sums to {owed} ({owed - vault} short"
+            + (f", {excused} of it held accounts' deficits)" if excused else ")")]
 
 
 def held(health) -> bool:
-    """Liquidatable at the oracle's prices but held by the stable mark (the
-    oracle's `liquidation_prices`): below maintenance with a position, and not
-    liquidatable. Such an account may be below zero until its stable mark
-    follows the price (within the market's stable window), so I3 and I4 wait
-    for it as for an account left to liquidate."""
-    return health.notional != 0 and health.equity < health.maintenance_req and not health.liquidatable
+    """Liquidatable at the oracle's prices but held by the stable mark
+    (backstop.keeper.logic.held_by_stable_mark). Such an account may be below
+    zero until its stable mark follows the price (within the market's stable
+    window): I3 counts its deficit and I4 waits for it, as for an account left
+    to liquidate, while every other account is checked as usual."""
+    return held_by_stable_mark(health)
 
 
-def bad_debt_violations(p, accounts, equities: dict | None = None) -> list[str]:
+def bad_debt_violations(p, accounts, equities: dict | None = None, pending: frozenset = frozenset()) -> list[str]:
     """I4: once every liquidatable account has been processed, no account has
-    equity below zero; and the insurance fund's balance is never negative (SPEC 7)."""
-    out = [f"{a}: equity {e}" for a, e in (equities or _equities(p, accounts)).items() if e < 0]
+    equity below zero but those a stable mark holds (`pending`); and the
+    insurance fund's balance is never negative (SPEC 7)."""
+    out = [f"{a}: equity {e}" for a, e in (equities or _equities(p, accounts)).items() if e < 0 and a not in pending]
     if (fund := p.vault.collateral(p.fund)) < 0:
         out.append(f"insurance fund balance {fund}")
     return out
@@ -130,9 +138,12 @@ def book(p, accounts) -> dict:
     return total
 
 
-def check(p, accounts, settled: bool = True, totals: dict | None = None) -> list[tuple[str, list[str]]]:
+def check(p, accounts, settled: bool = True, totals: dict | None = None,
+          pending: frozenset = frozenset()) -> list[tuple[str, list[str]]]:
     """Every invariant that holds now: (name, violations) pairs. `settled`: the
-    keeper has processed every liquidatable account, so I3 and I4 apply too.
+    keeper has processed every liquidatable account, so I3 and I4 apply too,
+    with the `pending` accounts (those a stable mark holds) excused from I4
+    and their deficits counted in I3.
 
     One `book` read decides them all (a few words to decode, not every
     account's rows); an invariant it shows broken is asked again account by
@@ -150,6 +161,6 @@ def check(p, accounts, settled: bool = True, totals: dict | None = None) -> list
         solvent = held >= b["positive_equity"]
         no_bad_debt = b["below_zero"] == 0 and p.vault.collateral(p.fund) >= 0
         equities = None if solvent and no_bad_debt else _equities(p, accounts)
-        out += [("I3 solvency", [] if solvent else solvency_violations(p, accounts, equities)),
-                ("I4 no hidden bad debt", [] if no_bad_debt else bad_debt_violations(p, accounts, equities))]
+        out += [("I3 solvency", [] if solvent else solvency_violations(p, accounts, equities, pending)),
+                ("I4 no hidden bad debt", [] if no_bad_debt else bad_debt_violations(p, accounts, equities, pending))]
     return out

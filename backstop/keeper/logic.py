@@ -96,6 +96,8 @@ class RoundReport:
     adl_required: list = field(default_factory=list)
     adl_fills: list = field(default_factory=list)
     failed_adl: int = 0
+    # Below maintenance at the oracle's price, but held by a stable mark (not liquidatable yet).
+    held: list = field(default_factory=list)
     dry_run: bool = False
     # What the round earned and spent, where the chain measures it (ApeChain):
     # keeper rewards credited to the sender's vault balance (WAD) and the gas
@@ -108,6 +110,13 @@ class RoundReport:
 def can_liquidate(health) -> bool:
     """Below maintenance at valid prices: a liquidation of it can be sent now."""
     return health.liquidatable and health.prices_valid
+
+
+def held_by_stable_mark(health) -> bool:
+    """Below maintenance at the oracle's prices with a position, yet not
+    liquidatable: a stable mark holds it until the mark follows the price
+    (PriceOracle.set_stable_mark); `liquidate` would say "account healthy"."""
+    return health.notional != 0 and health.equity < health.maintenance_req and not health.liquidatable
 
 
 def chunked(accounts: list, read) -> list:
@@ -227,6 +236,11 @@ class Keeper:
         report = RoundReport(tracked=len(self.accounts), dry_run=not self.chain.can_send)
         rows = dict(self.tracked_health())
         report.liquidatable = [a for a, h in rows.items() if can_liquidate(h) and (select is None or select(a, h))]
+        report.held = [a for a, h in rows.items() if held_by_stable_mark(h)]
+        if report.held:
+            # dev: an operator asking why an account below maintenance is left alone.
+            self.log.info("%d held by a stable mark (below maintenance at the oracle's price, not at the mark yet): %s",
+                          len(report.held), ", ".join(short(a) for a in report.held[:10]))
         if not report.liquidatable and not self.pool_below_maintenance():
             return report
         if report.dry_run:

@@ -155,7 +155,7 @@ def format_system(p) -> str:
     # dev: assets per whole share, in token units -> USD.
     share_price = Decimal(p.pool.convertToAssets(share_unit)) / 10 ** p.token.decimals()
     return "\n".join([
-        f"{'pool equity':<24}{usd(p.engine.equity(p.pool.address), 16)} USD",
+        f"{'pool equity':<24}{usd(p.lens.equity(p.pool.address), 16)} USD",
         f"{'pool share price':<24}{share_price:>16,.6f} USD",
         f"{'insurance fund':<24}{usd(p.vault.collateral(p.fund), 16)} USD",
     ])

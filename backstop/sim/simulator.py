@@ -592,22 +592,23 @@ class Simulation:
         # dev: I3 and I4 hold once every liquidatable account has been processed:
         #      always after the control keeper's round; with realistic keepers,
         #      only when none is left (a late or gated keeper may leave some).
-        #      Nor while the stable mark holds an account, whatever the keeper.
-        rec.settled = self._settled()
+        #      An account a stable mark holds is pending: I3 counts its deficit, I4 waits for it.
+        rec.settled, pending = self._settlement()
         rec.invariants = {name: violations
                           for name, violations in invariants.check(p, self.accounts(), settled=rec.settled,
-                                                                   totals=totals)}
+                                                                   totals=totals, pending=pending)}
         rec.invariants_ok = not any(rec.invariants.values())
 
-    def _settled(self) -> bool:
+    def _settlement(self) -> tuple[bool, frozenset]:
         """Whether every liquidatable account has been processed now (I3 and I4
-        apply): nothing liquidatable left (the control keeper leaves nothing by
-        construction, so its runs skip the read) and nothing the stable mark holds."""
+        apply: the control keeper leaves nothing by construction, so its runs
+        skip the read), and the traders a stable mark holds (pending)."""
         stable_on = any(self.params.markets[a.market].stable_rate for a in self.assets)
         if self._controls_only and not stable_on:
-            return True
-        health = invariants.batched(self.protocol.lens.health, self.traders)
-        return not any(invariants.held(h) or (can_liquidate(h) and not self._controls_only) for h in health)
+            return True, frozenset()
+        health = list(zip(self.traders, invariants.batched(self.protocol.lens.health, self.traders)))
+        settled = self._controls_only or not any(can_liquidate(h) for _, h in health)
+        return settled, frozenset(a for a, h in health if invariants.held(h))
 
     def _count_margins(self) -> set:
         """This step's accounts by margin (BUCKETS), as they stand now; the

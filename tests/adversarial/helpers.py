@@ -34,7 +34,7 @@ def wealth(p, accounts) -> int:
     """What `accounts` own together, in WAD: tokens in hand plus equity in the
     clearinghouse (collateral plus unrealised PnL at the mark)."""
     scale = p.vault.SCALE()
-    return sum(p.token.balanceOf(a) * scale + p.engine.equity(a) for a in accounts)
+    return sum(p.token.balanceOf(a) * scale + p.lens.equity(a) for a in accounts)
 
 
 def step_price(p, market, target, max_step="0.2"):

@@ -107,7 +107,7 @@ def test_trade__two_wei_mark__fill_rounds_a_whole_wei_against_the_taker(protocol
     assert p.vault.collateral(trader) == wad(100) - wad("0.015")
     assert p.engine.position(trader, X) == (MIN_SIZE_AT_TWO_WEI, wad(15))
     # equity = 100 - 0.015 + 5e36 * 2 / 1e18 - 15 = 94.985; notional 10, margin ratio 9.4985
-    assert p.engine.equity(trader) == wad("94.985")
+    assert p.lens.equity(trader) == wad("94.985")
     assert p.lens.notional(trader) == wad(10)
     assert p.lens.margin_ratio(trader) == wad("9.4985")
     # no positive mark takes a 10 USD long with 94.985 USD of equity to maintenance or 0
@@ -152,7 +152,7 @@ def test_liquidate__two_wei_short_after_mark_rises_to_three__liquidated_and_inva
     assert only_trade(p).exec_price == 1
     feed.set_answer(3)  # +50%, within the 100% max deviation
     # equity = 10.5 - 0.005 + 5 - 5e36 * 3 / 1e18 = 0.495 < maintenance 0.05 * 15 = 0.75
-    assert p.engine.equity(trader) == wad("0.495")
+    assert p.lens.equity(trader) == wad("0.495")
     assert p.lens.is_liquidatable(trader)
     with boa.env.prank(keeper):
         p.engine.liquidate(trader)

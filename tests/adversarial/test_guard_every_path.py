@@ -78,12 +78,12 @@ def test_guard__while_raised__exits_deposits_and_liquidations_work(decimals, fee
     with p.env.prank(TRADER):
         p.vault.deposit(p.units(100))  # collateral in
     trade(p, TRADER, ETH, "-0.5")  # an exit
-    assert p.engine.account_health(VICTIM).liquidatable
+    assert p.lens.account_health(VICTIM).liquidatable
     size = p.engine.position(VICTIM, ETH).size
     with p.env.prank(LP):
         p.engine.liquidate(VICTIM)  # at the guarded (and valid) price: liquidations never wait
     assert 0 <= p.engine.position(VICTIM, ETH).size < size
-    assert not p.engine.account_health(VICTIM).liquidatable
+    assert not p.lens.account_health(VICTIM).liquidatable
 
 
 def test_guard__held_until_its_confirm_seconds__then_every_path_opens(decimals, feed_decimals):

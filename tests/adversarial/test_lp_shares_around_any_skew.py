@@ -62,7 +62,7 @@ def deep_pool(deploy, decimals):
 
 def wealth(p) -> int:
     scale = p.vault.SCALE()
-    return (p.token.balanceOf(ATTACKER) * scale + p.engine.equity(ATTACKER)
+    return (p.token.balanceOf(ATTACKER) * scale + p.lens.equity(ATTACKER)
             + p.pool.convertToAssets(p.pool.balanceOf(ATTACKER)) * scale)
 
 

@@ -69,7 +69,7 @@ def test_liquidate__attacker_skews_fill_price__healthy_victim_stays_unliquidatab
     size, mark = DIRECTIONS[direction]
     open_victim(p, victim, size, 2_200)
     step_price(p, ETH, mark)
-    equity_before = p.engine.equity(victim)
+    equity_before = p.lens.equity(victim)
     p.fund_trader(attacker, 500_000)
     trade(p, attacker, ETH, -2_000 * size // 10)
 
@@ -78,7 +78,7 @@ def test_liquidate__attacker_skews_fill_price__healthy_victim_stays_unliquidatab
     maintenance_at_fill = abs(size) * exec_price // WAD * 5 // 100
     assert equity_at(p, victim, exec_price) < maintenance_at_fill
     # ... but its equity and health are at the mark, which the skew does not move.
-    assert p.engine.equity(victim) == equity_before
+    assert p.lens.equity(victim) == equity_before
     assert not p.lens.is_liquidatable(victim)
     before = snapshot(p, [victim, attacker])
     with boa.env.prank(attacker):
@@ -92,7 +92,7 @@ def test_liquidate__attacker_skews_fill_price__healthy_victim_stays_unliquidatab
 def sandwich(p, attacker, keeper, victim, short):
     """Short `short` ETH, let the keeper liquidate the victim, buy it back.
     Returns (attacker's PnL, open fill, close fill, ETH liquidated)."""
-    start = p.engine.equity(attacker)
+    start = p.lens.equity(attacker)
     trade(p, attacker, ETH, -short)
     (opened,) = [e for e in p.engine.get_logs() if type(e).__name__ == "Trade"]
     with boa.env.prank(keeper):
@@ -100,7 +100,7 @@ def sandwich(p, attacker, keeper, victim, short):
     liquidated = -sum(e.size_closed for e in p.engine.get_logs() if type(e).__name__ == "Liquidation")
     trade(p, attacker, ETH, short)
     (closed,) = [e for e in p.engine.get_logs() if type(e).__name__ == "Trade"]
-    return p.engine.equity(attacker) - start, opened, closed, liquidated
+    return p.lens.equity(attacker) - start, opened, closed, liquidated
 
 
 def test_sandwich__ordinary_liquidation__attacker_ends_poorer(protocol, victim, attacker, keeper):

@@ -126,5 +126,5 @@ def wealth_with_lp_shares(p, account) -> int:
     """What `account` owns, in WAD: tokens in hand, equity in the clearinghouse
     at the mark, and its LP shares at what they redeem for (I8's wealth)."""
     scale = p.vault.SCALE()
-    return (p.token.balanceOf(account) * scale + p.engine.account_health(account).equity
+    return (p.token.balanceOf(account) * scale + p.lens.account_health(account).equity
             + p.pool.convertToAssets(p.pool.balanceOf(account)) * scale)

@@ -46,15 +46,15 @@ def test_deleverage__late_thin_short__loses_at_most_its_profit_and_stays_solvent
     late_short = _open(p, "late_short", 3_900, ETH, -40)  # ~9.7x at 950
     p.set_price(ETH, 900)
     profit = _upnl(p, late_short, ETH)
-    equity_before = p.engine.equity(late_short)
+    equity_before = p.lens.equity(late_short)
     assert 1_900 * 10**18 < profit < 2_100 * 10**18  # ~2,000 USD of profit
-    assert p.engine.equity(bankrupt) < -wad(30_000)  # ~34,000 USD under water, far beyond the fund
+    assert p.lens.equity(bankrupt) < -wad(30_000)  # ~34,000 USD under water, far beyond the fund
 
     events = _deleverage(p, bankrupt, ETH, [late_short])
 
-    loss = equity_before - p.engine.equity(late_short)
+    loss = equity_before - p.lens.equity(late_short)
     assert loss <= profit, f"charged {loss / 1e18:,.2f} USD on {profit / 1e18:,.2f} of profit"
-    assert p.engine.equity(late_short) >= 0
+    assert p.lens.equity(late_short) >= 0
     # ~50 USD of profit per ETH cannot pay a ~850 USD-per-ETH share in the
     # bankrupt's last market: the short closes nothing and gives its profit
     # (ranked first, it pays first; less the wei kept back), and the rest of
@@ -64,7 +64,7 @@ def test_deleverage__late_thin_short__loses_at_most_its_profit_and_stays_solvent
     pending = events["DeficitPending"]
     assert pending.account == bankrupt and pending.market == ETH
     assert p.engine.position(bankrupt, ETH).size == wad(40)
-    assert p.engine.equity(bankrupt) == -pending.amount
+    assert p.lens.equity(bankrupt) == -pending.amount
     assert_invariants(p, [bankrupt, late_short])
 
 
@@ -81,27 +81,27 @@ def test_deleverage__cross_margin_deficit__a_market_bears_only_its_share(protoco
     eth_short = _open(p, "eth_short", 2_000, ETH, -1)
     step_price(p, ETH, 2_000)
     p.set_price(BTC, 30_000)  # BTC -40%: the account is ~8,000 USD under water
-    deficit = -p.engine.equity(bankrupt)
+    deficit = -p.lens.equity(bankrupt)
     assert deficit > wad(7_000)
     profit = _upnl(p, eth_short, ETH)
     assert 0 < profit < wad(20)  # ~10 USD of profit on 1 ETH
-    equity_before = p.engine.equity(eth_short)
+    equity_before = p.lens.equity(eth_short)
     fund = p.vault.collateral(p.fund)  # fees only: drawn first
-    health = p.engine.account_health(bankrupt)
+    health = p.lens.account_health(bankrupt)
     eth_share = deficit * (10**16 * 2_000) // health.notional + 1  # ETH's notional share (0.01 ETH at 2,000)
 
     events = _deleverage(p, bankrupt, ETH, [eth_short])
 
-    loss = equity_before - p.engine.equity(eth_short)
+    loss = equity_before - p.lens.equity(eth_short)
     # It gave 0.01 of its 1 ETH: at most that part of its profit, and at most ETH's share.
     assert loss <= profit // 100 + 1
     assert loss <= eth_share
-    assert p.engine.equity(eth_short) > 0
+    assert p.lens.equity(eth_short) > 0
     assert p.engine.position(bankrupt, ETH).size == 0
     assert events["DeficitPending"].market == ETH
     # The BTC position and the rest of the deficit wait for BTC's counterparties.
     assert p.engine.position(bankrupt, BTC).size == wad(1)
-    assert p.engine.equity(bankrupt) <= -(deficit - fund - eth_share)
+    assert p.lens.equity(bankrupt) <= -(deficit - fund - eth_share)
     assert_invariants(p, [bankrupt, eth_short])
 
 
@@ -117,14 +117,14 @@ def test_deleverage__every_fill__loss_within_profit_and_equity_stays_non_negativ
     step_price(p, ETH, 1_000)
     shorts.append(_open(p, "late_short", margin, ETH, -5))
     p.set_price(ETH, 900)
-    before = {s: (p.engine.equity(s), _upnl(p, s, ETH), p.engine.position(s, ETH).size) for s in shorts}
+    before = {s: (p.lens.equity(s), _upnl(p, s, ETH), p.engine.position(s, ETH).size) for s in shorts}
     ranked = sorted(shorts, key=lambda s: -p.lens.adl_score(s, ETH))
 
     _deleverage(p, bankrupt, ETH, ranked)
 
     for s, (equity, profit, size) in before.items():
         given = size - p.engine.position(s, ETH).size
-        loss = equity - p.engine.equity(s)
+        loss = equity - p.lens.equity(s)
         assert loss <= (profit * abs(given) // abs(size) if given else profit) + 1, s
-        assert p.engine.equity(s) >= 0, s
+        assert p.lens.equity(s) >= 0, s
     assert_invariants(p, [bankrupt, *shorts])

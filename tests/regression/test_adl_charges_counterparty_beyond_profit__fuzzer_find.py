@@ -45,10 +45,10 @@ def test_deleverage__cross_margin_deficit__counterparty_loses_at_most_its_profit
     require(events(p, "AdlRequired"), "the crash should leave more bad debt than the fund holds")
     profit = p.lens.unrealized_pnl(TRADER, ETH)
     require(profit > 0, f"the trader should be an eligible counterparty (ETH profit {profit})")
-    equity_before = p.engine.equity(TRADER)
+    equity_before = p.lens.equity(TRADER)
 
     deleverage(p, KEEPER, ATTACKER, ETH, [TRADER])
     require(events(p, "Deleverage"), "deleverage should fill against the trader")
-    loss = equity_before - p.engine.equity(TRADER)
+    loss = equity_before - p.lens.equity(TRADER)
     assert loss <= profit + 2, f"the trader lost {loss / 1e18:,.2f} USD in ETH's ADL, its ETH profit was {profit / 1e18:,.2f}"
-    assert p.engine.equity(TRADER) >= 0
+    assert p.lens.equity(TRADER) >= 0

@@ -54,10 +54,10 @@ def test_deleverage__bankrupt_counterparty__skipped_and_keeps_its_position(deplo
     # goes to the BTC short; the ETH share stays on it, with its ETH short.
     with boa.env.prank(keeper):
         p.deleverager.deleverage(sunk, BTC, [btc_short])
-    assert p.engine.equity(sunk) < 0
+    assert p.lens.equity(sunk) < 0
     assert p.engine.open_markets(sunk) == 1 << ETH
     assert p.lens.adl_score(sunk, ETH) == 0
-    sunk_equity = p.engine.equity(sunk)
+    sunk_equity = p.lens.equity(sunk)
 
     # The bankrupt long's ETH ADL against the sunk account's ETH short.
     with boa.env.prank(keeper):
@@ -65,8 +65,8 @@ def test_deleverage__bankrupt_counterparty__skipped_and_keeps_its_position(deplo
     logs = [type(e).__name__ for e in p.deleverager.get_logs()]
     assert "Deleverage" not in logs and "CounterpartySkipped" in logs
     assert p.engine.position(sunk, ETH).size == -wad(5)
-    assert p.engine.equity(sunk) == sunk_equity
+    assert p.lens.equity(sunk) == sunk_equity
     for a in everyone:
-        if p.engine.equity(a) < 0:
-            assert p.engine.open_markets(a) != 0, f"{a}: flat with equity {p.engine.equity(a) / 1e18:,.2f} USD"
+        if p.lens.equity(a) < 0:
+            assert p.engine.open_markets(a) != 0, f"{a}: flat with equity {p.lens.equity(a) / 1e18:,.2f} USD"
     assert_invariants(p, everyone)

@@ -34,8 +34,8 @@ from tests.invariants import assert_invariants
 def _account_deficits_are_owned(p, accounts):
     """Every account below zero still holds a position (so ADL can settle it later)."""
     for a in accounts:
-        if p.engine.equity(a) < 0:
-            assert p.engine.open_markets(a) != 0, f"{a}: flat with equity {p.engine.equity(a) / 1e18:,.2f} USD"
+        if p.lens.equity(a) < 0:
+            assert p.engine.open_markets(a) != 0, f"{a}: flat with equity {p.lens.equity(a) / 1e18:,.2f} USD"
 
 
 @pytest.mark.parametrize("decimals", [6, 18])
@@ -50,7 +50,7 @@ def test_deleverage__thin_counterparty__no_deficit_left_on_a_flat_account(deploy
     p.fund_trader(late_short, 3_900)
     trade(p, late_short, ETH, -wad(40))  # ~2,000 USD of profit at 900, against a ~34,000 deficit
     p.set_price(ETH, 900)
-    short_before = p.engine.equity(late_short)
+    short_before = p.lens.equity(late_short)
     keeper = actor("keeper")
     with boa.env.prank(keeper):
         p.deleverager.deleverage(bankrupt, ETH, [late_short])
@@ -58,10 +58,10 @@ def test_deleverage__thin_counterparty__no_deficit_left_on_a_flat_account(deploy
     # The thin short closes nothing and gives its profit (less the wei kept back).
     fill = logs["Deleverage"]
     assert fill.size_closed == 0 and p.engine.position(late_short, ETH).size == -wad(40)
-    assert 0 < short_before - p.engine.equity(late_short) == fill.haircut <= p.lens.unrealized_pnl(late_short, ETH) + fill.haircut
-    assert p.engine.equity(late_short) > 0
+    assert 0 < short_before - p.lens.equity(late_short) == fill.haircut <= p.lens.unrealized_pnl(late_short, ETH) + fill.haircut
+    assert p.lens.equity(late_short) > 0
     assert p.engine.position(bankrupt, ETH).size == wad(40)
-    assert logs["DeficitPending"].amount == -p.engine.equity(bankrupt)
+    assert logs["DeficitPending"].amount == -p.lens.equity(bankrupt)
     _account_deficits_are_owned(p, [bankrupt, late_short, keeper])
     assert_invariants(p, [bankrupt, late_short, keeper])
 
@@ -75,7 +75,7 @@ def test_deleverage__thin_counterparty__no_deficit_left_on_a_flat_account(deploy
     with boa.env.prank(keeper):
         p.deleverager.deleverage(bankrupt, ETH, [deep_short])
     assert p.engine.position(bankrupt, ETH).size == 0
-    assert 0 <= p.engine.equity(bankrupt) <= 2
-    assert p.engine.equity(deep_short) > 0
+    assert 0 <= p.lens.equity(bankrupt) <= 2
+    assert p.lens.equity(deep_short) > 0
     _account_deficits_are_owned(p, [bankrupt, late_short, deep_short, keeper])
     assert_invariants(p, [bankrupt, late_short, deep_short, keeper])

@@ -25,14 +25,14 @@ def test_pro_rata__thin_high_weight_account_listed_first__the_others_pay_by_thei
     trade(p, a, BTC, wad(-0.5))
     step_price(p, BTC, 63_000)
     step_price(p, ETH, 950)
-    assert p.engine.equity(a) < wad(100), "the cross short is no longer thin: the test lost its case"
-    before = {x: p.engine.equity(x) for x in (a, b, c)}
+    assert p.lens.equity(a) < wad(100), "the cross short is no longer thin: the test lost its case"
+    before = {x: p.lens.equity(x) for x in (a, b, c)}
 
     with boa.env.prank(actor("keeper")):
         p.deleverager.deleverage(bankrupt, ETH, [a, b, c])
 
     fills = {str(e.counterparty): e for e in p.deleverager.get_logs() if type(e).__name__ == "Deleverage"}
-    lost = {x: before[x] - p.engine.equity(x) for x in (a, b, c)}
+    lost = {x: before[x] - p.lens.equity(x) for x in (a, b, c)}
     weight_b, weight_c = fills[str(b)].weight, fills[str(c)].weight
     # B and C give in proportion to their weights (to rounding), not B nearly everything.
     assert lost[b] / lost[c] == pytest.approx(weight_b / weight_c, rel=1e-6)

@@ -45,7 +45,7 @@ def test_pro_rata__listed_counterparty_closes_first__passed_over_and_the_rest_pa
     assert f"CounterpartySkipped:{book['low']}" in logs
     # The other two pay the whole deficit and take what they can of the size (3 + 4 of its 10 ETH);
     # the 3 ETH left carry no deficit: a plain liquidation's, against the pool.
-    assert protocol.engine.equity(book["bankrupt_long"]) == 0
+    assert protocol.lens.equity(book["bankrupt_long"]) == 0
     assert protocol.engine.position(book["bankrupt_long"], ETH).size == wad(3)
     assert_settled_invariants(protocol, list(book.values()))
 
@@ -56,5 +56,5 @@ def test_pro_rata__listed_counterparty_deposits_to_fall_out_of_order__still_pays
     assert scores[0] < scores[1], "the deposit no longer reorders the list: the test lost its case"
     logs = _deleverage(protocol, book)
     assert logs[f"Deleverage:{book['high']}"].haircut > 0
-    assert protocol.engine.equity(book["bankrupt_long"]) == 0
+    assert protocol.lens.equity(book["bankrupt_long"]) == 0
     assert_settled_invariants(protocol, list(book.values()))

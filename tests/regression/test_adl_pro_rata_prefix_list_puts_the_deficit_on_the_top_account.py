@@ -28,12 +28,12 @@ def test_pro_rata__second_ranked_calls_with_only_the_top_listed__the_audit_flags
         p.fund_trader(accounts[name], margin)
         trade(p, accounts[name], ETH, wad(size))
     step_price(p, ETH, 900)
-    mid_before = p.engine.equity(accounts["mid"])
+    mid_before = p.lens.equity(accounts["mid"])
     chain = RankingRecorder(BoaChain(p, sender=accounts["mid"]), lambda: list(accounts.values()))
 
     chain.deleverage(accounts["bankrupt_long"], ETH, [accounts["high"]])
 
-    assert p.engine.equity(accounts["mid"]) == mid_before  # the caller escaped its share
+    assert p.lens.equity(accounts["mid"]) == mid_before  # the caller escaped its share
     found = audit(chain.calls, str(p.pool.address))
     assert len(found) == 2 and all("pro rata left out eligible" in f for f in found), found
     assert any(str(accounts["mid"]).lower() in f for f in found) and any(str(accounts["low"]).lower() in f for f in found)

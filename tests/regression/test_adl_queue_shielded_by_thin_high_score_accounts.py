@@ -53,7 +53,7 @@ def test_adl_queue__thin_accounts_ranked_above_the_deep_one__the_deficit_is_sett
     p, bankrupt, deep, thins = _shielded_book(thin_count, thin_size)
     everyone = [bankrupt, deep, *thins]
     profit = {a: p.lens.adl_ranking([a], ETH)[0].upnl for a in everyone}
-    equity = {a: p.engine.equity(a) for a in everyone}
+    equity = {a: p.lens.equity(a) for a in everyone}
     chain = RankingRecorder(logic.BoaChain(p, actor("keeper")), lambda: everyone)
     keeper = logic.Keeper(chain)
     for a in everyone:
@@ -63,8 +63,8 @@ def test_adl_queue__thin_accounts_ranked_above_the_deep_one__the_deficit_is_sett
 
     keeper.run_round()
 
-    assert p.engine.position(bankrupt, ETH).size == 0 and p.engine.equity(bankrupt) == 0
+    assert p.engine.position(bankrupt, ETH).size == 0 and p.lens.equity(bankrupt) == 0
     assert p.engine.position(deep, ETH).size != wad(-40), "the deep short paid nothing"
     for a in [deep, *thins]:
-        assert 0 <= equity[a] - p.engine.equity(a) < profit[a]
+        assert 0 <= equity[a] - p.lens.equity(a) < profit[a]
     assert audit(chain.calls, str(p.pool.address)) == []

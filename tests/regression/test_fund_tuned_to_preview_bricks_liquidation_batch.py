@@ -37,7 +37,7 @@ ATTACKER, TRADER, OTHER = actor("regression attacker"), actor("regression trader
 
 def full_close_equity(p, account, market):
     """The engine's ADL-gate preview: equity after closing at the impact price of the current skew."""
-    equity = p.engine.account_health(account).equity
+    equity = p.lens.account_health(account).equity
     size, skew = p.engine.position(account, market).size, p.engine.market_state(market).skew
     mark, scale = p.oracle.last(market).price, p.configurator.markets(market).skew_scale
     impact = mark * (2 * skew - size)
@@ -57,8 +57,8 @@ def test_liquidate_batch__fund_tuned_to_the_preview__never_reverts_as_a_whole(de
     move_price(p, ETH, 1_830)
     p.fund_trader(ATTACKER, 2_000_000)
     trade(p, ATTACKER, ETH, -3_500)
-    require(p.engine.account_health(OTHER).liquidatable, "the other trader should be liquidatable")
-    victim = p.engine.account_health(TRADER)
+    require(p.lens.account_health(OTHER).liquidatable, "the other trader should be liquidatable")
+    victim = p.lens.account_health(TRADER)
     require(victim.liquidatable and victim.equity > victim.notional // 100,
             "the trader should be liquidatable with more equity than its penalty (a close in passes)")
     shortfall = 16 - full_close_equity(p, TRADER, ETH)

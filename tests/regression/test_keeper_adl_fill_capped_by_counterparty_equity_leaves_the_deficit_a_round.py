@@ -37,5 +37,5 @@ def test_keeper_adl__first_counterparty_capped_by_its_equity__the_next_one_in_th
     report = keeper.run_round()
 
     assert {f.counterparty for f in report.adl_fills if f.size_closed} == {str(cross), str(deep)}
-    assert p.engine.position(bankrupt, ETH).size == 0 and p.engine.equity(bankrupt) == 0
-    assert p.engine.equity(cross) > 0
+    assert p.engine.position(bankrupt, ETH).size == 0 and p.lens.equity(bankrupt) == 0
+    assert p.lens.equity(cross) > 0

@@ -33,7 +33,7 @@ def test_keeper_round__adl_refused_after_later_penalties__liquidates_it_the_same
     trade(p, second, ETH, wad(90))
     p.set_price(ETH, 960)
     fund = p.vault.collateral(p.fund)
-    assert -p.engine.equity(first) > fund, "the first account's deficit exceeds the fund before the batch"
+    assert -p.lens.equity(first) > fund, "the first account's deficit exceeds the fund before the batch"
     keeper = actor("keeper")
     bot = Keeper(BoaChain(p, keeper))
     bot.track(first)
@@ -45,5 +45,5 @@ def test_keeper_round__adl_refused_after_later_penalties__liquidates_it_the_same
     assert first in report.adl_required and report.adl_fills == []  # the fund could cover it by then
     assert sorted(report.liquidated) == sorted([first, second])
     assert bot.liquidatable() == []
-    assert p.engine.position(first, ETH).size == 0 and p.engine.equity(first) == 0
+    assert p.engine.position(first, ETH).size == 0 and p.lens.equity(first) == 0
     assert_settled_invariants(p, [first, second, keeper])

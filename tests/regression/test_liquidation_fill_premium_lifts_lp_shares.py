@@ -40,8 +40,8 @@ def test_liquidate__grows_the_skew__lp_shares_of_the_liquidator_do_not_rise(deci
     p.fund_trader(TRADER, 21_000)
     trade(p, TRADER, ETH, -100)
     move_price(p, ETH, 2_150)
-    require(p.engine.account_health(TRADER).liquidatable, "the trader's short should be liquidatable")
-    require(not p.engine.account_health(WHALE).liquidatable, "the whale should be healthy")
+    require(p.lens.account_health(TRADER).liquidatable, "the trader's short should be liquidatable")
+    require(not p.lens.account_health(WHALE).liquidatable, "the whale should be healthy")
     scale = p.vault.SCALE()
 
     def wealth():

@@ -39,12 +39,12 @@ def test_liquidation__sandwiched_by_skew_push__attacker_gains_no_more_than_the_r
     p.fund_trader(TRADER, 225_000)
     trade(p, TRADER, ETH, 1_000)
     move_price(p, ETH, 1_795)  # the trader: ~8,000 USD of equity, maintenance ~90,000
-    require(p.engine.account_health(TRADER).liquidatable, "the trader should be liquidatable before the sandwich")
+    require(p.lens.account_health(TRADER).liquidatable, "the trader should be liquidatable before the sandwich")
     p.fund_trader(ATTACKER, 200_000)
     scale = p.vault.SCALE()
 
     def wealth():
-        return p.token.balanceOf(ATTACKER) * scale + p.engine.equity(ATTACKER)
+        return p.token.balanceOf(ATTACKER) * scale + p.lens.equity(ATTACKER)
 
     before = wealth()
     trade(p, ATTACKER, ETH, -500)

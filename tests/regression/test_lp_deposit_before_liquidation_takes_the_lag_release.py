@@ -41,7 +41,7 @@ def test_lp_deposit__before_a_liquidation_and_redeemed_after_its_lag_releases__g
     p.fund_trader(TRADER, 25_000)
     trade(p, TRADER, ETH, 100)
     move_price(p, ETH, 1_800)
-    require(p.engine.account_health(TRADER).liquidatable, "the trader's long should be liquidatable")
+    require(p.lens.account_health(TRADER).liquidatable, "the trader's long should be liquidatable")
     scale = p.vault.SCALE()
     p.token.mint(ATTACKER, p.units(1_000_000))
     before = wealth_with_lp_shares(p, ATTACKER)

@@ -3,7 +3,7 @@
 Attack: the pool is short ETH. ETH rounds 30% up and someone refreshes: the
 market is guarded, the flag is up. The pool's equity, valued at the guarded
 price, has lost ~60,000 USD, so its shares are cheap; `LiquidityPool.deposit`
-prices them with `engine.equity(pool)`, which checks that prices are valid but
+prices them with `lens.equity(pool)`, which checks that prices are valid but
 not whether a market is guarded, and mints them.
 
 Why it must fail (SPEC 4): while a market is guarded, LP deposits and

@@ -43,7 +43,7 @@ def test_lp_deposit_and_redeem__across_a_price_lag_release__gain_nothing(decimal
     p.fund_trader(TRADER, 25_000)
     trade(p, TRADER, ETH, 100)
     move_price(p, ETH, 1_800)
-    require(p.engine.account_health(TRADER).liquidatable, "the trader's long should be liquidatable")
+    require(p.lens.account_health(TRADER).liquidatable, "the trader's long should be liquidatable")
     with p.env.prank(KEEPER):
         p.engine.liquidate_batch([TRADER])
     lag = p.engine.price_skew(ETH) - p.engine.market_state(ETH).skew

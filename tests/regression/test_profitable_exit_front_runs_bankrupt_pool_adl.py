@@ -48,7 +48,7 @@ def _bankrupt_pool(decimals):
     p.fund_trader(BYSTANDER, 50_000)  # collateral only, no position
     move_price(p, ETH, 1_200)
     pool = p.pool.address
-    require(p.engine.equity(pool) < -wad(100_000), f"pool equity {p.engine.equity(pool) / 1e18:,.0f} USD")
+    require(p.lens.equity(pool) < -wad(100_000), f"pool equity {p.lens.equity(pool) / 1e18:,.0f} USD")
     return p
 
 
@@ -66,12 +66,12 @@ def test_exit_in_profit__against_a_bankrupt_pool__waits_for_its_adl(decimals):
         "a short in profit exited against a pool below zero before its ADL"
 
     # The keeper deleverages the pool against the short: the short loses at most its profit.
-    equity_before = p.engine.equity(SHORT)
+    equity_before = p.lens.equity(SHORT)
     deleverage(p, KEEPER, p.pool.address, ETH, [SHORT])
     require(events(p, "Deleverage"), "no ADL fill")
-    loss = equity_before - p.engine.equity(SHORT)
+    loss = equity_before - p.lens.equity(SHORT)
     assert 0 < loss <= profit, f"ADL charged {loss / 1e18:,.2f} USD on {profit / 1e18:,.2f} of profit"
-    assert p.engine.equity(p.pool.address) >= 0
+    assert p.lens.equity(p.pool.address) >= 0
 
     # Then everyone is paid: the short exits what is left and withdraws, the bystander withdraws all.
     size = p.engine.position(SHORT, ETH).size

@@ -41,7 +41,7 @@ def test_deleverage__solvent_account_behind_a_skew_push__is_never_deleveraged(de
     p.fund_trader(COLLUDER, 20_000)
     trade(p, COLLUDER, ETH, -50)
     move_price(p, ETH, 1_800)
-    victim = p.engine.account_health(TRADER)
+    victim = p.lens.account_health(TRADER)
     require(victim.liquidatable and victim.equity > 0, f"the trader should be liquidatable and solvent ({victim})")
     require(p.lens.unrealized_pnl(COLLUDER, ETH) > 0, "the colluder's short should be in profit")
 

@@ -45,7 +45,7 @@ def book(deploy, decimals):
 
 def test_liquidate__skew_left_by_attacker__solvent_long_is_liquidated_at_the_mark(book):
     p, victim, attacker = book
-    health = p.engine.account_health(victim)
+    health = p.lens.account_health(victim)
     require(health.liquidatable and health.equity > wad(50_000), "the victim is liquidatable and solvent")
     with boa.env.prank(actor("keeper")):
         p.engine.liquidate(victim)  # not "ADL required": the skew does not enter the gate
@@ -53,7 +53,7 @@ def test_liquidate__skew_left_by_attacker__solvent_long_is_liquidated_at_the_mar
     (settled,) = [e for e in p.engine.get_logs() if type(e).__name__ == "LiquidationSettled"]
     assert fills and all(f.exec_price == f.mark_price for f in fills), "a liquidation fills at the mark"
     # The victim lost its penalty and nothing else (a wei of rounding a fill).
-    assert health.equity - settled.penalty - p.engine.equity(victim) <= len(fills)
+    assert health.equity - settled.penalty - p.lens.equity(victim) <= len(fills)
     assert_invariants(p, [victim, attacker, actor("keeper")])
 
 
@@ -62,14 +62,14 @@ def test_deleverage__skew_left_by_attacker__refused_and_pays_no_more_than_an_hon
     unwinding his short into the pool. Routing the victim through ADL first
     must not leave him richer: it is refused."""
     p, victim, attacker = book
-    require(p.engine.account_health(victim).liquidatable, "the victim is liquidatable")
+    require(p.lens.account_health(victim).liquidatable, "the victim is liquidatable")
     with boa.env.anchor():
         trade(p, attacker, ETH, -p.engine.position(attacker, ETH).size)
         honest = wealth(p, [attacker])
-    victim_equity = p.engine.equity(victim)
+    victim_equity = p.lens.equity(victim)
     with boa.env.prank(attacker), boa.reverts("Deleverager: ADL not required"):
         p.deleverager.deleverage(victim, ETH, [attacker])  # a one-name list: himself
-    assert p.engine.equity(victim) == victim_equity
+    assert p.lens.equity(victim) == victim_equity
     trade(p, attacker, ETH, -p.engine.position(attacker, ETH).size)
     gained = wealth(p, [attacker]) - honest
     assert gained <= 0, f"the ADL route paid {gained / 1e18:,.2f} USD more than an honest unwind"

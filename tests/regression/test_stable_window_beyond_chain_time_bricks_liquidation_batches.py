@@ -41,7 +41,7 @@ def test_stable_window_beyond_chain_time__liquidation_batch_still_runs(decimals)
     p.env.time_travel(seconds=60)
     # dev: the mark starts at the baseline round's 2,000 and has moved 6% in 60 s: held.
     assert p.oracle.stable_price(ETH) == wad(1_880)
-    assert not p.engine.account_health(TRADER).liquidatable
+    assert not p.lens.account_health(TRADER).liquidatable
     with p.env.prank(KEEPER):
         assert p.engine.liquidate_batch([TRADER]) == 0
     # dev: and once the mark has followed (the rate, 1,000 s at most), liquidated.

@@ -48,7 +48,7 @@ def test_trade_redeem_and_trade_back__around_a_cascade_price_lag__gains_nothing(
         p.fund_trader(short, 22_000)
         trade(p, short, ETH, -100)
     move_price(p, ETH, 2_250)
-    require(all(p.engine.account_health(s).liquidatable for s in SHORTS), "the shorts should be liquidatable")
+    require(all(p.lens.account_health(s).liquidatable for s in SHORTS), "the shorts should be liquidatable")
     with p.env.prank(KEEPER):
         p.engine.liquidate_batch(SHORTS)
     lag = p.engine.market_state(ETH).skew - p.engine.price_skew(ETH)

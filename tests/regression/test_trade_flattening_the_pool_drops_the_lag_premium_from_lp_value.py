@@ -54,7 +54,7 @@ def test_trade__leaving_the_pool_flat_under_a_price_lag__moves_lp_shares_by_thei
     p.fund_trader(TRADER, 250_000)
     trade(p, TRADER, ETH, 1_000)
     move_price(p, ETH, 1_800)
-    require(p.engine.account_health(TRADER).liquidatable, "the trader's long should be liquidatable")
+    require(p.lens.account_health(TRADER).liquidatable, "the trader's long should be liquidatable")
     before, collateral = wealth_with_lp_shares(p, ATTACKER), p.vault.collateral(ATTACKER)
     with p.env.prank(ATTACKER):
         p.engine.liquidate_batch([TRADER])
@@ -74,6 +74,6 @@ def test_trade__leaving_the_pool_flat_under_a_price_lag__moves_lp_shares_by_thei
         f"{gain / WAD:,.2f} USD beyond the keeper reward and the premium the close released (the lag's premium "
         f"{_premium(p, ETH, lagged - net) / WAD:,.2f} USD dropped from the LP payout value)")
     # The premium a buyer of the lag would still take is the LPs' liability.
-    equity = p.engine.account_health(p.pool.address).equity
+    equity = p.lens.account_health(p.pool.address).equity
     assert p.pool.totalAssets() * scale <= equity - _premium(p, ETH, lagged - net), \
         "the pool's payout value should net the open price skew's premium"

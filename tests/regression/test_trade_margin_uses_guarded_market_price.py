@@ -30,7 +30,7 @@ def test_trade__margin_on_a_guarded_market__reverts_guarded(decimals, feed_decim
     p.fund_trader(ATTACKER, 5_000)
     trade(p, ATTACKER, ETH, -10)  # short 20,000 USD of ETH
     btc = wad("0.5")  # 25,000 USD of BTC: 5,000 of initial margin at 20%
-    before = p.engine.account_health(ATTACKER)
+    before = p.lens.account_health(ATTACKER)
     require(before.equity - before.initial_req < 5_000 * 10**18,
             "at the last good ETH price the BTC position should not fit the account's margin")
     publish(p, ETH, 1_400)  # -30%: the short gains 6,000 USD

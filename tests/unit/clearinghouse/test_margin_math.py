@@ -38,7 +38,7 @@ def test_equity__long_and_short__matches_hand_computation(protocol, cross):
     assert protocol.vault.collateral(cross) == wad("19930.00025")
     assert protocol.lens.unrealized_pnl(cross, ETH) == -wad(1)
     assert protocol.lens.unrealized_pnl(cross, BTC) == -wad("0.625")
-    assert protocol.engine.equity(cross) == wad("19928.37525")
+    assert protocol.lens.equity(cross) == wad("19928.37525")
     assert_invariants(protocol, [cross])
 
 
@@ -89,11 +89,11 @@ def test_is_liquidatable__exactly_at_maintenance__not_liquidatable(protocol, tra
     liq = protocol.lens.liquidation_price(trader, ETH)
     assert liq == pytest.approx(wad("1054.842210526315789473"), abs=10)
     protocol.set_price(ETH, 1055)
-    assert protocol.engine.equity(trader) == wad("528.999")
+    assert protocol.lens.equity(trader) == wad("528.999")
     assert protocol.lens.maintenance_req(trader) == wad("527.5")
     assert not protocol.lens.is_liquidatable(trader)
     protocol.set_price(ETH, 1054)
-    assert protocol.engine.equity(trader) == wad("518.999")
+    assert protocol.lens.equity(trader) == wad("518.999")
     assert protocol.lens.maintenance_req(trader) == wad("527")
     assert protocol.lens.is_liquidatable(trader)
 
@@ -104,12 +104,12 @@ def test_bankruptcy_price__at_that_mark__equity_is_zero(protocol, trader):
         protocol.engine.trade(ETH, wad(10))
     assert protocol.lens.bankruptcy_price(trader, ETH) == wad("1002.1001")
     protocol.set_price(ETH, "1002.1001")
-    assert protocol.engine.equity(trader) == 0
+    assert protocol.lens.equity(trader) == 0
 
 
 def test_views__flat_account__neutral_values(protocol, trader):
     protocol.fund_trader(trader, 100)
-    assert protocol.engine.equity(trader) == wad(100)
+    assert protocol.lens.equity(trader) == wad(100)
     assert protocol.lens.notional(trader) == 0
     assert protocol.lens.margin_ratio(trader) == 2**255 - 1
     assert protocol.lens.free_collateral(trader) == wad(100)
@@ -130,7 +130,7 @@ def test_liquidation_price__overcollateralised_long__zero(protocol, trader):
 def test_pool_equity__mirrors_traders__sum_of_equity_conserved(protocol, cross, other_trader):
     """Whatever the price, trader equity + pool equity + fund is constant (zero-sum)."""
     total = lambda: (  # noqa: E731
-        protocol.engine.equity(cross) + protocol.engine.equity(protocol.pool.address) + protocol.vault.collateral(protocol.fund)
+        protocol.lens.equity(cross) + protocol.lens.equity(protocol.pool.address) + protocol.vault.collateral(protocol.fund)
     )
     before = total()
     for eth, btc in [(1500, 60_000), (2500, 40_000), (1999, 50_001)]:

@@ -170,7 +170,7 @@ def test_trade__without_enough_margin__reverts_insufficient_margin(protocol, fun
 def test_trade__at_initial_margin_limit__fills(protocol, funded_trader, trade):
     # 45 ETH: notional 90,000 at mark, initial 9,000; fee ~90 and impact ~45 leave equity ~9,865
     trade(funded_trader, ETH, 45)
-    assert protocol.engine.equity(funded_trader) >= protocol.lens.initial_req(funded_trader)
+    assert protocol.lens.equity(funded_trader) >= protocol.lens.initial_req(funded_trader)
 
 
 def test_trade__dust_position__reverts_position_too_small(protocol, funded_trader, trade):

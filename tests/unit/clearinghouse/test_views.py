@@ -19,7 +19,7 @@ def test_health__mixed_accounts__matches_single_views(protocol, trader, other_tr
     rows = protocol.lens.health([trader, other_trader, attacker])
     assert [r.liquidatable for r in rows] == [True, False, False]
     for account, row in zip([trader, other_trader, attacker], rows):
-        assert row.equity == protocol.engine.equity(account)
+        assert row.equity == protocol.lens.equity(account)
         assert row.notional == protocol.lens.notional(account)
         assert row.initial_req == protocol.lens.initial_req(account)
         assert row.maintenance_req == protocol.lens.maintenance_req(account)
@@ -34,13 +34,13 @@ def test_health__failing_feed__uses_last_price_and_flags_it(protocol, trader, ot
         protocol.engine.trade(ETH, wad(1))
     with boa.env.prank(other_trader):
         protocol.engine.trade(BTC, wad("0.01"))
-    equity = protocol.engine.equity(trader)
+    equity = protocol.lens.equity(trader)
     protocol.feeds[ETH].set_reverting(True)
     rows = protocol.lens.health([trader, other_trader])
     assert rows[0].prices_valid is False and rows[0].equity == equity
     assert rows[1].prices_valid is True
     with boa.reverts("Oracle: feed call failed"):
-        protocol.engine.equity(trader)
+        protocol.lens.equity(trader)
 
 
 def test_quote__matches_next_fill(protocol, trader):
@@ -122,7 +122,7 @@ def test_batch_views__price_once_per_call__equal_the_engines_own_figures_row_for
     def expected_ranking(market):
         out = []
         for a in accounts:
-            pos, h = protocol.engine.position(a, market), protocol.engine.account_health(a)
+            pos, h = protocol.engine.position(a, market), protocol.lens.account_health(a)
             score = protocol.lens.adl_score(a, market) if pos.size and h.prices_valid else None
             out.append((pos.size, h.prices_valid, score))
         return out
@@ -133,7 +133,7 @@ def test_batch_views__price_once_per_call__equal_the_engines_own_figures_row_for
         if step == "BTC feed failing":
             protocol.feeds[BTC].set_reverting(True)
         rows = protocol.lens.health(accounts)
-        assert [tuple(r) for r in rows] == [tuple(protocol.engine.account_health(a)) for a in accounts], step
+        assert [tuple(r) for r in rows] == [tuple(protocol.lens.account_health(a)) for a in accounts], step
         for market in (ETH, BTC):
             got = [(e.size, e.prices_valid, e.score if e.size and e.prices_valid else None)
                    for e in protocol.lens.adl_ranking(accounts, market)]

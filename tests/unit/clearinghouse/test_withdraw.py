@@ -42,7 +42,7 @@ def test_withdraw__up_to_free_collateral__succeeds_and_one_more_unit_reverts(pro
         with boa.reverts("Clearinghouse: insufficient margin"):
             protocol.engine.withdraw(free_units + 1)
         protocol.engine.withdraw(free_units)
-    assert protocol.engine.equity(trader) >= protocol.lens.initial_req(trader)
+    assert protocol.lens.equity(trader) >= protocol.lens.initial_req(trader)
     assert_invariants(protocol, [trader])
 
 
@@ -113,6 +113,6 @@ def test_account_health__matches_batch_view(protocol, trader):
     protocol.fund_trader(trader, 10_000)
     with boa.env.prank(trader):
         protocol.engine.trade(ETH, wad(1))
-    assert protocol.engine.account_health(trader) == protocol.lens.health([trader])[0]
+    assert protocol.lens.account_health(trader) == protocol.lens.health([trader])[0]
     protocol.feeds[ETH].set_reverting(True)
-    assert protocol.engine.account_health(trader).prices_valid is False
+    assert protocol.lens.account_health(trader).prices_valid is False

@@ -63,9 +63,9 @@ def test_deleverage__fund_exhausted__fund_first_then_bankruptcy_price_to_equity_
     accounts = [crashed, keeper, *short_book.values()]
     ranking = _ranking(protocol, accounts)
     fund = protocol.vault.collateral(protocol.fund)
-    equity = protocol.engine.equity(crashed)
+    equity = protocol.lens.equity(crashed)
     assert 0 < fund < -equity
-    cps_equity = sum(protocol.engine.equity(a) for a in short_book.values())
+    cps_equity = sum(protocol.lens.equity(a) for a in short_book.values())
     # After the fund's draw the account's equity is equity + fund; every ETH
     # closed at mark - (equity + fund) / 10 moves it 1/10 of the way to zero.
     bankruptcy = 900 * WAD - (equity + fund) * WAD // wad(10)
@@ -90,8 +90,8 @@ def test_deleverage__fund_exhausted__fund_first_then_bankruptcy_price_to_equity_
     # The bankrupt ends at exactly zero, flat; the counterparties lost what it
     # was short (zero-sum: no one else paid).
     assert protocol.engine.position(crashed, ETH).size == 0
-    assert protocol.engine.equity(crashed) == 0 and protocol.vault.collateral(crashed) == 0
-    lost = cps_equity - sum(protocol.engine.equity(a) for a in short_book.values())
+    assert protocol.lens.equity(crashed) == 0 and protocol.vault.collateral(crashed) == 0
+    lost = cps_equity - sum(protocol.lens.equity(a) for a in short_book.values())
     assert abs(lost - (-(equity + fund))) <= 3
     assert_settled_invariants(protocol, accounts)
     assert_adl_order([AdlCall(str(crashed), ETH, fills, ranking)], str(protocol.pool.address))
@@ -106,14 +106,14 @@ def test_deleverage__across_two_calls__equity_shrinks_pro_rata_then_zero(protoco
     # The fund was drawn to zero; 6/10 of the remaining deficit is left,
     # rounded in the account's favour.
     after_fund = protocol.vault.collateral(crashed)  # noqa: F841  (collateral is signed; equity below is what matters)
-    equity = protocol.engine.equity(crashed)
+    equity = protocol.lens.equity(crashed)
     assert equity < 0
     ranking = _ranking(protocol, accounts)
     with boa.env.prank(keeper):
         assert protocol.deleverager.deleverage(crashed, ETH, [short_book["mid"], short_book["low"]]) == wad(6)
     second = _fills(protocol)
     assert [f.size_closed for f in second] == [wad(-3), wad(-3)]
-    assert protocol.engine.equity(crashed) == 0
+    assert protocol.lens.equity(crashed) == 0
     assert first[0].price == pytest.approx(second[0].price, abs=2)
     assert_settled_invariants(protocol, accounts)
     assert_adl_order([AdlCall(str(crashed), ETH, second, ranking)], str(protocol.pool.address))
@@ -121,12 +121,12 @@ def test_deleverage__across_two_calls__equity_shrinks_pro_rata_then_zero(protoco
 
 def test_deleverage__partial_call__bankrupt_equity_moves_pro_rata(protocol, crashed, short_book, keeper):
     fund = protocol.vault.collateral(protocol.fund)
-    start = protocol.engine.equity(crashed) + fund
+    start = protocol.lens.equity(crashed) + fund
     with boa.env.prank(keeper):
         protocol.deleverager.deleverage(crashed, ETH, [short_book["high"]])
     # 4 of 10 closed: 6/10 of the deficit left, rounded up (toward zero).
     expected = -((-start * 6) // 10)
-    assert protocol.engine.equity(crashed) == expected
+    assert protocol.lens.equity(crashed) == expected
 
 
 def test_deleverage__pool_as_counterparty__pool_takes_the_rest(protocol, long_10_eth, open_position, keeper):
@@ -142,7 +142,7 @@ def test_deleverage__pool_as_counterparty__pool_takes_the_rest(protocol, long_10
     assert [(f.counterparty, f.size_closed) for f in fills] == [(str(short), wad(-4)), (pool, wad(-6))]
     assert protocol.engine.position(pool, ETH).size == 0
     assert protocol.engine.market_state(ETH).skew == 0
-    assert protocol.engine.equity(long_10_eth) == 0
+    assert protocol.lens.equity(long_10_eth) == 0
     assert_settled_invariants(protocol, [long_10_eth, short, keeper])
     assert_adl_order([AdlCall(str(long_10_eth), ETH, fills, ranking)], pool)
 
@@ -236,7 +236,7 @@ def test_adl_score__formula__pnl_pct_times_leverage(protocol, crashed, short_boo
     short = short_book["high"]
     upnl = protocol.lens.unrealized_pnl(short, ETH)
     cost = protocol.engine.position(short, ETH).cost
-    notional, equity = protocol.lens.notional(short), protocol.engine.equity(short)
+    notional, equity = protocol.lens.notional(short), protocol.lens.equity(short)
     expected = (upnl * WAD // abs(cost)) * notional // equity
     assert protocol.lens.adl_score(short, ETH) == expected
     assert protocol.lens.adl_score(short, ETH) == pytest.approx(0.55 * 3600 / 9400 * 1e18, rel=0.01)
@@ -266,10 +266,10 @@ def test_liquidate__pool_cannot_absorb_all__solvent_account_liquidated_in_portio
     (settled,) = events(p.engine, "LiquidationSettled")
     assert not settled.fully_closed and settled.bad_debt == 0
     assert 0 < p.engine.position(pool, ETH).size - wad(30) < wad(10)  # the pool took part of the 10
-    pool_after = p.engine.account_health(pool)
+    pool_after = p.lens.account_health(pool)
     assert pool_after.equity >= pool_after.maintenance_req
     # At the mark: the account lost its penalty and nothing else.
-    assert abs(p.engine.equity(solvent) - (health[0].equity - settled.penalty)) <= 2
+    assert abs(p.lens.equity(solvent) - (health[0].equity - settled.penalty)) <= 2
     # Here the part the pool could take was enough to restore the account.
     assert not p.lens.is_liquidatable(solvent)
     with boa.env.prank(keeper), boa.reverts("Deleverager: account healthy"):
@@ -319,16 +319,16 @@ def thin_pool_long(deploy):
 def test_deleverage__pool_under_water__fund_first_then_shorts_absorb_the_rest(thin_pool_long, keeper):
     p, shorts = thin_pool_long
     pool = p.pool.address
-    equity, fund = p.engine.equity(pool), p.vault.collateral(p.fund)
-    assert equity + fund < 0 and p.engine.account_health(pool).liquidatable
-    shorts_before = sum(p.engine.equity(a) for a in shorts)
+    equity, fund = p.lens.equity(pool), p.vault.collateral(p.fund)
+    assert equity + fund < 0 and p.lens.account_health(pool).liquidatable
+    shorts_before = sum(p.lens.equity(a) for a in shorts)
     ranked = sorted(shorts, key=lambda a: -p.lens.adl_score(a, ETH))
     with boa.env.prank(keeper):
         assert p.deleverager.deleverage(pool, ETH, ranked) == wad(40)
     assert p.engine.position(pool, ETH).size == 0
-    assert p.engine.equity(pool) == 0 and p.vault.collateral(p.fund) == 0
+    assert p.lens.equity(pool) == 0 and p.vault.collateral(p.fund) == 0
     # The shorts paid exactly what the pool and the fund could not.
-    assert abs((shorts_before - sum(p.engine.equity(a) for a in shorts)) - (-(equity + fund))) <= 4
+    assert abs((shorts_before - sum(p.lens.equity(a) for a in shorts)) - (-(equity + fund))) <= 4
     assert_settled_invariants(p, [keeper, *shorts])
 
 
@@ -338,13 +338,13 @@ def test_deleverage__pool_below_maintenance_in_profit__closed_at_mark(deploy, ke
     shorts = _thin_pool_book(p)
     p.set_price(ETH, 1300)
     pool = p.pool.address
-    h = p.engine.account_health(pool)
+    h = p.lens.account_health(pool)
     assert 0 < h.equity < h.maintenance_req
     with boa.env.prank(keeper):
         p.deleverager.deleverage(pool, ETH, shorts[:1])
     (fill,) = _fills(p)
     assert fill.price == 1300 * WAD and fill.size_closed == wad(-10)
-    assert p.engine.equity(pool) == h.equity
+    assert p.lens.equity(pool) == h.equity
 
 
 def test_run_round__pool_under_water__keeper_deleverages_the_pool(thin_pool_long, keeper):
@@ -355,7 +355,7 @@ def test_run_round__pool_under_water__keeper_deleverages_the_pool(thin_pool_long
     report = bot.run_round()
     assert report.adl_required == [str(p.pool.address)]
     assert sum(f.size_closed for f in report.adl_fills) == -wad(40)  # the pool was long 40
-    assert p.engine.equity(p.pool.address) == 0
+    assert p.lens.equity(p.pool.address) == 0
     assert_settled_invariants(p, [keeper, *shorts])
 
 
@@ -388,7 +388,7 @@ def test_regression__fuzzer_lp_drains_pool_then_crash__pool_deleveraged(deploy, 
     assert str(p.pool.address) in report.adl_required and report.adl_fills
     # The pool ends at zero, not below (it keeps a BTC position in profit, which
     # no one on the other side could take), and nothing else is left to liquidate.
-    assert bot.liquidatable() == [] and p.engine.equity(p.pool.address) >= 0
+    assert bot.liquidatable() == [] and p.lens.equity(p.pool.address) >= 0
     assert_settled_invariants(p, [keeper, lp, *traders])
 
 

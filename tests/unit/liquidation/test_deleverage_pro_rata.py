@@ -46,12 +46,12 @@ def _weight(protocol, account):
 
 def _deleverage(protocol, keeper, account, order):
     """Run one deleverage call; each counterparty's equity lost, the account's equity after, the fills."""
-    before = {a: protocol.engine.equity(a) for a in order}
+    before = {a: protocol.lens.equity(a) for a in order}
     with boa.env.prank(keeper):
         protocol.deleverager.deleverage(account, ETH, order)
     fills = _fills(protocol)
-    lost = {a: before[a] - protocol.engine.equity(a) for a in order}
-    return lost, protocol.engine.equity(account), fills
+    lost = {a: before[a] - protocol.lens.equity(a) for a in order}
+    return lost, protocol.lens.equity(account), fills
 
 
 @pytest.fixture
@@ -68,7 +68,7 @@ def test_pro_rata__both_modes_on_the_same_state__each_loss_within_its_profit_and
     ranking = _ranking(protocol, accounts)
     profit = {a: ranking[str(a)].upnl for a in order}
     weights = {a: _weight(protocol, a) for a in order}
-    deficit = -protocol.engine.equity(crashed) - protocol.vault.collateral(protocol.fund)
+    deficit = -protocol.lens.equity(crashed) - protocol.vault.collateral(protocol.fund)
     assert deficit > wad(900)
 
     with boa.env.anchor():
@@ -113,7 +113,7 @@ def test_pro_rata__thin_list_in_the_last_market__closes_only_the_part_it_covers(
     protocol.set_price(ETH, 900)
     crashed = long_10_eth
     profit = protocol.lens.adl_ranking([thin], ETH)[0].upnl
-    equity_before = protocol.engine.equity(crashed)
+    equity_before = protocol.lens.equity(crashed)
     fund = protocol.vault.collateral(protocol.fund)
     deficit = -(equity_before + fund)
     assert 0 < profit < deficit // 50
@@ -129,7 +129,7 @@ def test_pro_rata__thin_list_in_the_last_market__closes_only_the_part_it_covers(
     assert -equity * wad(10) <= deficit * left
     (pending,) = events(protocol.deleverager, "DeficitPending")
     assert pending.amount == deficit - fills[0].haircut
-    assert protocol.engine.equity(thin) > 0
+    assert protocol.lens.equity(thin) > 0
 
 
 def test_pro_rata__counterparty_listed_twice__reverts_listed_twice(protocol, crashed, short_book, keeper):
@@ -171,7 +171,7 @@ def test_pro_rata__keeper_lists_every_eligible_short__all_pay_and_the_audit_hold
     assert {f.counterparty for f in report.adl_fills} == set(map(str, short_book.values()))
     assert all(f.haircut > 0 for f in report.adl_fills)
     assert protocol.engine.position(crashed, ETH).size == 0
-    assert protocol.engine.equity(crashed) == 0
+    assert protocol.lens.equity(crashed) == 0
     assert_settled_invariants(protocol, [*accounts, keeper])
     assert_adl_order([AdlCall(str(crashed), ETH, report.adl_fills, ranking)], str(protocol.pool.address))
 

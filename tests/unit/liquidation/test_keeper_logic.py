@@ -122,7 +122,7 @@ def test_run_round__fund_exhausted__deleverages_best_ranked_first_and_audit_pass
     assert report.liquidated == [] and report.adl_required == [str(long_10_eth)]
     assert [f.counterparty for f in report.adl_fills] == [str(short_book[k]) for k in ("high", "mid", "low")]
     assert sum(f.size_closed for f in report.adl_fills) == -wad(10)
-    assert protocol.engine.equity(long_10_eth) == 0
+    assert protocol.lens.equity(long_10_eth) == 0
     assert audit(recorder.calls, str(protocol.pool.address)) == []
     # Each position in profit gets its quantile in the log.
     assert f"ADL quantile market 0 {short(short_book['low'])}:" in caplog.text

@@ -40,7 +40,7 @@ def test_liquidate__slightly_unhealthy__partial_and_ends_healthy_with_position_o
     assert wad("5.8") < size < wad("5.9")
     assert fill.size_closed == size - wad(10)
     assert not settled.fully_closed and settled.bad_debt == 0
-    equity, maint = protocol.engine.equity(long_10_eth), protocol.lens.maintenance_req(long_10_eth)
+    equity, maint = protocol.lens.equity(long_10_eth), protocol.lens.maintenance_req(long_10_eth)
     assert equity >= maint * 11 // 10
     assert not protocol.lens.is_liquidatable(long_10_eth)
     # Least size: closing noticeably less would miss the target.
@@ -99,7 +99,7 @@ def test_liquidate__bad_debt__fund_covers_it_exactly(protocol, long_10_eth, keep
     assert protocol.vault.collateral(long_10_eth) == 0
     assert protocol.vault.collateral(protocol.fund) == fund_before - wad("1021.001") - wad("0.1")
     assert covered.fund_balance == protocol.vault.collateral(protocol.fund)
-    assert protocol.engine.equity(long_10_eth) == 0
+    assert protocol.lens.equity(long_10_eth) == 0
     assert_invariants(protocol, [long_10_eth, keeper])
 
 

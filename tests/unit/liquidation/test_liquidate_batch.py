@@ -55,7 +55,7 @@ def test_liquidate_batch__failing_price__skips_accounts_in_that_market(protocol,
     with boa.env.prank(keeper):
         assert protocol.engine.liquidate_batch([btc_account, eth_account]) == 1
     assert protocol.engine.position(btc_account, BTC).size == wad("0.15")
-    assert protocol.engine.account_health(btc_account).prices_valid is False
+    assert protocol.lens.account_health(btc_account).prices_valid is False
 
 
 def test_liquidate_batch__fund_short__skips_that_account(protocol, keeper):

@@ -37,7 +37,7 @@ def stable_mark(protocol):
 def _views(protocol, account):
     """Whether each view says the account is liquidatable."""
     (row,) = protocol.lens.health([account])
-    return (protocol.engine.account_health(account).liquidatable, row.liquidatable,
+    return (protocol.lens.account_health(account).liquidatable, row.liquidatable,
             protocol.lens.is_liquidatable(account))
 
 
@@ -46,7 +46,7 @@ def test_liquidate__single_50pct_round__held_by_the_stable_mark(protocol, long_1
     # dev: 1,000 is half the price, below the long's bankruptcy price (~1002.10): at the oracle's
     #      price alone it is underwater, and the fund (fees only) could not cover a deep one.
     protocol.set_price(ETH, 1_000)
-    health = protocol.engine.account_health(long_10_eth)
+    health = protocol.lens.account_health(long_10_eth)
     assert health.notional != 0 and health.equity < 0
     assert _views(protocol, long_10_eth) == (False, False, False)
     assert held(health)
@@ -122,7 +122,7 @@ def test_liquidate__cross_margin__decided_at_every_market_s_stable_mark_together
     protocol.set_price(BTC, 35_000)
     # dev: at the oracle: equity ~1,459 < maintenance 825 + 700; at ETH's stable 2,000: ~4,959, healthy.
     protocol.set_price(ETH, 1_650)
-    assert held(protocol.engine.account_health(account))
+    assert held(protocol.lens.account_health(account))
     assert _views(protocol, account) == (False, False, False)
     # dev: 150 s on, ETH's mark is 1,700: ~1,959 against 850 + 700 there, still held.
     boa.env.time_travel(seconds=150)
@@ -150,8 +150,9 @@ def test_deleverage__bankrupt_on_a_bad_round__held_until_the_mark_follows(
 ):
     stable_mark()
     protocol.set_price(ETH, 900)
-    assert protocol.engine.account_health(long_10_eth).equity < 0
-    with boa.env.prank(keeper), boa.reverts("Deleverager: ADL not required"):
+    assert protocol.lens.account_health(long_10_eth).equity < 0
+    # dev: healthy at the stable mark: the Deleverager refuses it as `liquidate` does.
+    with boa.env.prank(keeper), boa.reverts("Deleverager: account healthy"):
         protocol.deleverager.deleverage(long_10_eth, ETH, [short_book["high"]])
     with boa.env.prank(keeper):
         assert protocol.engine.liquidate_batch([long_10_eth]) == 0
@@ -168,7 +169,37 @@ def test_account_health__failing_feed__never_reverts_with_a_stable_mark(protocol
     stable_mark()
     protocol.set_price(ETH, 1_040)
     protocol.feeds[ETH].set_answer(0)
-    health = protocol.engine.account_health(long_10_eth)
+    health = protocol.lens.account_health(long_10_eth)
     assert not health.prices_valid
     (row,) = protocol.lens.health([long_10_eth])
     assert row.liquidatable == health.liquidatable
+
+
+def test_keeper_round__held_account__reported_not_sent_then_liquidated(protocol, long_10_eth, keeper, stable_mark):
+    from backstop.keeper.logic import BoaChain, Keeper
+
+    stable_mark()
+    bot = Keeper(BoaChain(protocol, keeper))
+    bot.track(long_10_eth)
+    protocol.set_price(ETH, 1_040)
+    report = bot.run_round()
+    assert report.held == [str(long_10_eth)] and report.liquidatable == [] and report.failed_batches == 0
+    boa.env.time_travel(seconds=CROSSES_AFTER)
+    report = bot.run_round()
+    assert report.held == [] and report.liquidated == [str(long_10_eth)]
+
+
+def test_invariants__held_account_below_zero__pending_not_hidden(protocol, long_10_eth, keeper, stable_mark):
+    from backstop.checks import invariants
+
+    stable_mark()
+    protocol.set_price(ETH, 1_000)
+    accounts = [long_10_eth, keeper]
+    pending = frozenset(a for a, h in zip(accounts, protocol.lens.health(accounts)) if held(h))
+    assert pending == {long_10_eth}
+    found = dict(invariants.check(protocol, accounts))
+    # dev: without the hold the deficit is I3's shortfall and I4's account below zero ...
+    assert found["I3 solvency"] and found["I4 no hidden bad debt"]
+    # ... with it, pending: I3 counts the deficit, I4 waits; nothing else is excused.
+    found = dict(invariants.check(protocol, accounts, pending=pending))
+    assert found["I3 solvency"] == [] and found["I4 no hidden bad debt"] == []

@@ -141,16 +141,42 @@ def test_stable_mark__window__follows_any_move_in_full(oracle, owner, feed):
     assert oracle.stable_price(ETH) == wad(1_000)
 
 
-def test_stable_mark__burst_of_rounds__followed_from_the_oldest_walked(stable, feed):
+def test_stable_mark__burst_of_rounds__starts_at_the_median_of_the_newest_eight(stable, feed):
     rounds = Rounds(feed, 2_000)
     boa.env.time_travel(seconds=3_600)
     for usd in range(1_990, 1_990 - 10 * STABLE_ROUNDS, -10):
         rounds.publish(usd)
         boa.env.time_travel(seconds=2)
-    # dev: more rounds than the walk reads within the window: it starts at the
-    #      oldest of the newest eight, not at 2,000.
+    # dev: no round within the eight read stood a window: the start is their
+    #      median (1,940 or 1,950: the one farther from the latest, 1,920).
     assert stable.stable_price(ETH) == rounds.mark()
-    assert stable.stable_price(ETH) <= wad(1_990 - 10)
+    assert wad(1_920) < stable.stable_price(ETH) <= wad(1_950)
+
+
+def test_stable_mark__round_that_stood_a_window__is_the_start_exactly(stable, feed):
+    rounds = Rounds(feed, 2_000)
+    boa.env.time_travel(seconds=3_600)
+    rounds.publish(1_500)
+    # dev: 1,500 stands a whole window: the mark was 1,500 when the next round came.
+    boa.env.time_travel(seconds=WINDOW)
+    rounds.publish(1_400)
+    boa.env.time_travel(seconds=10)
+    assert stable.stable_price(ETH) == wad(1_500) - wad(1_500) * RATE * 10 // RATE_UNIT == rounds.mark()
+
+
+def test_stable_mark__one_bad_round_among_many__never_the_start(stable, feed):
+    rounds = Rounds(feed, 2_000)
+    boa.env.time_travel(seconds=3_600)
+    # dev: a bad round, then six good ones a minute apart, then a second bad round:
+    #      none stood a window, so the start is the median of the eight, a good one.
+    rounds.publish(1_000)
+    boa.env.time_travel(seconds=60)
+    for _ in range(6):
+        rounds.publish(2_000)
+        boa.env.time_travel(seconds=60)
+    rounds.publish(1_000)
+    boa.env.time_travel(seconds=1)
+    assert stable.stable_price(ETH) == rounds.mark() == wad(2_000) - wad(2_000) * RATE // RATE_UNIT
 
 
 def test_stable_mark__baseline__never_walked_past(oracle, owner, new_feed):

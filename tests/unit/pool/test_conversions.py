@@ -12,14 +12,14 @@ from tests.unit.pool.helpers import ETH, VIRTUAL_SHARES, fill_premium
 
 def test_totalAssets__flat_pool__equals_collateral_in_units(protocol):
     assert protocol.pool.totalAssets() == protocol.units(1_000_000)
-    assert protocol.engine.equity(protocol.pool.address) == wad(1_000_000)
+    assert protocol.lens.equity(protocol.pool.address) == wad(1_000_000)
 
 
 def test_totalAssets__odd_sized_position__is_engine_equity_less_premium_rounded_down(protocol, trader, open_position):
     p = protocol
     open_position(p, trader, ETH, "1.000000001", 10_000)
     p.set_price(ETH, "2011.12345679")
-    equity = p.engine.equity(p.pool.address)
+    equity = p.lens.equity(p.pool.address)
     scale = p.vault.SCALE()
     premium = fill_premium(p)
     skew, price = p.engine.price_skew(ETH), p.oracle.try_prices(1)[0][0]

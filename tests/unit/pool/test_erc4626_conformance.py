@@ -20,13 +20,13 @@ def stale_with_positions(protocol, trader, open_position):
     open_position(protocol, trader, ETH, 10, 10_000)
     boa.env.time_travel(seconds=3601)
     with boa.reverts("Oracle: stale price"):
-        protocol.engine.equity(protocol.pool.address)
+        protocol.lens.equity(protocol.pool.address)
     return protocol
 
 
 def test_totalAssets__stale_price_with_open_positions__last_good_valuation(stale_with_positions):
     pool = stale_with_positions.pool
-    health = stale_with_positions.engine.account_health(pool.address)
+    health = stale_with_positions.lens.account_health(pool.address)
     assert health.prices_valid is False
     assert pool.totalAssets() == share_value_units(stale_with_positions, health.equity) > 0
     assert pool.convertToAssets(10**pool.decimals()) > 0

@@ -21,7 +21,7 @@ def insolvent(empty_protocol, lp, trader, deposit, open_position):
     deposit(p, lp, p.units(10_000))
     open_position(p, trader, ETH, 45, 20_000)
     p.set_price(ETH, 2_300)
-    assert p.engine.equity(p.pool.address) < 0
+    assert p.lens.equity(p.pool.address) < 0
     return p
 
 

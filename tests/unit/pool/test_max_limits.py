@@ -63,7 +63,7 @@ def test_withdraw__up_to_maxWithdraw__succeeds_and_one_more_unit_reverts_insuffi
 
     pool = p.pool.address
     assert p.token.balanceOf(lp) == limit
-    assert p.engine.equity(pool) >= p.lens.initial_req(pool)
+    assert p.lens.equity(pool) >= p.lens.initial_req(pool)
     assert _free_units(p) == 0
     assert p.pool.maxWithdraw(lp) == 0
     assert_invariants(p, [trader, lp])
@@ -82,7 +82,7 @@ def test_redeem__up_to_maxRedeem__succeeds_and_beyond_reverts_insufficient_margi
         paid = p.pool.redeem(limit)
 
     assert paid <= p.units(364_080)
-    assert p.engine.equity(p.pool.address) >= p.lens.initial_req(p.pool.address)
+    assert p.lens.equity(p.pool.address) >= p.lens.initial_req(p.pool.address)
     assert_invariants(p, [trader, lp])
 
 
@@ -92,7 +92,7 @@ def test_maxWithdraw__pool_collateral_bound__capped_by_collateral(protocol, lp, 
     p.set_price(ETH, 1_600)
     pool = p.pool.address
     collateral = p.vault.collateral(pool)
-    assert p.engine.equity(pool) - p.lens.initial_req(pool) > collateral
+    assert p.lens.equity(pool) - p.lens.initial_req(pool) > collateral
 
     assert p.pool.maxWithdraw(lp) == collateral // p.vault.SCALE() == _free_units(p)
     assert p.pool.maxWithdraw(lp) < p.pool.convertToAssets(p.pool.balanceOf(lp))

@@ -74,9 +74,9 @@ def test_check__one_book_read__agrees_with_the_per_account_checks(protocol, trad
     assert invariants.check(protocol, [trader]) == _detailed(protocol, [trader])
     assert invariants.check(protocol, [trader])[0][1] and invariants.check(protocol, [trader])[1][1]
     protocol.set_price(ETH, 1_700)  # the trader's long is now below zero
-    require_below_zero = protocol.engine.account_health(trader).equity < 0
+    require_below_zero = protocol.lens.account_health(trader).equity < 0
     assert require_below_zero
     checks = invariants.check(protocol, both)
     assert checks == _detailed(protocol, both)
-    assert dict(checks)["I4 no hidden bad debt"] == [f"{trader}: equity {protocol.engine.account_health(trader).equity}"]
+    assert dict(checks)["I4 no hidden bad debt"] == [f"{trader}: equity {protocol.lens.account_health(trader).equity}"]
     assert invariants.check(protocol, both, settled=False) == _detailed(protocol, both, settled=False)

@@ -143,7 +143,7 @@ def test_static_paths__every_view_and_argument__match_eth_abi():
         p.engine.trade(0, -3 * 10**18)
     p.set_price(0, 2_300)  # negative PnL, a liquidatable account
     marks = [p.oracle.last(0).price, p.oracle.last(1).price] + [0] * 14
-    cases = [(p.lens.book, ([trader, str(p.pool.address)], marks)), (p.engine.account_health, (trader,)),
+    cases = [(p.lens.book, ([trader, str(p.pool.address)], marks)), (p.lens.account_health, (trader,)),
              (p.engine.position, (trader, 0)), (p.engine.market_count, ()), (p.oracle.last, (0,)),
              (p.lens.margin_ratio, (trader,)), (p.lens.quote, (0, -10**18)), (p.vault.collateral, (trader,))]
     taken = 0

@@ -1,7 +1,7 @@
 """The simulator with a stable mark (issue 19, `markets[0].stable_rate` and
 `stable_window`): one bad round does not liquidate, a sustained fall does
-(later, within the bound), every invariant holds in both, the report counts the
-traders held, and with the rate at 0 the run is the plain one, event for event."""
+(later, within the bound), every invariant holds in both (a held trader's
+deficit is pending, not hidden), the report counts the traders held, and with the rate at 0 the run is the plain one, event for event."""
 
 import pytest
 
@@ -52,9 +52,10 @@ def test_stable_mark__sustained_fall__liquidated_later_within_the_window(crash):
 
     # dev: later, but within the window (50 steps of 12 s): the mark follows in full by then.
     assert first(off) < first(on) <= first(off) + 600 // SMALL["step_seconds"]
-    # dev: held traders are waited for, not counted as settled (I3 and I4 wait for them too).
+    # dev: held traders are pending: the steps they are held at are checked (I3 counting
+    #      their deficits, I4 waiting for them), and every other account as usual.
     held_steps = [r for r in on.steps if r.stable_held]
-    assert held_steps and not any(r.settled for r in held_steps)
+    assert held_steps and all(r.settled and r.invariants_ok for r in held_steps)
 
 
 def test_stable_mark__rate_zero__the_plain_run(crash):
