@@ -35,6 +35,10 @@ GAS_BASE = 160_000
 # the same ~40% margin as GAS_PER_ACCOUNT. (Before, every account counted as
 # one market: a cascade of cross-margin accounts made 31-43M-gas batches.)
 GAS_PER_EXTRA_MARKET = 32_000
+# What a batch's one `liquidation_prices` read costs for each market with a
+# stable mark, at most (8 past rounds walked): 72,000 on anvil for 6 rounds of
+# the mock feed, 4 cold slots a round (`make bench`), with the same margin.
+GAS_PER_STABLE_MARK = 120_000
 MAX_BATCH = 500  # the engine's MAX_LIQUIDATION_BATCH
 HEALTH_CHUNK = 1_000  # the lens's MAX_BATCH
 MAX_COUNTERPARTIES = 50  # the Deleverager's MAX_ADL_COUNTERPARTIES
@@ -302,10 +306,12 @@ class Keeper:
         account costs GAS_PER_ACCOUNT for its first market and
         GAS_PER_EXTRA_MARKET for each further one it holds."""
         counts = self.chain.market_counts(accounts) if accounts else {}
+        # dev: a batch prices every market once; with stable marks on, that read walks rounds.
+        budget = self.gas_budget - GAS_PER_STABLE_MARK * (self.chain.stable_marks() if accounts else 0)
         out, batch, gas = [], [], 0
         for account in accounts:
             cost = GAS_PER_ACCOUNT + GAS_PER_EXTRA_MARKET * max(counts[account] - 1, 0)
-            if batch and (gas + cost > self.gas_budget or len(batch) == MAX_BATCH):
+            if batch and (gas + cost > budget or len(batch) == MAX_BATCH):
                 out.append(batch)
                 batch, gas = [], 0
             batch.append(account)
@@ -463,6 +469,7 @@ class EngineChain:
         self.deleverager = contracts.deleverager
         self.configurator = contracts.configurator
         self.lens = contracts.lens
+        self.oracle = contracts.oracle
         self.pool = str(contracts.pool.address)
         self.sender = sender
         # dev: running totals of what the sender earned (keeper rewards, WAD) and
@@ -482,6 +489,10 @@ class EngineChain:
 
     def market_count(self) -> int:
         return self.engine.market_count()
+
+    def stable_marks(self) -> int:
+        """How many markets decide liquidatability behind a stable mark (PriceOracle.set_stable_mark)."""
+        return sum(1 for market in range(self.market_count()) if self.oracle.feeds(market).stable_rate)
 
     def adl_pro_rata(self, market: int) -> bool:
         """Whether `market` deleverages pro rata (Configurator.adl_pro_rata) rather than by the queue."""

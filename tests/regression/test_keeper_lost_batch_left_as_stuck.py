@@ -23,6 +23,9 @@ class _LosingChain:
     def market_counts(self, accounts):
         return {a: 1 for a in accounts}
 
+    def stable_marks(self):
+        return 0
+
     def liquidate_batch(self, batch):
         self.sent.append(list(batch))
         raise logic.LostTransaction("transaction lost (never mined)")

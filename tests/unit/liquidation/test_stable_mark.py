@@ -203,3 +203,16 @@ def test_invariants__held_account_below_zero__pending_not_hidden(protocol, long_
     # ... with it, pending: I3 counts the deficit, I4 waits; nothing else is excused.
     found = dict(invariants.check(protocol, accounts, pending=pending))
     assert found["I3 solvency"] == [] and found["I4 no hidden bad debt"] == []
+
+
+def test_keeper_batches__stable_marks__leave_room_for_the_walk(protocol, keeper, stable_mark, open_position):
+    from backstop.keeper.logic import GAS_PER_STABLE_MARK, BoaChain, Keeper
+
+    accounts = [str(open_position(f"batched-{i}", 2_000, 1)) for i in range(12)]
+    # dev: 0.9 x 1,000,000 - 160,000 = 740,000 of budget: twelve one-market accounts at 60,000.
+    bot = Keeper(BoaChain(protocol, keeper), block_gas_limit=1_000_000)
+    assert [len(b) for b in bot.batches(accounts)] == [12]
+    stable_mark()
+    # dev: one market's walk (GAS_PER_STABLE_MARK) leaves room for ten.
+    assert GAS_PER_STABLE_MARK == 120_000
+    assert [len(b) for b in bot.batches(accounts)] == [10, 2]
