@@ -36,6 +36,10 @@ GAS_BASE = 160_000
 # one market: a cascade of cross-margin accounts made 31-43M-gas batches.)
 GAS_PER_EXTRA_MARKET = 32_000
 MAX_BATCH = 500  # the engine's MAX_LIQUIDATION_BATCH
+# Gas of one `Configurator.update_margins` (titanoboa, execution only): ~14k with no new
+# round, ~48k when a round moves the margins (the push to the engine), ~135k folding the
+# 16 rounds it folds at most; the simulator charges the keeper this (with 21k for the transaction).
+GAS_UPDATE_MARGINS = 21_000 + 48_000
 HEALTH_CHUNK = 1_000  # the lens's MAX_BATCH
 MAX_COUNTERPARTIES = 50  # the Deleverager's MAX_ADL_COUNTERPARTIES
 # Calls per market in a round when the Deleverager passes over thin counterparties.
@@ -225,6 +229,8 @@ class Keeper:
     def _round(self, select=None) -> RoundReport:
         # dev: one scan of every tracked account: the liquidatable ones, and the rows the profit gate reads.
         report = RoundReport(tracked=len(self.accounts), dry_run=not self.chain.can_send)
+        if not report.dry_run:
+            self._update_margins()
         rows = dict(self.tracked_health())
         report.liquidatable = [a for a, h in rows.items() if can_liquidate(h) and (select is None or select(a, h))]
         if not report.liquidatable and not self.pool_below_maintenance():
@@ -282,6 +288,19 @@ class Keeper:
             if again:
                 self._deleverage(account, report)
         return report
+
+    def _update_margins(self):
+        """Crank the volatility-scaled margins of every market that has them on
+        (Configurator.update_margins) before the scan, so the scan and the
+        liquidations see the maintenance the feed's rounds imply by now. With
+        scaling off nowhere, nothing is sent. A failed crank is logged, never
+        raised: the liquidations still go out."""
+        # dev: a chain that knows no volatility-scaled margin (a test double) has none to crank.
+        for market in getattr(self.chain, "volatility_markets", list)():
+            try:
+                self.chain.update_margins(market)
+            except Exception as e:  # noqa: BLE001 (a keeper round never raises on a transaction)
+                self.log.warning("update_margins(%d) failed: %s", market, e)
 
     def batches(self, accounts: list[str]) -> list[list[str]]:
         """`accounts` in order, cut into batches that fit the block: each
@@ -473,6 +492,10 @@ class EngineChain:
         """Whether `market` deleverages pro rata (Configurator.adl_pro_rata) rather than by the queue."""
         return bool(self.configurator.adl_pro_rata(market))
 
+    def volatility_markets(self) -> list[int]:
+        """The markets whose margins scale with volatility (Configurator.volatility_params: max_scale set)."""
+        return [m for m in range(self.market_count()) if self.configurator.volatility_params(m).max_scale != 0]
+
     def market_counts(self, accounts) -> dict:
         """account -> how many markets it holds a position in (the lens's batch positions view)."""
         accounts = list(accounts)
@@ -528,6 +551,9 @@ class ApeChain(EngineChain):
         self.spent_wei += int(receipt.gas_used) * int(receipt.gas_price)
         return receipt
 
+    def update_margins(self, market: int):
+        self._mined(self.configurator.update_margins(market, **self._tx()))
+
     def liquidate_batch(self, accounts) -> tuple[list[str], list[str]]:
         receipt = self._mined(self.engine.liquidate_batch(accounts, **self._tx()))
         logs = receipt.decode_logs(self.engine.LiquidationSettled)
@@ -554,6 +580,9 @@ class BoaChain(EngineChain):
         with self.env.prank(self.sender):
             getattr(contract, name)(*args)
         return contract.get_logs()
+
+    def update_margins(self, market: int):
+        self._send(self.configurator, "update_margins", market)
 
     def liquidate_batch(self, accounts) -> tuple[list[str], list[str]]:
         logs = self._send(self.engine, "liquidate_batch", accounts)

@@ -44,12 +44,15 @@ MAX_AMOUNT_WAD = 2**128 - 1
 MAX_UINT256 = 2**256 - 1
 ADL_MODES = ("queue", "pro_rata")  # Configurator.adl_pro_rata: False, True
 MAX_TIER_SLOPE = Decimal(10)  # Configurator.MAX_TIER_SLOPE ("tier slope too high")
+MAX_VOL_SCALE = Decimal(5)  # Configurator.MAX_VOL_SCALE ("bad vol scale")
+MAX_MMR_RISE = Decimal(4)  # Configurator.MAX_MMR_RISE ("bad mmr rise"), base mmr per hour
 
 # ---------------------------------------------------------------- parameters
 
 # Optional market fields at their defaults: `Params.to_dict()` leaves them out,
 # so records written before the field existed read the same.
-MARKET_DEFAULTS = {"adl_mode": "queue", "margin_tier_slope": Decimal(0)}
+MARKET_DEFAULTS = {"adl_mode": "queue", "margin_tier_slope": Decimal(0), "vol_lambda": Decimal(0),
+                   "vol_ref": Decimal(0), "vol_max_scale": Decimal(0), "vol_mmr_rise_per_hour": Decimal(0)}
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,23 @@ class MarketParams:
     # Size tiers (Configurator.set_margin_tiers): a trader's initial margin fraction is
     # imr + margin_tier_slope * |size| / skew_scale (at most 1), maintenance in proportion; 0: flat.
     margin_tier_slope: Decimal = Decimal(0)
+    # Volatility-scaled margin (Configurator.set_volatility_margin): an EWMA of squared
+    # round returns (weight vol_lambda on the past per round) scales imr and mmr by
+    # clamp(sqrt(ewma) / vol_ref, 1, vol_max_scale): imr at once, mmr by at most
+    # vol_mmr_rise_per_hour base mmr an hour. A zero vol_ref or vol_max_scale: off.
+    vol_lambda: Decimal = Decimal(0)
+    vol_ref: Decimal = Decimal(0)
+    vol_max_scale: Decimal = Decimal(0)
+    vol_mmr_rise_per_hour: Decimal = Decimal(0)
+
+    @property
+    def volatility_scaled(self) -> bool:
+        """Whether the margins scale with volatility (the contract's test: both non-zero)."""
+        return self.vol_ref != 0 and self.vol_max_scale != 0
+
+    def volatility_params(self) -> tuple:
+        """The `set_volatility_margin` arguments after the market id, in WAD."""
+        return tuple(wad(v) for v in (self.vol_lambda, self.vol_ref, self.vol_max_scale, self.vol_mmr_rise_per_hour))
 
     def feed_units(self, usd) -> int:
         """A USD price as an answer of this market's feed (exact, validated on load)."""
@@ -303,10 +323,19 @@ def _market(m, at: str) -> MarketParams:
     _check(adl_mode in ADL_MODES, f"{at}.adl_mode", f"must be one of {', '.join(ADL_MODES)}, got {adl_mode!r}")
     slope = _number(m, "margin_tier_slope", at) if "margin_tier_slope" in m else MARKET_DEFAULTS["margin_tier_slope"]
     _check(0 <= slope <= MAX_TIER_SLOPE, f"{at}.margin_tier_slope", f"must be between 0 and {MAX_TIER_SLOPE}, got {slope}")
+    vol = {k: _number(m, k, at) if k in m else MARKET_DEFAULTS[k]
+           for k in ("vol_lambda", "vol_ref", "vol_max_scale", "vol_mmr_rise_per_hour")}
+    # dev: Configurator.set_volatility_margin's asserts (a zero vol_ref or vol_max_scale turns it off).
+    _check(vol["vol_lambda"] < 1, f"{at}.vol_lambda", f"must be at least 0 and below 1, got {vol['vol_lambda']}")
+    _check(vol["vol_ref"] <= 1, f"{at}.vol_ref", f"must be between 0 and 1 (0 turns it off), got {vol['vol_ref']}")
+    _check(vol["vol_max_scale"] == 0 or 1 <= vol["vol_max_scale"] <= MAX_VOL_SCALE, f"{at}.vol_max_scale",
+           f"must be between 1 and {MAX_VOL_SCALE} or 0 to turn it off, got {vol['vol_max_scale']}")
+    _check(vol["vol_mmr_rise_per_hour"] <= MAX_MMR_RISE, f"{at}.vol_mmr_rise_per_hour",
+           f"must be between 0 and {MAX_MMR_RISE} (base mmr per hour), got {vol['vol_mmr_rise_per_hour']}")
     return MarketParams(
         name, price, feed_decimals, heartbeat, band_min, band_max,
         max_deviation, confirm_rounds, confirm_seconds, imr, mmr, fee_rate, skew_scale, max_skew, feed, adl_mode,
-        slope,
+        slope, **vol,
     )
 
 

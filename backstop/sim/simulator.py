@@ -180,6 +180,7 @@ class Simulation:
         self._step_started_at = 0
         self.max_leverage: list[float] = []
         self.tiers: list[tuple] = []
+        self.volatility_scaled: list[bool] = []
         self.started = self.finished = 0.0
         self.transaction_count = 0
         # dev: accounts whose position a liquidation or an ADL fill closed, until
@@ -243,6 +244,7 @@ class Simulation:
         self.tiers = [(_usd(m.imr), _usd(p.configurator.margin_tier_slopes(a.market)), _usd(m.skew_scale))
                       for a, m in zip(self.assets, markets)]
         self.max_leverage = [LEVERAGE_HEADROOM / imr for imr, _, _ in self.tiers]
+        self.volatility_scaled = [self.params.markets[a.market].volatility_scaled for a in self.assets]
         for i in range(s.population.traders):
             trader = self._actor(f"trader-{i + 1}")
             self.traders.append(trader)
@@ -519,6 +521,11 @@ class Simulation:
         the size, imr + slope * L * margin / (price * skew_scale), so L solves
         L * fraction(L) = headroom (the quadratic's positive root)."""
         imr, slope, skew_scale = self.tiers[asset]
+        if self.volatility_scaled[asset]:
+            # dev: with volatility-scaled margin the engine asks the effective imr (it rises in stress).
+            imr = _usd(self.protocol.configurator.effective_margins(self.assets[asset].market)[0])
+            if slope == 0:
+                return LEVERAGE_HEADROOM / imr
         if slope == 0:
             return self.max_leverage[asset]
         a = slope * margin / (price * skew_scale)
