@@ -398,6 +398,38 @@ class SolvencyMachine(RuleBasedStateMachine):
         with self.chain.prank(OWNER):
             self.p.configurator.set_margin_tiers(market, wad(slope))
 
+    @rule(data=st.data(), setting=st.sampled_from([None, ("0.9", "0.01", "3", "0.5"), ("0.5", "0.002", "5", "4"),
+                                                   ("0", "0.005", "2", "0")]))
+    def volatility_margin(self, data, setting):
+        """The owner turns a market's volatility-scaled margin on (with a drawn
+        setting), changes it, or turns it off (issue 19), at any moment: the
+        margins move within their bounds and every invariant holds."""
+        market = data.draw(st.integers(0, self.p.engine.market_count() - 1), label="market")
+        args = (0, 0, 0, 0) if setting is None else tuple(wad(v) for v in setting)
+        with self.chain.prank(OWNER):
+            self.p.configurator.set_volatility_margin(market, *args)
+        imr, mmr = self.p.configurator.effective_margins(market)
+        assert 0 < mmr < imr <= WAD, f"volatility margin: bad fractions {imr} {mmr}"
+
+    @rule(data=st.data())
+    def update_margins(self, data):
+        """Anyone cranks a market's volatility-scaled margin at any moment
+        (a no-op with it off): imr at its target, mmr within its hourly cap."""
+        market = data.draw(st.integers(0, self.p.engine.market_count() - 1), label="market")
+        before = self.p.configurator.effective_margins(market)
+        was = self.p.configurator.volatility_states(market)
+        with self.chain.prank(ATTACKER):
+            self.p.configurator.update_margins(market)
+        imr, mmr = self.p.configurator.effective_margins(market)
+        assert 0 < mmr < imr <= WAD, f"volatility margin: bad fractions {imr} {mmr}"
+        params = self.p.configurator.volatility_params(market)
+        if params.max_scale == 0:
+            assert (imr, mmr) == tuple(before)
+            return
+        now = self.p.configurator.volatility_states(market)
+        # The cap: the maintenance scale moved at most mmr_rise_per_hour for the time it walked.
+        assert abs(now.mmr_scale - was.mmr_scale) <= params.mmr_rise_per_hour * (now.updated_at - was.updated_at) // 3600
+
     # ------------------------------------------------------------ the keeper
 
     @rule()
