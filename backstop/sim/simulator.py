@@ -181,6 +181,8 @@ class Simulation:
         self.max_leverage: list[float] = []
         self.tiers: list[tuple] = []
         self.volatility_scaled: list[bool] = []
+        # symbol -> effective imr and mmr, last and highest (markets with volatility-scaled margin only).
+        self.volatility_margins: dict = {}
         self.started = self.finished = 0.0
         self.transaction_count = 0
         # dev: accounts whose position a liquidation or an ADL fill closed, until
@@ -533,6 +535,17 @@ class Simulation:
             return LEVERAGE_HEADROOM  # dev: the fraction is capped at 1 there: 100% margin, L * 1 = headroom
         return (-imr + math.sqrt(imr * imr + 4 * a * LEVERAGE_HEADROOM)) / (2 * a)
 
+    def _track_volatility_margins(self):
+        """The effective margins of the markets with volatility-scaled margin
+        (as the engine has them after the step's keeper rounds): the last and
+        the highest, report.json's `outcome.volatility_margins`."""
+        for asset, scaled in enumerate(self.volatility_scaled):
+            if not scaled:
+                continue
+            imr, mmr = (_usd(v) for v in self.protocol.configurator.effective_margins(self.assets[asset].market))
+            seen = self.volatility_margins.setdefault(self.assets[asset].symbol, {"max_imr": imr, "max_mmr": mmr})
+            seen.update(imr=imr, mmr=mmr, max_imr=max(seen["max_imr"], imr), max_mmr=max(seen["max_mmr"], mmr))
+
     def _trade(self, trader: str, asset: int, size_delta: int):
         if size_delta != 0:
             with self.chain.prank(trader):
@@ -549,6 +562,7 @@ class Simulation:
     def _end_step(self):
         """Totals of the step's events, then the state after it."""
         p, rec = self.protocol, self.steps[-1]
+        self._track_volatility_margins()
         for entry in self.events[self._step_start:]:
             if "call" not in entry:
                 continue
@@ -782,6 +796,8 @@ class Simulation:
             "max_gas_gwei": max(r.gas_gwei for r in self.steps),
             "invariants_ok": all(r.invariants_ok for r in self.steps),
             "steps_settled": sum(r.settled for r in self.steps),
+            # dev: only with volatility-scaled margin on somewhere, so runs without it report as before.
+            **({"volatility_margins": self.volatility_margins} if self.volatility_margins else {}),
         }
 
     def _losses_by_counterparty(self) -> dict:
