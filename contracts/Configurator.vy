@@ -385,12 +385,14 @@ def update_margins(market: uint256):
         return
     imr: uint256 = 0
     mmr: uint256 = 0
-    imr, mmr = self._effective(market)
+    slope: uint256 = 0
+    imr, mmr, slope = self._effective(market)
     self._update(market)
     new_imr: uint256 = 0
     new_mmr: uint256 = 0
-    new_imr, new_mmr = self._effective(market)
-    if new_imr != imr or new_mmr != mmr:
+    new_slope: uint256 = 0
+    new_imr, new_mmr, new_slope = self._effective(market)
+    if new_imr != imr or new_mmr != mmr or new_slope != slope:
         self._push(market)
         log IConfigurator.MarginsScaled(market=market, ewma=self.volatility_states[market].ewma, imr=new_imr, mmr=new_mmr)
 
@@ -399,10 +401,11 @@ def update_margins(market: uint256):
 
 @external
 @view
-def effective_margins(market: uint256) -> (uint256, uint256):
+def effective_margins(market: uint256) -> (uint256, uint256, uint256):
     """
-    @notice Market `market`'s (imr, mmr) as the engine has them (WAD): the
-            base `markets` values scaled by volatility, before size tiers.
+    @notice Market `market`'s (imr, mmr, tier slope) as the engine has them
+            (WAD): the base `markets` values and `margin_tier_slopes` scaled
+            by volatility (the slope by the imr's scale).
     """
     return self._effective(market)
 
@@ -502,18 +505,25 @@ def _toward(scale: uint256, target: uint256, per_hour: uint256, elapsed: uint256
 
 @internal
 @view
-def _effective(market: uint256) -> (uint256, uint256):
+def _effective(market: uint256) -> (uint256, uint256, uint256):
     # dev: the base margins scaled (rounded up: against the account), imr at
     #      most 1 and mmr at most its base ratio to imr below that, so mmr <
     #      imr always (imr_scale >= mmr_scale and base mmr < base imr). With
     #      both scales 1 (or scaling off) this is the base exactly.
+    #      The tier slope scales with imr: the engine tiers a trader at
+    #      imr + slope * |size| / K and keeps mmr's ratio to imr, so with both
+    #      scaled a tiered trader's fractions scale as a flat one's (imr at
+    #      once, mmr by the cap). With the slope unscaled, an imr rise would
+    #      lower a tiered trader's maintenance and its fall raise it at once.
     p: IConfigurator.MarketParams = self.markets[market]
+    slope: uint256 = self.margin_tier_slopes[market]
     if self.volatility_params[market].max_scale == 0:
-        return (p.imr, p.mmr)
+        return (p.imr, p.mmr, slope)
     st: IConfigurator.VolatilityState = self.volatility_states[market]
     imr: uint256 = min((p.imr * st.imr_scale + WAD - 1) // WAD, WAD)
     mmr: uint256 = min((p.mmr * st.mmr_scale + WAD - 1) // WAD, p.mmr * WAD // p.imr)
-    return (imr, mmr)
+    # dev: slope <= MAX_TIER_SLOPE and imr_scale <= MAX_VOL_SCALE: at most 50 WAD < 2**64.
+    return (imr, mmr, (slope * st.imr_scale + WAD - 1) // WAD)
 
 
 @internal
@@ -527,15 +537,16 @@ def _push(market: uint256):
     if engine.address == empty(address):
         return
     p: IConfigurator.MarketParams = empty(IConfigurator.MarketParams)
+    slope: uint256 = 0
     if market != NO_MARKET:
         p = self.markets[market]
-        # dev: the volatility-scaled fractions (the base ones when off), each at most 1.
-        p.imr, p.mmr = self._effective(market)
+        # dev: the volatility-scaled fractions and slope (the base ones when off), fractions at most 1.
+        p.imr, p.mmr, slope = self._effective(market)
     lp: IConfigurator.LiquidationParams = self.liquidation_params
     extcall engine.configure(
         market,
-        # dev: the tier slope in the margins word's top 64 bits (MAX_TIER_SLOPE < 2**64).
-        packing._pack_fractions(p.imr, p.mmr, p.fee_rate) | (self.margin_tier_slopes[market] << 192),
+        # dev: the tier slope in the margins word's top 64 bits (at most 50 WAD < 2**64).
+        packing._pack_fractions(p.imr, p.mmr, p.fee_rate) | (slope << 192),
         p.skew_scale,
         p.max_skew,
         IClearinghouse.EngineConfig(

@@ -524,8 +524,8 @@ class Simulation:
         L * fraction(L) = headroom (the quadratic's positive root)."""
         imr, slope, skew_scale = self.tiers[asset]
         if self.volatility_scaled[asset]:
-            # dev: with volatility-scaled margin the engine asks the effective imr (it rises in stress).
-            imr = _usd(self.protocol.configurator.effective_margins(self.assets[asset].market)[0])
+            # dev: with volatility-scaled margin the engine asks the effective imr and slope (they rise in stress).
+            imr, _, slope = (_usd(v) for v in self.protocol.configurator.effective_margins(self.assets[asset].market))
             if slope == 0:
                 return LEVERAGE_HEADROOM / imr
         if slope == 0:
@@ -542,7 +542,7 @@ class Simulation:
         for asset, scaled in enumerate(self.volatility_scaled):
             if not scaled:
                 continue
-            imr, mmr = (_usd(v) for v in self.protocol.configurator.effective_margins(self.assets[asset].market))
+            imr, mmr, _ = (_usd(v) for v in self.protocol.configurator.effective_margins(self.assets[asset].market))
             seen = self.volatility_margins.setdefault(self.assets[asset].symbol, {"max_imr": imr, "max_mmr": mmr})
             seen.update(imr=imr, mmr=mmr, max_imr=max(seen["max_imr"], imr), max_mmr=max(seen["max_mmr"], mmr))
 

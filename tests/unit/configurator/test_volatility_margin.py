@@ -33,7 +33,7 @@ def _update(p, market=ETH):
 
 
 def _margins(p, market=ETH):
-    return tuple(p.configurator.effective_margins(market))
+    return tuple(p.configurator.effective_margins(market))[:2]
 
 
 def _engine_margins(p, market=ETH):
@@ -306,3 +306,25 @@ def test_scaling__existing_account__liquidatable_only_as_fast_as_the_cap(protoco
         protocol.set_price(ETH, 2000)
         _update(protocol)
         assert protocol.lens.is_liquidatable(trader) == liquidatable, at
+
+
+def test_scaling__tiered_trader__fractions_scale_as_a_flat_traders(protocol):
+    # Slope 1 on ETH: a 1,000 ETH position's base tier is imr 0.11, mmr 0.055 (test_margin_tiers).
+    with boa.env.prank(protocol.owner):
+        protocol.configurator.set_margin_tiers(ETH, WAD)
+    whale = actor("whale")
+    protocol.fund_trader(whale, 300_000)
+    with boa.env.prank(whale):
+        protocol.engine.trade(ETH, wad(1_000))
+    _on(protocol)
+    protocol.set_price(ETH, 2400)
+    _update(protocol)
+    boa.env.time_travel(seconds=3600)
+    protocol.set_price(ETH, 2400)
+    _update(protocol)
+    imr, mmr, slope = protocol.configurator.effective_margins(ETH)
+    assert (imr, mmr, slope) == (wad("0.3"), wad("0.075"), wad(3))
+    h = protocol.lens.health([whale])[0]
+    # Tiered: imr 3 x 0.11 at once; mmr keeps its ratio to it: 0.075 x 0.33 / 0.30 = 1.5 x 0.055.
+    assert h.initial_req == -(-h.notional * wad("0.33") // WAD)
+    assert h.maintenance_req == -(-h.notional * wad("0.0825") // WAD)
