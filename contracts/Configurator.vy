@@ -8,7 +8,10 @@
         (bound once), the fee split, the smallest position, and the
         liquidation penalty and rewards. The engine keeps no owner: it takes
         packed parameter words from this contract only, through one
-        caller-checked `configure`.
+        caller-checked `configure`. It also scales each market's margins
+        with the volatility of its feed's rounds (`set_volatility_margin`,
+        the keeper's `update_margins` crank): the base imr and mmr stay in
+        `markets`, the engine gets `effective_margins`.
 @dev The parameters are kept here in full (the views the tooling reads) and
      handed to the engine packed (modules/packing.vy), so that a liquidation
      reads its whole configuration in four slots. Each field's bound here also
