@@ -54,3 +54,21 @@ def test_update_margins__every_five_minutes_or_once__same_margins_same_liquidata
     assert 0 <= mmr_once - mmr_often <= calls  # rounding only, against the accounts' margin rising
     assert often.lens.is_liquidatable(TRADER) == once.lens.is_liquidatable(TRADER)
     assert tuple(often.configurator.effective_margins(ETH))[0] == tuple(once.configurator.effective_margins(ETH))[0]
+
+
+def test_update_margins__calm_history_fixed_prices__no_crank_moves_any_margin():
+    """With no volatile round behind it, no sequence of cranks (nor the time
+    between them) moves a margin: an actor at fixed prices cannot make an
+    account liquidatable through the scaling. (After volatile rounds the
+    maintenance keeps walking up by its cap at fixed prices: that walk is the
+    rounds', the same whoever calls, and the keeper reward for what it makes
+    liquidatable is SPEC 5's; I8's fixed-price stretch sees it as time.)"""
+    p = deploy(18)
+    with p.env.prank(OWNER):
+        p.configurator.set_volatility_margin(ETH, wad("0.9"), wad("0.01"), wad(3), wad("0.5"))
+    base = tuple(p.configurator.effective_margins(ETH))
+    for seconds in (1, 12, 600, 3600, 86_400):
+        p.env.time_travel(seconds)
+        with p.env.prank(KEEPER):
+            p.configurator.update_margins(ETH)
+        assert tuple(p.configurator.effective_margins(ETH)) == base

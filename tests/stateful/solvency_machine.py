@@ -78,6 +78,7 @@ class Throughput:
     bad_debt_covered = 0
     adl_fills = 0
     rejected = 0  # deliberately invalid steps that reverted with their reason
+    margins_scaled = 0  # volatility cranks (anyone's or the keeper's) that moved a market's margins
 
 
 class RecordingChain(BoaChain):
@@ -426,6 +427,7 @@ class SolvencyMachine(RuleBasedStateMachine):
         if params.max_scale == 0:
             assert (imr, mmr) == tuple(before)
             return
+        self.STATS.margins_scaled += (imr, mmr) != before
         now = self.p.configurator.volatility_states(market)
         # The cap: the maintenance scale moved at most mmr_rise_per_hour for the time it walked.
         assert abs(now.mmr_scale - was.mmr_scale) <= params.mmr_rise_per_hour * (now.updated_at - was.updated_at) // 3600
