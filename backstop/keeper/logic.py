@@ -22,6 +22,7 @@ import bisect
 import logging
 import threading
 from dataclasses import dataclass, field
+from math import isqrt
 
 # Figures from `make bench` on anvil before the engine split, rounded up: the
 # marginal gas of one more account in a batch (53,271; 42,351 since the split,
@@ -29,6 +30,7 @@ from dataclasses import dataclass, field
 # (~159,000 with a new keeper's vault slot). Kept as they were so one-market
 # batches, and every one-market simulation, stay the same.
 GAS_PER_ACCOUNT = 60_000
+WAD = 10**18
 GAS_BASE = 160_000
 # Each further market an account holds, measured on anvil after the split:
 # 64,755 a two-market account against 42,507 a one-market one (+22,248), with
@@ -36,10 +38,10 @@ GAS_BASE = 160_000
 # one market: a cascade of cross-margin accounts made 31-43M-gas batches.)
 GAS_PER_EXTRA_MARKET = 32_000
 MAX_BATCH = 500  # the engine's MAX_LIQUIDATION_BATCH
-# Gas of one `Configurator.update_margins` (titanoboa, execution only): ~14k with no new
-# round, ~48k when a round moves the margins (the push to the engine), ~135k folding the
+# Gas of one `Configurator.update_margins` (titanoboa, execution only): ~15k with no new
+# round, ~50k when a round moves the margins (the push to the engine), ~136k folding the
 # 16 rounds it folds at most; the simulator charges the keeper this (with 21k for the transaction).
-GAS_UPDATE_MARGINS = 21_000 + 48_000
+GAS_UPDATE_MARGINS = 21_000 + 50_000
 HEALTH_CHUNK = 1_000  # the lens's MAX_BATCH
 MAX_COUNTERPARTIES = 50  # the Deleverager's MAX_ADL_COUNTERPARTIES
 # Calls per market in a round when the Deleverager passes over thin counterparties.
@@ -298,7 +300,9 @@ class Keeper:
         # dev: a chain that knows no volatility-scaled margin (a test double) has none to crank.
         for market in getattr(self.chain, "volatility_markets", list)():
             try:
-                self.chain.update_margins(market)
+                # dev: a crank that would move nothing is not sent (a bot runs every block).
+                if self.chain.margins_stale(market):
+                    self.chain.update_margins(market)
             except Exception as e:  # noqa: BLE001 (a keeper round never raises on a transaction)
                 self.log.warning("update_margins(%d) failed: %s", market, e)
 
@@ -467,6 +471,7 @@ class EngineChain:
         self.engine = contracts.engine
         self.deleverager = contracts.deleverager
         self.configurator = contracts.configurator
+        self.oracle = contracts.oracle
         self.lens = contracts.lens
         self.pool = str(contracts.pool.address)
         self.sender = sender
@@ -495,6 +500,18 @@ class EngineChain:
     def volatility_markets(self) -> list[int]:
         """The markets whose margins scale with volatility (Configurator.volatility_params: max_scale set)."""
         return [m for m in range(self.market_count()) if self.configurator.volatility_params(m).max_scale != 0]
+
+    def margins_stale(self, market: int) -> bool:
+        """Whether `update_margins(market)` would move anything: a feed round
+        not folded yet (or a new feed), or the maintenance scale still walking
+        towards the target its EWMA sets (Configurator._target, in integers)."""
+        v = self.configurator.volatility_params(market)
+        state = self.configurator.volatility_states(market)
+        latest, baseline = self.oracle.latest_round(market)
+        if latest > state.round_id or baseline != state.baseline:
+            return True
+        target = min(max(isqrt(state.ewma * WAD) * WAD // v.vol_ref, WAD), v.max_scale)
+        return state.mmr_scale != target
 
     def market_counts(self, accounts) -> dict:
         """account -> how many markets it holds a position in (the lens's batch positions view)."""

@@ -15,6 +15,7 @@ import boa
 import pytest
 from eth_utils import keccak
 
+from backstop.keeper.logic import BoaChain, Keeper
 from backstop.protocol.harness import actor
 from backstop.units import WAD, wad
 
@@ -328,3 +329,47 @@ def test_scaling__tiered_trader__fractions_scale_as_a_flat_traders(protocol):
     # Tiered: imr 3 x 0.11 at once; mmr keeps its ratio to it: 0.075 x 0.33 / 0.30 = 1.5 x 0.055.
     assert h.initial_req == -(-h.notional * wad("0.33") // WAD)
     assert h.maintenance_req == -(-h.notional * wad("0.0825") // WAD)
+
+
+class _CountingChain(BoaChain):
+    def __init__(self, contracts, sender):
+        super().__init__(contracts, sender)
+        self.cranks = []
+
+    def update_margins(self, market):
+        self.cranks.append(market)
+        return super().update_margins(market)
+
+
+def test_keeper_round__scaled_market__cranks_first_then_liquidates_what_the_walk_made_liquidatable(protocol):
+    trader = actor("trader")
+    protocol.fund_trader(trader, 2_200)
+    with boa.env.prank(trader):
+        protocol.engine.trade(ETH, wad(10))
+    _on(protocol)
+    protocol.set_price(ETH, 2200)
+    protocol.set_price(ETH, 2000)  # a volatile round trip: the trader's equity as before
+    boa.env.time_travel(seconds=3 * 3600)  # mmr's walk passed the trader's ~10.9% ratio; nobody cranked
+    protocol.set_price(ETH, 2000)
+    assert not protocol.lens.is_liquidatable(trader)  # the engine still holds the last push
+    chain = _CountingChain(protocol, actor("keeper"))
+    keeper = Keeper(chain)
+    keeper.track(trader)
+    report = keeper.run_round()
+    assert chain.cranks == [ETH]  # BTC's scaling is off: never cranked
+    assert str(trader) in report.liquidated
+    keeper.run_round()  # the walk under way (scale 2.5 of 3): sent each round, moving it by the time passed
+    assert chain.cranks == [ETH, ETH]
+    boa.env.time_travel(seconds=3600)
+    protocol.set_price(ETH, 2000)
+    keeper.run_round()
+    assert protocol.configurator.volatility_states(ETH).mmr_scale == wad(3)
+    keeper.run_round()
+    assert chain.cranks == [ETH] * 3  # nothing new to fold, the walk at its target: not sent again
+
+
+def test_keeper_round__scaling_off__sends_no_crank(protocol):
+    chain = _CountingChain(protocol, actor("keeper"))
+    protocol.set_price(ETH, 2400)
+    Keeper(chain).run_round()
+    assert chain.cranks == []
