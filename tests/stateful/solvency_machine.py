@@ -216,8 +216,8 @@ class SolvencyMachine(RuleBasedStateMachine):
             self._check_margin(t)
 
     def _affordable(self, trader, market, pct):
-        # dev: `pct`% of the largest size the free margin carries at the market's imr.
-        imr = self.p.configurator.markets(market).imr
+        # dev: `pct`% of the largest size the free margin carries at the market's imr (volatility-scaled).
+        imr = self.p.configurator.effective_margins(market)[0]
         free = self.p.lens.free_collateral(trader)
         return free * pct // 100 * WAD // imr * WAD // self.p.oracle.last(market).price
 
