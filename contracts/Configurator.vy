@@ -310,7 +310,9 @@ def set_margin_tiers(market: uint256, slope: uint256):
 
 
 @external
-def set_volatility_margin(market: uint256, vol_lambda: uint256, vol_ref: uint256, max_scale: uint256, mmr_rise_per_hour: uint256):
+def set_volatility_margin(
+    market: uint256, vol_lambda: uint256, vol_ref: uint256, max_scale: uint256, mmr_rise_per_hour: uint256
+):
     """
     @notice Market `market`'s volatility-scaled margin (owner). `update_margins`
             folds each new feed round's squared return r^2 into an EWMA,
@@ -357,7 +359,8 @@ def set_volatility_margin(market: uint256, vol_lambda: uint256, vol_ref: uint256
             ok: bool = False
             price, at, ok = staticcall oracle.round_price(market, latest)
             self.volatility_states[market] = IConfigurator.VolatilityState(
-                ewma=0, round_id=latest, price=price, baseline=baseline, mmr_scale=WAD, updated_at=block.timestamp, imr_scale=WAD
+                ewma=0, round_id=latest, price=price, baseline=baseline, mmr_scale=WAD, updated_at=block.timestamp,
+                imr_scale=WAD,
             )
         st: IConfigurator.VolatilityState = self.volatility_states[market]
         # dev: a lower max_scale lowers the scales at once (safe); the target is the new parameters'.
@@ -367,7 +370,11 @@ def set_volatility_margin(market: uint256, vol_lambda: uint256, vol_ref: uint256
     self.volatility_params[market] = v
     self._push(market)
     log IConfigurator.VolatilityMarginSet(
-        market=market, vol_lambda=v.vol_lambda, vol_ref=v.vol_ref, max_scale=v.max_scale, mmr_rise_per_hour=v.mmr_rise_per_hour
+        market=market,
+        vol_lambda=v.vol_lambda,
+        vol_ref=v.vol_ref,
+        max_scale=v.max_scale,
+        mmr_rise_per_hour=v.mmr_rise_per_hour,
     )
 
 
@@ -397,7 +404,9 @@ def update_margins(market: uint256):
     new_imr, new_mmr, new_slope = self._effective(market)
     if new_imr != imr or new_mmr != mmr or new_slope != slope:
         self._push(market)
-        log IConfigurator.MarginsScaled(market=market, ewma=self.volatility_states[market].ewma, imr=new_imr, mmr=new_mmr)
+        log IConfigurator.MarginsScaled(
+            market=market, ewma=self.volatility_states[market].ewma, imr=new_imr, mmr=new_mmr
+        )
 
 
 # ---------------------------------------------------------------- views

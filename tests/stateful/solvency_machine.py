@@ -430,7 +430,8 @@ class SolvencyMachine(RuleBasedStateMachine):
         self.STATS.margins_scaled += (imr, mmr) != before
         now = self.p.configurator.volatility_states(market)
         # The cap: the maintenance scale moved at most mmr_rise_per_hour for the time it walked.
-        assert abs(now.mmr_scale - was.mmr_scale) <= params.mmr_rise_per_hour * (now.updated_at - was.updated_at) // 3600
+        walked = now.updated_at - was.updated_at
+        assert abs(now.mmr_scale - was.mmr_scale) <= params.mmr_rise_per_hour * walked // 3600, "mmr past its cap"
 
     # ------------------------------------------------------------ the keeper
 

@@ -40,7 +40,8 @@ def _margins(p, market=ETH):
 def _engine_margins(p, market=ETH):
     """(imr, mmr) in the engine's packed margins word (a private map: read from its slot)."""
     slot = p.engine.compiler_data.storage_layout["storage_layout"]["margins_words"]["slot"]
-    word = boa.env.evm.get_storage(p.engine.address, int.from_bytes(keccak(slot.to_bytes(32, "big") + market.to_bytes(32, "big")), "big"))
+    key = keccak(slot.to_bytes(32, "big") + market.to_bytes(32, "big"))
+    word = boa.env.evm.get_storage(p.engine.address, int.from_bytes(key, "big"))
     return word & (2**64 - 1), (word >> 64) & (2**64 - 1)
 
 
@@ -209,7 +210,8 @@ def test_set_volatility_margin__by_attacker__reverts_not_owner(protocol):
 def test_set_volatility_margin__on__event_and_base_margins(protocol):
     _on(protocol)
     (log,) = events(protocol.configurator, "VolatilityMarginSet")
-    assert (log.market, log.vol_lambda, log.vol_ref, log.max_scale, log.mmr_rise_per_hour) == (ETH, LAMBDA, REF, MAX_SCALE, RISE)
+    fields = (log.market, log.vol_lambda, log.vol_ref, log.max_scale, log.mmr_rise_per_hour)
+    assert fields == (ETH, LAMBDA, REF, MAX_SCALE, RISE)
     assert _margins(protocol) == (wad("0.10"), wad("0.05"))
     assert tuple(protocol.configurator.volatility_params(ETH)) == (LAMBDA, REF, MAX_SCALE, RISE)
 
