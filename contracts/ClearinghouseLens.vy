@@ -464,13 +464,15 @@ def _liquidation_price(account: address, market: uint256) -> uint256:
     h: IClearinghouse.Health = self._strict_health(account)
     mark: int256 = convert(staticcall ORACLE.price(market), int256)
     params: IConfigurator.MarketParams = staticcall CONFIGURATOR.markets(market)
-    mmr: uint256 = params.mmr
+    # dev: the fractions and slope the engine holds (volatility-scaled), not the base ones in `markets`.
+    imr: uint256 = 0
+    mmr: uint256 = 0
+    slope: uint256 = 0
+    imr, mmr, slope = staticcall CONFIGURATOR.effective_margins(market)
     if account != staticcall ENGINE.pool():
         # dev: the trader's tiered fraction, as the engine prices it: it depends on the size, not the mark.
         unused: uint256 = 0
-        unused, mmr = margin_math._tiered(
-            params.imr, params.mmr, staticcall CONFIGURATOR.margin_tier_slopes(market), pos.size, params.skew_scale
-        )
+        unused, mmr = margin_math._tiered(imr, mmr, slope, pos.size, params.skew_scale)
     denominator: int256 = pos.size * IWAD - abs(pos.size) * convert(mmr, int256)
     liquidation: int256 = mark + (convert(h.maintenance_req, int256) - h.equity) * IWAD * IWAD // denominator
     return convert(max(liquidation, 0), uint256)

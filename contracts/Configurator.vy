@@ -8,7 +8,10 @@
         (bound once), the fee split, the smallest position, and the
         liquidation penalty and rewards. The engine keeps no owner: it takes
         packed parameter words from this contract only, through one
-        caller-checked `configure`.
+        caller-checked `configure`. It also scales each market's margins
+        with the volatility of its feed's rounds (`set_volatility_margin`,
+        the keeper's `update_margins` crank): the base imr and mmr stay in
+        `markets`, the engine gets `effective_margins`.
 @dev The parameters are kept here in full (the views the tooling reads) and
      handed to the engine packed (modules/packing.vy), so that a liquidation
      reads its whole configuration in four slots. Each field's bound here also
@@ -52,6 +55,17 @@ MAX_TIER_SLOPE: constant(uint256) = 10 * 10 ** 18
 # @dev Largest USD amount or base-unit scale a packed word holds (WAD).
 MAX_AMOUNT: constant(uint256) = packing.MAX_AMOUNT
 
+# @dev Volatility-scaled margin: the newest rounds one `update_margins` folds
+#      (older unfolded ones are passed over: the first folded return is then
+#      measured from the last price folded, so their move still counts, once).
+VOL_ROUNDS: constant(uint256) = 16
+# @dev Largest scale of the base margins (5x).
+MAX_VOL_SCALE: constant(uint256) = 5 * 10 ** 18
+# @dev Fastest maintenance move: 4 base mmr an hour (the whole range in an hour).
+MAX_MMR_RISE: constant(uint256) = 4 * 10 ** 18
+# @dev A return folded is capped at 100x, so its square stays far from overflow.
+MAX_RETURN: constant(uint256) = 100 * 10 ** 18
+
 # @dev `engine.configure` with this market id leaves the markets as they are.
 NO_MARKET: constant(uint256) = max_value(uint256)
 
@@ -92,6 +106,14 @@ adl_pro_rata: public(HashMap[uint256, bool])
 #      fraction is imr + slope * |size| / skew_scale (at most 1), its
 #      maintenance fraction keeps its ratio to it; 0 is flat margin.
 margin_tier_slopes: public(HashMap[uint256, uint256])
+
+# @dev Per market id: the volatility-scaled margin's parameters (all 0: off).
+#      The base imr and mmr stay in `markets`; what the engine is pushed is
+#      `effective_margins`.
+volatility_params: public(HashMap[uint256, IConfigurator.VolatilityParams])
+
+# @dev Per market id: the volatility EWMA and the margin scales it drives.
+volatility_states: public(HashMap[uint256, IConfigurator.VolatilityState])
 
 
 # ---------------------------------------------------------------- constructor
@@ -287,7 +309,118 @@ def set_margin_tiers(market: uint256, slope: uint256):
     log IConfigurator.MarginTiersSet(market=market, slope=slope)
 
 
+@external
+def set_volatility_margin(
+    market: uint256, vol_lambda: uint256, vol_ref: uint256, max_scale: uint256, mmr_rise_per_hour: uint256
+):
+    """
+    @notice Market `market`'s volatility-scaled margin (owner). `update_margins`
+            folds each new feed round's squared return r^2 into an EWMA,
+            ewma = lambda * ewma + (1 - lambda) * r^2, and scales the base
+            margins by clamp(sqrt(ewma) / vol_ref, 1, max_scale): the initial
+            fraction (new risk) at once, the maintenance fraction (what open
+            positions feel) by at most `mmr_rise_per_hour` of the base mmr an
+            hour, up and down. A zero `max_scale` or `vol_ref` turns it off.
+    @param vol_lambda EWMA weight of the past per round (WAD, below 1).
+    @param vol_ref Per-round volatility (WAD, at most 1) where scaling starts.
+    @param max_scale Largest scale (WAD, 1 to 5).
+    @param mmr_rise_per_hour Fastest maintenance move, base mmr per hour (WAD, at most 4).
+    @dev Turning on starts at scale 1 from the feed's latest round; changing
+         the parameters first brings the EWMA and the maintenance scale up to
+         now under the old ones; turning off restores the base margins at
+         once (it can only lower them). No path here raises maintenance
+         faster than the cap; `set_market_params` raising a base still does.
+         The pool's fractions come from the same word: in stress it has less
+         room to take trades and liquidations.
+    """
+    ownable._check_owner()
+    assert market < self.market_count, "Configurator: unknown market"
+    v: IConfigurator.VolatilityParams = IConfigurator.VolatilityParams(
+        vol_lambda=vol_lambda, vol_ref=vol_ref, max_scale=max_scale, mmr_rise_per_hour=mmr_rise_per_hour
+    )
+    if max_scale == 0 or vol_ref == 0:
+        v = empty(IConfigurator.VolatilityParams)
+        self.volatility_states[market] = empty(IConfigurator.VolatilityState)
+    else:
+        assert vol_lambda < WAD, "Configurator: bad vol lambda"
+        assert vol_ref <= WAD, "Configurator: bad vol ref"
+        assert max_scale >= WAD and max_scale <= MAX_VOL_SCALE, "Configurator: bad vol scale"
+        assert mmr_rise_per_hour <= MAX_MMR_RISE, "Configurator: bad mmr rise"
+        if self.volatility_params[market].max_scale != 0:
+            self._update(market)
+        else:
+            oracle: IPriceOracle = self._oracle()
+            latest: uint256 = 0
+            baseline: uint256 = 0
+            latest, baseline = staticcall oracle.latest_round(market)
+            latest = max(latest, baseline)
+            price: uint256 = 0
+            at: uint256 = 0
+            ok: bool = False
+            price, at, ok = staticcall oracle.round_price(market, latest)
+            self.volatility_states[market] = IConfigurator.VolatilityState(
+                ewma=0, round_id=latest, price=price, baseline=baseline, mmr_scale=WAD, updated_at=block.timestamp,
+                imr_scale=WAD,
+            )
+        st: IConfigurator.VolatilityState = self.volatility_states[market]
+        # dev: a lower max_scale lowers the scales at once (safe); the target is the new parameters'.
+        st.mmr_scale = min(st.mmr_scale, max_scale)
+        st.imr_scale = max(self._target(st.ewma, v), st.mmr_scale)
+        self.volatility_states[market] = st
+    self.volatility_params[market] = v
+    self._push(market)
+    log IConfigurator.VolatilityMarginSet(
+        market=market,
+        vol_lambda=v.vol_lambda,
+        vol_ref=v.vol_ref,
+        max_scale=v.max_scale,
+        mmr_rise_per_hour=v.mmr_rise_per_hour,
+    )
+
+
+@external
+def update_margins(market: uint256):
+    """
+    @notice Fold `market`'s new feed rounds into its volatility EWMA and push
+            the margins it implies (permissionless: a keeper's crank, before
+            it liquidates). A market with scaling off is left as it is.
+    @dev The result is a function of the feed's rounds and the time alone,
+         not of who calls when: the maintenance scale walks towards the
+         target set by each round from that round's `updatedAt`, so a crank
+         held back cannot save up the hourly cap. At most the VOL_ROUNDS
+         newest rounds are folded one by one.
+    """
+    assert market < self.market_count, "Configurator: unknown market"
+    if self.volatility_params[market].max_scale == 0:
+        return
+    imr: uint256 = 0
+    mmr: uint256 = 0
+    slope: uint256 = 0
+    imr, mmr, slope = self._effective(market)
+    self._update(market)
+    new_imr: uint256 = 0
+    new_mmr: uint256 = 0
+    new_slope: uint256 = 0
+    new_imr, new_mmr, new_slope = self._effective(market)
+    if new_imr != imr or new_mmr != mmr or new_slope != slope:
+        self._push(market)
+        log IConfigurator.MarginsScaled(
+            market=market, ewma=self.volatility_states[market].ewma, imr=new_imr, mmr=new_mmr
+        )
+
+
 # ---------------------------------------------------------------- views
+
+@external
+@view
+def effective_margins(market: uint256) -> (uint256, uint256, uint256):
+    """
+    @notice Market `market`'s (imr, mmr, tier slope) as the engine has them
+            (WAD): the base `markets` values and `margin_tier_slopes` scaled
+            by volatility (the slope by the imr's scale).
+    """
+    return self._effective(market)
+
 
 @external
 @view
@@ -311,6 +444,101 @@ def _engine() -> IClearinghouse:
 
 
 @internal
+@view
+def _oracle() -> IPriceOracle:
+    return IPriceOracle(staticcall self._engine().ORACLE())
+
+
+@internal
+def _update(market: uint256):
+    # dev: fold the rounds after the last one folded (the VOL_ROUNDS newest at
+    #      most), walking the maintenance scale towards each round's target
+    #      from that round's time, then to now. Rounds never go before the
+    #      feed's baseline; a new feed (a new baseline) restarts the walk there
+    #      and keeps the EWMA and scales.
+    v: IConfigurator.VolatilityParams = self.volatility_params[market]
+    st: IConfigurator.VolatilityState = self.volatility_states[market]
+    oracle: IPriceOracle = self._oracle()
+    latest: uint256 = 0
+    baseline: uint256 = 0
+    latest, baseline = staticcall oracle.latest_round(market)
+    price: uint256 = 0
+    at: uint256 = 0
+    ok: bool = False
+    if baseline != st.baseline:
+        price, at, ok = staticcall oracle.round_price(market, baseline)
+        st.baseline = baseline
+        st.round_id = baseline
+        st.price = price
+    first: uint256 = st.round_id + 1
+    if latest >= VOL_ROUNDS:
+        first = max(first, latest + 1 - VOL_ROUNDS)
+    for i: uint256 in range(VOL_ROUNDS):
+        if first + i > latest:
+            break
+        price, at, ok = staticcall oracle.round_price(market, first + i)
+        if not ok:
+            continue
+        if at > st.updated_at:
+            st.mmr_scale = self._toward(st.mmr_scale, self._target(st.ewma, v), v.mmr_rise_per_hour, at - st.updated_at)
+            st.updated_at = at
+        if st.price != 0:
+            change: uint256 = price - st.price if price >= st.price else st.price - price
+            r: uint256 = min(change * WAD // st.price, MAX_RETURN)
+            # dev: r <= 100 WAD: r * r <= 10**40, the EWMA stays below 10**22.
+            st.ewma = (v.vol_lambda * st.ewma + (WAD - v.vol_lambda) * (r * r // WAD)) // WAD
+        st.price = price
+    st.round_id = max(st.round_id, latest)
+    target: uint256 = self._target(st.ewma, v)
+    if block.timestamp > st.updated_at:
+        st.mmr_scale = self._toward(st.mmr_scale, target, v.mmr_rise_per_hour, block.timestamp - st.updated_at)
+        st.updated_at = block.timestamp
+    st.imr_scale = max(target, st.mmr_scale)
+    self.volatility_states[market] = st
+
+
+@internal
+@pure
+def _target(ewma: uint256, v: IConfigurator.VolatilityParams) -> uint256:
+    # dev: clamp(sqrt(ewma) / vol_ref, 1, max_scale), WAD; sqrt(ewma * WAD) <= 10**20.
+    return min(max(isqrt(ewma * WAD) * WAD // v.vol_ref, WAD), v.max_scale)
+
+
+@internal
+@pure
+def _toward(scale: uint256, target: uint256, per_hour: uint256, elapsed: uint256) -> uint256:
+    # dev: at most per_hour * elapsed / 3600 towards the target (rounded down:
+    #      a crank every block loses at most 1 wei of scale a call).
+    step: uint256 = per_hour * elapsed // 3600
+    if target >= scale:
+        return min(scale + step, target)
+    return max(scale - min(step, scale), target)
+
+
+@internal
+@view
+def _effective(market: uint256) -> (uint256, uint256, uint256):
+    # dev: the base margins scaled (rounded up: against the account), imr at
+    #      most 1 and mmr at most its base ratio to imr below that, so mmr <
+    #      imr always (imr_scale >= mmr_scale and base mmr < base imr). With
+    #      both scales 1 (or scaling off) this is the base exactly.
+    #      The tier slope scales with imr: the engine tiers a trader at
+    #      imr + slope * |size| / K and keeps mmr's ratio to imr, so with both
+    #      scaled a tiered trader's fractions scale as a flat one's (imr at
+    #      once, mmr by the cap). With the slope unscaled, an imr rise would
+    #      lower a tiered trader's maintenance and its fall raise it at once.
+    p: IConfigurator.MarketParams = self.markets[market]
+    slope: uint256 = self.margin_tier_slopes[market]
+    if self.volatility_params[market].max_scale == 0:
+        return (p.imr, p.mmr, slope)
+    st: IConfigurator.VolatilityState = self.volatility_states[market]
+    imr: uint256 = min((p.imr * st.imr_scale + WAD - 1) // WAD, WAD)
+    mmr: uint256 = min((p.mmr * st.mmr_scale + WAD - 1) // WAD, p.mmr * WAD // p.imr)
+    # dev: slope <= MAX_TIER_SLOPE and imr_scale <= MAX_VOL_SCALE: at most 50 WAD < 2**64.
+    return (imr, mmr, (slope * st.imr_scale + WAD - 1) // WAD)
+
+
+@internal
 def _push(market: uint256):
     """
     @dev Write the packed parameters to the engine: the globals, and market
@@ -321,13 +549,16 @@ def _push(market: uint256):
     if engine.address == empty(address):
         return
     p: IConfigurator.MarketParams = empty(IConfigurator.MarketParams)
+    slope: uint256 = 0
     if market != NO_MARKET:
         p = self.markets[market]
+        # dev: the volatility-scaled fractions and slope (the base ones when off), fractions at most 1.
+        p.imr, p.mmr, slope = self._effective(market)
     lp: IConfigurator.LiquidationParams = self.liquidation_params
     extcall engine.configure(
         market,
-        # dev: the tier slope in the margins word's top 64 bits (MAX_TIER_SLOPE < 2**64).
-        packing._pack_fractions(p.imr, p.mmr, p.fee_rate) | (self.margin_tier_slopes[market] << 192),
+        # dev: the tier slope in the margins word's top 64 bits (at most 50 WAD < 2**64).
+        packing._pack_fractions(p.imr, p.mmr, p.fee_rate) | (slope << 192),
         p.skew_scale,
         p.max_skew,
         IClearinghouse.EngineConfig(

@@ -799,3 +799,34 @@ def _deviation(previous: uint256, current: uint256) -> uint256:
     # dev: previous > 0 always: only validated (positive) prices are compared.
     change: uint256 = current - previous if current >= previous else previous - current
     return change * WAD // previous
+
+
+# ---------------------------------------------------------------- rounds (volatility-scaled margin)
+
+@external
+@view
+def latest_round(market: uint256) -> (uint256, uint256):
+    """
+    @notice The feed's latest round id (0 when the call fails) and the round
+            `set_feed` was configured at, which no reader of history goes
+            before. For the Configurator's volatility EWMA.
+    @return (latest_round, baseline_round).
+    """
+    r: Read = self._read(market)
+    return (r.round_id if r.status != CALL_FAILED else 0, (self.guard_words[market] >> 104) & (2 ** 80 - 1))
+
+
+@external
+@view
+def round_price(market: uint256, round_id: uint256) -> (uint256, uint256, bool):
+    """
+    @notice A past round of `market`'s feed, validated as the guard reads
+            history (`_read_round`: every answer check, not its age).
+    @return (price WAD, updated_at, ok); price and time are 0 when not ok.
+    """
+    feed: Feed = self._checks(market)
+    assert feed.aggregator != empty(address), "Oracle: unknown market"
+    r: Read = self._read_round(feed, round_id)
+    if r.status != OK:
+        return (0, 0, False)
+    return (r.price, r.updated_at, True)

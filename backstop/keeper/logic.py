@@ -22,6 +22,7 @@ import bisect
 import logging
 import threading
 from dataclasses import dataclass, field
+from math import isqrt
 
 # Figures from `make bench` on anvil before the engine split, rounded up: the
 # marginal gas of one more account in a batch (53,271; 42,351 since the split,
@@ -29,6 +30,7 @@ from dataclasses import dataclass, field
 # (~159,000 with a new keeper's vault slot). Kept as they were so one-market
 # batches, and every one-market simulation, stay the same.
 GAS_PER_ACCOUNT = 60_000
+WAD = 10**18
 GAS_BASE = 160_000
 # Each further market an account holds, measured on anvil after the split:
 # 64,755 a two-market account against 42,507 a one-market one (+22,248), with
@@ -40,6 +42,10 @@ GAS_PER_EXTRA_MARKET = 32_000
 # the mock feed, 4 cold slots a round (`make bench`), with the same margin.
 GAS_PER_STABLE_MARK = 120_000
 MAX_BATCH = 500  # the engine's MAX_LIQUIDATION_BATCH
+# Gas of one `Configurator.update_margins` (titanoboa, execution only): ~15k with no new
+# round, ~50k when a round moves the margins (the push to the engine), ~136k folding the
+# 16 rounds it folds at most; the simulator charges the keeper this (with 21k for the transaction).
+GAS_UPDATE_MARGINS = 21_000 + 50_000
 HEALTH_CHUNK = 1_000  # the lens's MAX_BATCH
 MAX_COUNTERPARTIES = 50  # the Deleverager's MAX_ADL_COUNTERPARTIES
 # Calls per market in a round when the Deleverager passes over thin counterparties.
@@ -238,6 +244,8 @@ class Keeper:
     def _round(self, select=None) -> RoundReport:
         # dev: one scan of every tracked account: the liquidatable ones, and the rows the profit gate reads.
         report = RoundReport(tracked=len(self.accounts), dry_run=not self.chain.can_send)
+        if not report.dry_run:
+            self._update_margins()
         rows = dict(self.tracked_health())
         report.liquidatable = [a for a, h in rows.items() if can_liquidate(h) and (select is None or select(a, h))]
         report.held = [a for a, h in rows.items() if held_by_stable_mark(h)]
@@ -300,6 +308,21 @@ class Keeper:
             if again:
                 self._deleverage(account, report)
         return report
+
+    def _update_margins(self):
+        """Crank the volatility-scaled margins of every market that has them on
+        (Configurator.update_margins) before the scan, so the scan and the
+        liquidations see the maintenance the feed's rounds imply by now. With
+        scaling off nowhere, nothing is sent. A failed crank is logged, never
+        raised: the liquidations still go out."""
+        # dev: a chain that knows no volatility-scaled margin (a test double) has none to crank.
+        for market in getattr(self.chain, "volatility_markets", list)():
+            try:
+                # dev: a crank that would move nothing is not sent (a bot runs every block).
+                if self.chain.margins_stale(market):
+                    self.chain.update_margins(market)
+            except Exception as e:  # noqa: BLE001 (a keeper round never raises on a transaction)
+                self.log.warning("update_margins(%d) failed: %s", market, e)
 
     def batches(self, accounts: list[str]) -> list[list[str]]:
         """`accounts` in order, cut into batches that fit the block: each
@@ -468,6 +491,7 @@ class EngineChain:
         self.engine = contracts.engine
         self.deleverager = contracts.deleverager
         self.configurator = contracts.configurator
+        self.oracle = contracts.oracle
         self.lens = contracts.lens
         self.oracle = contracts.oracle
         self.pool = str(contracts.pool.address)
@@ -497,6 +521,22 @@ class EngineChain:
     def adl_pro_rata(self, market: int) -> bool:
         """Whether `market` deleverages pro rata (Configurator.adl_pro_rata) rather than by the queue."""
         return bool(self.configurator.adl_pro_rata(market))
+
+    def volatility_markets(self) -> list[int]:
+        """The markets whose margins scale with volatility (Configurator.volatility_params: max_scale set)."""
+        return [m for m in range(self.market_count()) if self.configurator.volatility_params(m).max_scale != 0]
+
+    def margins_stale(self, market: int) -> bool:
+        """Whether `update_margins(market)` would move anything: a feed round
+        not folded yet (or a new feed), or the maintenance scale still walking
+        towards the target its EWMA sets (Configurator._target, in integers)."""
+        v = self.configurator.volatility_params(market)
+        state = self.configurator.volatility_states(market)
+        latest, baseline = self.oracle.latest_round(market)
+        if latest > state.round_id or baseline != state.baseline:
+            return True
+        target = min(max(isqrt(state.ewma * WAD) * WAD // v.vol_ref, WAD), v.max_scale)
+        return state.mmr_scale != target
 
     def market_counts(self, accounts) -> dict:
         """account -> how many markets it holds a position in (the lens's batch positions view)."""
@@ -553,6 +593,9 @@ class ApeChain(EngineChain):
         self.spent_wei += int(receipt.gas_used) * int(receipt.gas_price)
         return receipt
 
+    def update_margins(self, market: int):
+        self._mined(self.configurator.update_margins(market, **self._tx()))
+
     def liquidate_batch(self, accounts) -> tuple[list[str], list[str]]:
         receipt = self._mined(self.engine.liquidate_batch(accounts, **self._tx()))
         logs = receipt.decode_logs(self.engine.LiquidationSettled)
@@ -579,6 +622,9 @@ class BoaChain(EngineChain):
         with self.env.prank(self.sender):
             getattr(contract, name)(*args)
         return contract.get_logs()
+
+    def update_margins(self, market: int):
+        self._send(self.configurator, "update_margins", market)
 
     def liquidate_batch(self, accounts) -> tuple[list[str], list[str]]:
         logs = self._send(self.engine, "liquidate_batch", accounts)

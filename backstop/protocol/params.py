@@ -46,12 +46,16 @@ ADL_MODES = ("queue", "pro_rata")  # Configurator.adl_pro_rata: False, True
 MAX_TIER_SLOPE = Decimal(10)  # Configurator.MAX_TIER_SLOPE ("tier slope too high")
 # PriceOracle.set_stable_mark: the rate in billionths a second (RATE_UNIT), at most MAX_STABLE_RATE of them.
 STABLE_RATE_PLACES, MAX_STABLE_RATE_UNITS = 9, 2**32 - 1
+MAX_VOL_SCALE = Decimal(5)  # Configurator.MAX_VOL_SCALE ("bad vol scale")
+MAX_MMR_RISE = Decimal(4)  # Configurator.MAX_MMR_RISE ("bad mmr rise"), base mmr per hour
 
 # ---------------------------------------------------------------- parameters
 
 # Optional market fields at their defaults: `Params.to_dict()` leaves them out,
 # so records written before the field existed read the same.
-MARKET_DEFAULTS = {"adl_mode": "queue", "margin_tier_slope": Decimal(0), "stable_rate": Decimal(0), "stable_window": 0}
+MARKET_DEFAULTS = {"adl_mode": "queue", "margin_tier_slope": Decimal(0), "stable_rate": Decimal(0), "stable_window": 0,
+                   "vol_lambda": Decimal(0), "vol_ref": Decimal(0), "vol_max_scale": Decimal(0),
+                   "vol_mmr_rise_per_hour": Decimal(0)}
 
 
 @dataclass(frozen=True)
@@ -100,9 +104,27 @@ class MarketParams:
     stable_rate: Decimal = Decimal(0)
     stable_window: int = 0
 
+    # Volatility-scaled margin (Configurator.set_volatility_margin): an EWMA of squared
+    # round returns (weight vol_lambda on the past per round) scales imr and mmr by
+    # clamp(sqrt(ewma) / vol_ref, 1, vol_max_scale): imr at once, mmr by at most
+    # vol_mmr_rise_per_hour base mmr an hour. A zero vol_ref or vol_max_scale: off.
+    vol_lambda: Decimal = Decimal(0)
+    vol_ref: Decimal = Decimal(0)
+    vol_max_scale: Decimal = Decimal(0)
+    vol_mmr_rise_per_hour: Decimal = Decimal(0)
+
     def stable_rate_units(self) -> int:
         """stable_rate in the oracle's unit: billionths of the price a second."""
         return int(self.stable_rate * 10**STABLE_RATE_PLACES)
+
+    @property
+    def volatility_scaled(self) -> bool:
+        """Whether the margins scale with volatility (the contract's test: both non-zero)."""
+        return self.vol_ref != 0 and self.vol_max_scale != 0
+
+    def volatility_params(self) -> tuple:
+        """The `set_volatility_margin` arguments after the market id, in WAD."""
+        return tuple(wad(v) for v in (self.vol_lambda, self.vol_ref, self.vol_max_scale, self.vol_mmr_rise_per_hour))
 
     def feed_units(self, usd) -> int:
         """A USD price as an answer of this market's feed (exact, validated on load)."""
@@ -323,10 +345,19 @@ def _market(m, at: str) -> MarketParams:
     window = _int(m, "stable_window", at, 0, heartbeat) if "stable_window" in m else MARKET_DEFAULTS["stable_window"]
     _check(rate == 0 or window > 0, f"{at}.stable_window",
            f"must be above 0 with a stable_rate ({rate}), got {window}")
+    vol = {k: _number(m, k, at) if k in m else MARKET_DEFAULTS[k]
+           for k in ("vol_lambda", "vol_ref", "vol_max_scale", "vol_mmr_rise_per_hour")}
+    # dev: Configurator.set_volatility_margin's asserts (a zero vol_ref or vol_max_scale turns it off).
+    _check(vol["vol_lambda"] < 1, f"{at}.vol_lambda", f"must be at least 0 and below 1, got {vol['vol_lambda']}")
+    _check(vol["vol_ref"] <= 1, f"{at}.vol_ref", f"must be between 0 and 1 (0 turns it off), got {vol['vol_ref']}")
+    _check(vol["vol_max_scale"] == 0 or 1 <= vol["vol_max_scale"] <= MAX_VOL_SCALE, f"{at}.vol_max_scale",
+           f"must be between 1 and {MAX_VOL_SCALE} or 0 to turn it off, got {vol['vol_max_scale']}")
+    _check(vol["vol_mmr_rise_per_hour"] <= MAX_MMR_RISE, f"{at}.vol_mmr_rise_per_hour",
+           f"must be between 0 and {MAX_MMR_RISE} (base mmr per hour), got {vol['vol_mmr_rise_per_hour']}")
     return MarketParams(
         name, price, feed_decimals, heartbeat, band_min, band_max,
         max_deviation, confirm_rounds, confirm_seconds, imr, mmr, fee_rate, skew_scale, max_skew, feed, adl_mode,
-        slope, stable_rate=rate, stable_window=window,
+        slope, stable_rate=rate, stable_window=window, **vol,
     )
 
 

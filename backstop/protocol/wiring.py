@@ -203,6 +203,8 @@ def wire(params, deployer) -> dict:
             send(configurator, "set_adl_pro_rata", market_id, True)
         if m.margin_tier_slope:
             send(configurator, "set_margin_tiers", market_id, wad(m.margin_tier_slope))
+        if m.volatility_scaled:
+            send(configurator, "set_volatility_margin", market_id, *m.volatility_params())
     send(configurator, "set_liquidation_params", params.liquidation.as_struct())
     return dict(token=token, vault=vault, oracle=oracle, engine=engine, pool=pool, feeds=feeds,
                 fund=str(insurance.address), owner=deployer.owner, insurance=insurance, lens=lens,

@@ -182,6 +182,9 @@ class Simulation:
         self._step_started_at = 0
         self.max_leverage: list[float] = []
         self.tiers: list[tuple] = []
+        self.volatility_scaled: list[bool] = []
+        # symbol -> effective imr and mmr, last and highest (markets with volatility-scaled margin only).
+        self.volatility_margins: dict = {}
         self.started = self.finished = 0.0
         self.transaction_count = 0
         # dev: accounts whose position a liquidation or an ADL fill closed, until
@@ -245,6 +248,7 @@ class Simulation:
         self.tiers = [(_usd(m.imr), _usd(p.configurator.margin_tier_slopes(a.market)), _usd(m.skew_scale))
                       for a, m in zip(self.assets, markets)]
         self.max_leverage = [LEVERAGE_HEADROOM / imr for imr, _, _ in self.tiers]
+        self.volatility_scaled = [self.params.markets[a.market].volatility_scaled for a in self.assets]
         for i in range(s.population.traders):
             trader = self._actor(f"trader-{i + 1}")
             self.traders.append(trader)
@@ -521,12 +525,28 @@ class Simulation:
         the size, imr + slope * L * margin / (price * skew_scale), so L solves
         L * fraction(L) = headroom (the quadratic's positive root)."""
         imr, slope, skew_scale = self.tiers[asset]
+        if self.volatility_scaled[asset]:
+            # dev: with volatility-scaled margin the engine asks the effective imr and slope (they rise in stress).
+            imr, _, slope = (_usd(v) for v in self.protocol.configurator.effective_margins(self.assets[asset].market))
+            if slope == 0:
+                return LEVERAGE_HEADROOM / imr
         if slope == 0:
             return self.max_leverage[asset]
         a = slope * margin / (price * skew_scale)
         if imr + a * LEVERAGE_HEADROOM >= 1:
             return LEVERAGE_HEADROOM  # dev: the fraction is capped at 1 there: 100% margin, L * 1 = headroom
         return (-imr + math.sqrt(imr * imr + 4 * a * LEVERAGE_HEADROOM)) / (2 * a)
+
+    def _track_volatility_margins(self):
+        """The effective margins of the markets with volatility-scaled margin
+        (as the engine has them after the step's keeper rounds): the last and
+        the highest, report.json's `outcome.volatility_margins`."""
+        for asset, scaled in enumerate(self.volatility_scaled):
+            if not scaled:
+                continue
+            imr, mmr, _ = (_usd(v) for v in self.protocol.configurator.effective_margins(self.assets[asset].market))
+            seen = self.volatility_margins.setdefault(self.assets[asset].symbol, {"max_imr": imr, "max_mmr": mmr})
+            seen.update(imr=imr, mmr=mmr, max_imr=max(seen["max_imr"], imr), max_mmr=max(seen["max_mmr"], mmr))
 
     def _trade(self, trader: str, asset: int, size_delta: int):
         if size_delta != 0:
@@ -544,6 +564,7 @@ class Simulation:
     def _end_step(self):
         """Totals of the step's events, then the state after it."""
         p, rec = self.protocol, self.steps[-1]
+        self._track_volatility_margins()
         for entry in self.events[self._step_start:]:
             if "call" not in entry:
                 continue
@@ -793,6 +814,8 @@ class Simulation:
                                         "window": self.params.markets[a.market].stable_window} for a in self.assets},
             "stable_held_peak": max(r.stable_held for r in self.steps),
             "stable_held_account_steps": sum(r.stable_held for r in self.steps),
+            # dev: only with volatility-scaled margin on somewhere, so runs without it report as before.
+            **({"volatility_margins": self.volatility_margins} if self.volatility_margins else {}),
         }
 
     def _losses_by_counterparty(self) -> dict:

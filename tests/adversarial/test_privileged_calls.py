@@ -81,6 +81,9 @@ CLASSIFICATION = {
         "set_liquidation_params": OWNER_ONLY,
         "set_adl_pro_rata": OWNER_ONLY,
         "set_margin_tiers": OWNER_ONLY,
+        "set_volatility_margin": OWNER_ONLY,
+        "update_margins": "permissionless keeper crank: folds the feed's rounds; the result depends on the rounds "
+                          "and the time, not on who calls when",
         "transfer_ownership": OWNER_ONLY,
         "renounce_ownership": OWNER_ONLY,
         "accept_ownership": PENDING_OWNER_ONLY,
@@ -172,6 +175,9 @@ CASES = {
     ),
     ("Configurator", "set_adl_pro_rata"): (lambda p, a, f: (ETH, True), None),
     ("Configurator", "set_margin_tiers"): (lambda p, a, f: (ETH, wad(1)), None),
+    ("Configurator", "set_volatility_margin"): (
+        lambda p, a, f: (ETH, wad("0.9"), wad("0.01"), wad(3), wad("0.5")), None,
+    ),
     ("Configurator", "transfer_ownership"): (lambda p, a, f: (a,), None),
     ("Configurator", "renounce_ownership"): (lambda p, a, f: (), None),
     ("InsuranceFund", "set_cooldown"): (lambda p, a, f: (3600, 3600), None),
@@ -203,6 +209,7 @@ def configuration(p) -> dict:
         "held": [p.oracle.held(m) for m in markets],
         "last": [tuple(p.oracle.last(m)) for m in markets],
         "markets": [tuple(p.configurator.markets(m)) for m in markets],
+        "volatility": [tuple(p.configurator.volatility_params(m)) for m in markets],
         "market_count": p.engine.market_count(),
         "pool": p.engine.pool(),
         "fund": p.engine.insurance_fund(),

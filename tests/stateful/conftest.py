@@ -12,7 +12,8 @@ def pytest_terminal_summary(terminalreporter):
         write(f"{t.calls} protocol calls, {t.calls / t.seconds:,.0f} calls/s")
         write(
             f"solvency fuzzer: {t.examples} examples, {t.liquidations} liquidations, {t.bad_debt_covered} bad debts "
-            f"covered by the fund, {t.adl_fills} ADL fills, {t.rejected} invalid steps rejected"
+            f"covered by the fund, {t.adl_fills} ADL fills, {t.rejected} invalid steps rejected, {t.margins_scaled} "
+            "volatility cranks that moved margins"
         )
     c = Coverage
     if c.calls:

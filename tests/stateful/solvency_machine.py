@@ -78,6 +78,7 @@ class Throughput:
     bad_debt_covered = 0
     adl_fills = 0
     rejected = 0  # deliberately invalid steps that reverted with their reason
+    margins_scaled = 0  # volatility cranks (anyone's or the keeper's) that moved a market's margins
 
 
 class RecordingChain(BoaChain):
@@ -215,8 +216,8 @@ class SolvencyMachine(RuleBasedStateMachine):
             self._check_margin(t)
 
     def _affordable(self, trader, market, pct):
-        # dev: `pct`% of the largest size the free margin carries at the market's imr.
-        imr = self.p.configurator.markets(market).imr
+        # dev: `pct`% of the largest size the free margin carries at the market's imr (volatility-scaled).
+        imr = self.p.configurator.effective_margins(market)[0]
         free = self.p.lens.free_collateral(trader)
         return free * pct // 100 * WAD // imr * WAD // self.p.oracle.last(market).price
 
@@ -406,6 +407,40 @@ class SolvencyMachine(RuleBasedStateMachine):
         market = data.draw(st.integers(0, self.p.engine.market_count() - 1), label="market")
         with self.chain.prank(OWNER):
             self.p.oracle.set_stable_mark(market, *mark)
+
+    @rule(data=st.data(), setting=st.sampled_from([None, ("0.9", "0.01", "3", "0.5"), ("0.5", "0.002", "5", "4"),
+                                                   ("0", "0.005", "2", "0")]))
+    def volatility_margin(self, data, setting):
+        """The owner turns a market's volatility-scaled margin on (with a drawn
+        setting), changes it, or turns it off (issue 19), at any moment: the
+        margins move within their bounds and every invariant holds."""
+        market = data.draw(st.integers(0, self.p.engine.market_count() - 1), label="market")
+        args = (0, 0, 0, 0) if setting is None else tuple(wad(v) for v in setting)
+        with self.chain.prank(OWNER):
+            self.p.configurator.set_volatility_margin(market, *args)
+        imr, mmr, _ = self.p.configurator.effective_margins(market)
+        assert 0 < mmr < imr <= WAD, f"volatility margin: bad fractions {imr} {mmr}"
+
+    @rule(data=st.data())
+    def update_margins(self, data):
+        """Anyone cranks a market's volatility-scaled margin at any moment
+        (a no-op with it off): imr at its target, mmr within its hourly cap."""
+        market = data.draw(st.integers(0, self.p.engine.market_count() - 1), label="market")
+        before = tuple(self.p.configurator.effective_margins(market))[:2]
+        was = self.p.configurator.volatility_states(market)
+        with self.chain.prank(ATTACKER):
+            self.p.configurator.update_margins(market)
+        imr, mmr, _ = self.p.configurator.effective_margins(market)
+        assert 0 < mmr < imr <= WAD, f"volatility margin: bad fractions {imr} {mmr}"
+        params = self.p.configurator.volatility_params(market)
+        if params.max_scale == 0:
+            assert (imr, mmr) == tuple(before)
+            return
+        self.STATS.margins_scaled += (imr, mmr) != before
+        now = self.p.configurator.volatility_states(market)
+        # The cap: the maintenance scale moved at most mmr_rise_per_hour for the time it walked.
+        walked = now.updated_at - was.updated_at
+        assert abs(now.mmr_scale - was.mmr_scale) <= params.mmr_rise_per_hour * walked // 3600, "mmr past its cap"
 
     # ------------------------------------------------------------ the keeper
 

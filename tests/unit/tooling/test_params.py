@@ -58,6 +58,19 @@ def test_parse_params__to_dict_round_trip__same_params():
     assert parse_params(params.to_dict()) == params
 
 
+def test_parse_params__volatility_fields__on_when_ref_and_scale_set_and_round_trip():
+    data = load_params(LOCAL).to_dict()
+    assert "vol_ref" not in data["markets"][0]  # off by default: left out of the file
+    data["markets"][0].update(vol_lambda="0.94", vol_ref="0.01", vol_max_scale="3", vol_mmr_rise_per_hour="0.5")
+    params = parse_params(data)
+    eth, btc = params.markets[:2]
+    assert eth.volatility_scaled and not btc.volatility_scaled
+    assert eth.volatility_params() == (94 * 10**16, 10**16, 3 * 10**18, 5 * 10**17)
+    assert parse_params(params.to_dict()) == params
+    data["markets"][0]["vol_max_scale"] = "0"
+    assert not parse_params(data).markets[0].volatility_scaled
+
+
 def _set(data: dict, path: str, value):
     """Set (or with value ... delete) a dotted path like `markets.0.mmr` in nested data."""
     *parents, last = path.split(".")
@@ -114,6 +127,12 @@ BAD = [
     ("liquidation.buffer", "2", "liquidation.buffer", "above the contract's maximum 1"),
     ("liquidation.max_reward", "-1", "liquidation.max_reward", "must be at least 0"),
     ("liquidation.min_reward", "0.2", "liquidation.min_reward", "farm the insurance fund"),
+    ("markets.0.vol_lambda", "1", "markets[0].vol_lambda", "below 1"),
+    ("markets.0.vol_ref", "1.5", "markets[0].vol_ref", "between 0 and 1"),
+    ("markets.0.vol_max_scale", "0.5", "markets[0].vol_max_scale", "between 1 and 5 or 0"),
+    ("markets.1.vol_max_scale", "6", "markets[1].vol_max_scale", "between 1 and 5 or 0"),
+    ("markets.0.vol_mmr_rise_per_hour", "5", "markets[0].vol_mmr_rise_per_hour", "between 0 and 4"),
+    ("markets.0.vol_ref", "one percent", "markets[0].vol_ref", "must be a number"),
 ]
 
 

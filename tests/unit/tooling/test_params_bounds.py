@@ -27,6 +27,9 @@ def _skew_scale_max(fee_wad: int) -> Decimal:
     return Decimal(MAX_UINT // (10**18 - fee_wad)) / 10**18
 
 
+# Volatility-scaled margin on for ETH (its other fields' bounds are checked only then on-chain).
+VOL_ON = {"markets[0].vol_ref": "0.01", "markets[0].vol_max_scale": "3"}
+
 # (field, value at the bound, value one step past it, what the error says, other fields the case needs)
 BOUNDS = [
     # InsuranceFund.MIN_COOLDOWN / MAX_COOLDOWN ("Fund: cooldown too short/long")
@@ -68,6 +71,12 @@ BOUNDS = [
     ("liquidation.keeper_share", Decimal(1), 1 + E18, "('Configurator: share > 1')", {}),
     ("liquidation.buffer", Decimal(1), 1 + E18, "('Configurator: bad buffer')", {}),
     ("liquidation.max_reward", MAX_AMOUNT, MAX_AMOUNT + E18, "('Configurator: amount too large')", {}),
+    # Configurator.set_volatility_margin (on: vol_ref and vol_max_scale both non-zero)
+    ("markets[0].vol_lambda", 1 - E18, Decimal(1), "below 1", VOL_ON),
+    ("markets[0].vol_ref", Decimal(1), 1 + E18, "between 0 and 1", {"markets[0].vol_max_scale": "3"}),
+    ("markets[0].vol_max_scale", Decimal(5), 5 + E18, "between 1 and 5", {"markets[0].vol_ref": "0.01"}),
+    ("markets[0].vol_max_scale", Decimal(1), 1 - E18, "between 1 and 5", {"markets[0].vol_ref": "0.01"}),
+    ("markets[0].vol_mmr_rise_per_hour", Decimal(4), 4 + E18, "between 0 and 4", VOL_ON),
 ]
 IDS = [f"{b[0]}={b[1]}" for b in BOUNDS]
 
