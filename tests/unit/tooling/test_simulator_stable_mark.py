@@ -61,3 +61,17 @@ def test_stable_mark__sustained_fall__liquidated_later_within_the_window(crash):
 def test_stable_mark__rate_zero__the_plain_run(crash):
     assert _run(SMALL, {"markets[0].stable_rate": "0", "markets[0].stable_window": 600}).event_hash() == \
         crash["off"].event_hash()
+
+
+def test_stable_mark__window_within_a_step__keepers_look_again_when_the_mark_has_followed():
+    # dev: 5-minute rounds and a 2-minute window: an account held at a round is
+    #      liquidatable by the time the keepers look again in the same step (keepers
+    #      watch every block), so liquidations start at the same step as without a mark.
+    slow = {**SMALL, "step_seconds": 300}
+    off, on = _run(slow), _run(slow, {"markets[0].stable_rate": "0.001", "markets[0].stable_window": 120})
+
+    def first(sim):
+        return next(r.step for r in sim.steps if r.liquidations)
+
+    assert on.outcome()["stable_held_peak"] > 0
+    assert first(on) == first(off) and on.outcome()["invariants_ok"]
