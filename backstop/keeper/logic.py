@@ -30,7 +30,6 @@ from math import isqrt
 # (~159,000 with a new keeper's vault slot). Kept as they were so one-market
 # batches, and every one-market simulation, stay the same.
 GAS_PER_ACCOUNT = 60_000
-WAD = 10**18
 GAS_BASE = 160_000
 # Each further market an account holds, measured on anvil after the split:
 # 64,755 a two-market account against 42,507 a one-market one (+22,248), with
@@ -42,6 +41,7 @@ GAS_PER_EXTRA_MARKET = 32_000
 # the mock feed, 4 cold slots a round (`make bench`), with the same margin.
 GAS_PER_STABLE_MARK = 120_000
 MAX_BATCH = 500  # the engine's MAX_LIQUIDATION_BATCH
+WAD = 10**18
 # Gas of one `Configurator.update_margins` (titanoboa, execution only): ~15k with no new
 # round, ~50k when a round moves the margins (the push to the engine), ~136k folding the
 # 16 rounds it folds at most; the simulator charges the keeper this (with 21k for the transaction).
@@ -491,7 +491,6 @@ class EngineChain:
         self.engine = contracts.engine
         self.deleverager = contracts.deleverager
         self.configurator = contracts.configurator
-        self.oracle = contracts.oracle
         self.lens = contracts.lens
         self.oracle = contracts.oracle
         self.pool = str(contracts.pool.address)

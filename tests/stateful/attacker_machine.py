@@ -147,6 +147,7 @@ class Coverage:
     guard_probes = 0  # guarded-price actions attempted right after such a round
     i8_checks = 0
     fund_tunings = 0  # donations tuning the fund to a liquidation's preview of bad debt
+    margins_scaled = 0  # volatility cranks that moved a market's margins (the solvency machine's rule)
     i8_stretches = 0  # fixed-price stretches of the coalition's calls, each checked
     first_failure = None
     calls_to_first_failure = 0
@@ -205,6 +206,7 @@ class Monitor:
         # dev: the contracts whose events explain equity: the engine (and the
         #      Deleverager once the engine is split), the vault.
         self.deleverager = to_checksum_address(str(getattr(p, "deleverager", p.engine).address))
+        self.configurator = to_checksum_address(str(p.configurator.address))
         self.decoders = {to_checksum_address(str(c.address)): c
                          for c in (p.engine, getattr(p, "deleverager", None), p.vault) if c is not None}
         self.sizes = {}
@@ -476,6 +478,16 @@ class Monitor:
         self._reconcile("time passing", "the clock", [], marks)
         if self._validity_changed() or marks != old_marks:
             self.stretch = None
+        self._liquidatable_by_time()
+
+    def _liquidatable_by_time(self):
+        # dev: what time alone made liquidatable at fixed prices (a stable mark
+        #      following its price, a volatility-scaled maintenance walking up
+        #      its hourly cap, pushed by anyone's crank) is no call of the
+        #      coalition's: a keeper would liquidate it anyway, so its reward is
+        #      allowed as for an account liquidatable when the stretch began.
+        if self.stretch is not None:
+            self.stretch["liquidatable"] |= self.liquidatable()
 
     def after(self, sender, to, calldata, logs):
         market = self.feeds.get(to)
@@ -488,6 +500,8 @@ class Monitor:
         name = contract.function_name(calldata) if contract is not None else calldata[:4].hex()
         old_marks = self.marks
         risk_adding = self._reconcile(name, sender, events, marks)
+        if to == self.configurator:
+            self._liquidatable_by_time()  # dev: `update_margins`, the only call of it anyone may make
         if "guard" not in self.machine.SKIP:
             self._check_guard(sender, to, name, risk_adding)
         if self._kind(sender, to) == "coalition" and self.stretch is not None:

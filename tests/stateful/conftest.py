@@ -23,7 +23,7 @@ def pytest_terminal_summary(terminalreporter):
             f"attacker coverage: {c.examples} examples, {c.all_liquidations} liquidations, ADL fills per market "
             f"{c.adl_fills_by_market} ({c.pro_rata_fills} pro rata), {c.all_bad_debts} bad debts covered, {c.guarded_rounds} guarded rounds "
             f"({c.guard_probes} probed at once), {c.i8_stretches} fixed-price stretches, {c.i8_checks} I8 checks, "
-            f"{c.fund_tunings} fund tunings"
+            f"{c.fund_tunings} fund tunings, {c.margins_scaled} margin cranks that moved margins"
         )
         if c.first_failure:
             write(f"attacker first violation after {c.calls_to_first_failure} protocol calls, "

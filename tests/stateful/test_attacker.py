@@ -23,6 +23,7 @@ from hypothesis.stateful import run_state_machine_as_test
 from hypothesis import settings
 
 from tests.stateful.attacker_machine import FIXED_RUN, AttackerMachine
+from backstop.units import wad
 from tests.stateful.solvency_machine import OWNER
 
 
@@ -85,6 +86,20 @@ class StableMarkAttackerMachine(AttackerMachine):
 STABLE_MARK_RUN = settings(FIXED_RUN, max_examples=200)
 
 
+class VolatilityMarginAttackerMachine(AttackerMachine):
+    """The same attacker where every market's margins scale with the
+    volatility of its rounds (issue 19) from the start: a 0.5% per-round
+    volatility starts scaling, up to 3x, maintenance by at most its base an
+    hour; anyone (the coalition too) cranks `update_margins`, and the owner's
+    `volatility_margin` rule may change or lift it."""
+
+    def _after_deploy(self):
+        with self.chain.prank(OWNER):
+            for market in range(self.p.engine.market_count()):
+                self.p.configurator.set_volatility_margin(market, wad("0.9"), wad("0.005"), wad(3), wad(1))
+        super()._after_deploy()
+
+
 def _fixed_run(machine, run_settings):
     try:
         run_state_machine_as_test(machine, settings=run_settings)
@@ -104,3 +119,7 @@ def test_attacker_fuzzer__pro_rata_markets__fixed_run__finds_nothing():
 
 def test_attacker_fuzzer__stable_marks__fixed_run__finds_nothing():
     _fixed_run(StableMarkAttackerMachine, STABLE_MARK_RUN)
+
+
+def test_attacker_fuzzer__volatility_scaled_margins__fixed_run__finds_nothing():
+    _fixed_run(VolatilityMarginAttackerMachine, STABLE_MARK_RUN)
