@@ -319,7 +319,7 @@ class Simulation:
             k.observe(self._now, liquidatable)
         self._keepers_act([k for k in self.keepers if k.perfect or (k.next_due() or math.inf) <= self._now])
         self._late_rounds(step)
-        self._stable_mark_round()
+        self._stable_mark_round(step)
         self._end_step()
         if step == self.low_step:
             self.liquidation_maps["low"] = self._maps(f"at the low, step {step}")
@@ -369,14 +369,16 @@ class Simulation:
             self._keepers_act([k for k in self.keepers
                                if k.perfect or (k.next_due() is not None and k.next_due() <= at)])
 
-    def _stable_mark_round(self):
+    def _stable_mark_round(self, step: int):
         """With a stable mark, an account held at the step's round turns
         liquidatable between rounds, as its mark follows the price, and real
-        keepers look every block. So the keepers look once more in the step
-        (the perfect ones, and the late ones then due), with no new round:
-        when every mark has followed the step's round in full (the longest
-        window) or, failing that, at the step's last second. Without a mark
-        on, or with nobody held, nothing happens (runs stay as they were)."""
+        keepers look every block. So the keepers look once more in the step,
+        with no new round: when every mark has followed the step's round in
+        full (the longest window) or, failing that, at the step's last
+        second. They see what is liquidatable then: the perfect ones act at
+        once, the late ones after their latency if that is still within the
+        step (as late rounds, `_late_rounds`). Without a mark on, or with
+        nobody held, nothing happens (runs stay as they were)."""
         windows = [self.params.markets[a.market].stable_window for a in self.assets
                    if self.params.markets[a.market].stable_rate]
         if not windows:
@@ -386,7 +388,12 @@ class Simulation:
                                                                                       self.traders)):
             return
         self._advance(at)
-        self._keepers_act([k for k in self.keepers if k.perfect or (k.next_due() is not None and k.next_due() <= at)])
+        liquidatable = {a for a, h in zip(self.traders, invariants.batched(self.protocol.lens.health, self.traders))
+                        if can_liquidate(h)}
+        for k in self.keepers:
+            k.observe(self._now, liquidatable)
+        self._keepers_act([k for k in self.keepers if k.perfect or (k.next_due() or math.inf) <= self._now])
+        self._late_rounds(step)
 
     def _maps(self, label: str) -> list:
         """Each market's liquidation map over the traders now (backstop.sim.liquidation_map; views only)."""

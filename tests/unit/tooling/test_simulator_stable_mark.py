@@ -63,11 +63,13 @@ def test_stable_mark__rate_zero__the_plain_run(crash):
         crash["off"].event_hash()
 
 
-def test_stable_mark__window_within_a_step__keepers_look_again_when_the_mark_has_followed():
+@pytest.mark.parametrize("keepers", [None, [{"name": "late", "latency_blocks": 2}]], ids=["perfect", "late"])
+def test_stable_mark__window_within_a_step__keepers_look_again_when_the_mark_has_followed(keepers):
     # dev: 5-minute rounds and a 2-minute window: an account held at a round is
     #      liquidatable by the time the keepers look again in the same step (keepers
-    #      watch every block), so liquidations start at the same step as without a mark.
-    slow = {**SMALL, "step_seconds": 300}
+    #      watch every block; a late one acts its latency later, still in the step),
+    #      so liquidations start at the same step as without a mark.
+    slow = {**SMALL, "step_seconds": 300, **({"keepers": keepers} if keepers else {})}
     off, on = _run(slow), _run(slow, {"markets[0].stable_rate": "0.001", "markets[0].stable_window": 120})
 
     def first(sim):
