@@ -339,6 +339,29 @@ def stable_mark_gas(url: str) -> dict:
     return out
 
 
+def volatility_gas(url: str) -> dict:
+    """Issue 19's volatility-scaled margin: the keeper's `update_margins` crank
+    with no new round, after one calm round, after one round that moves the
+    margins (the push to the engine), and folding its most, 16 rounds; the
+    engine is unchanged, so trades and liquidations cost what they did."""
+    keeper, out = actor("keeper"), {}
+    p = _deploy(url)
+    with p.env.prank(p.owner):
+        p.configurator.set_volatility_margin(0, wad("0.9"), wad("0.005"), wad(3), wad(1))
+    out["update_margins (no new round)"] = measure(p, keeper, p.configurator, "update_margins", 0)
+    p.env.time_travel(seconds=60)
+    p.set_price(0, 2001)
+    out["update_margins (one calm round)"] = measure(p, keeper, p.configurator, "update_margins", 0)
+    p.env.time_travel(seconds=60)
+    p.set_price(0, 1800)
+    out["update_margins (one round that moves the margins)"] = measure(p, keeper, p.configurator, "update_margins", 0)
+    for i in range(16):
+        p.env.time_travel(seconds=12)
+        p.set_price(0, 1800 - 10 * (i + 1))
+    out["update_margins (16 rounds)"] = measure(p, keeper, p.configurator, "update_margins", 0)
+    return out
+
+
 def adl_gas(url: str) -> dict:
     """`deleverage` against 1 and 11 counterparties, in the queue and pro rata
     (issue 19; the same book, each short giving its whole ETH): the marginal gas per fill."""
@@ -391,7 +414,7 @@ def all_gas() -> dict:
     """Every operation's Gas, measured on one anvil (each table deploys afresh)."""
     with _gas_node() as url:
         gas = gas_table(url)
-        for table in (liquidation_gas, tier_gas, stable_mark_gas, adl_gas, fund_gas):
+        for table in (liquidation_gas, tier_gas, stable_mark_gas, volatility_gas, adl_gas, fund_gas):
             gas.update(table(url))
     return gas
 

@@ -288,8 +288,11 @@ def write_sweep(rows: list[dict], runs: list[Run], out_dir: Path):
               "rows": rows}
     (out_dir / "sweep.json").write_text(json.dumps(record, indent=1) + "\n")
     (out_dir / "sweep.md").write_text(table(rows, paths, name, stats, out_dir))
-    title = f"{name}" + (f" over {', '.join(paths)}" if paths else " over seeds")
-    plot_sweep(stats, ", ".join(paths) or "one setting, every seed", out_dir, title)
+    # dev: the fields' own names on the figure (markets[0].vol_ref -> vol_ref), or
+    #      several swept fields overrun its axes; sweep.md names them in full.
+    names = [short_names(paths)[p] for p in paths]
+    title = f"{name}" + (f" over {', '.join(names)}" if paths else " over seeds")
+    plot_sweep(stats, ", ".join(names) or "one setting, every seed", out_dir, title)
 
 
 def _figure(value: float, unit: str) -> str:
