@@ -304,7 +304,14 @@ def set_margin_tiers(market: uint256, slope: uint256):
     ownable._check_owner()
     assert market < self.market_count, "Configurator: unknown market"
     assert slope <= MAX_TIER_SLOPE, "Configurator: tier slope too high"
+    v: IConfigurator.VolatilityParams = self.volatility_params[market]
+    self._check_scaled_slope(slope, v.max_scale)
     self.margin_tier_slopes[market] = slope
+    if v.max_scale != 0:
+        # dev: tiers on or off change how the imr scale moves (`_imr_scale`).
+        st: IConfigurator.VolatilityState = self.volatility_states[market]
+        st.imr_scale = self._imr_scale(market, self._target(st.ewma, v), st.mmr_scale)
+        self.volatility_states[market] = st
     self._push(market)
     log IConfigurator.MarginTiersSet(market=market, slope=slope)
 
@@ -345,6 +352,7 @@ def set_volatility_margin(
         assert vol_lambda < WAD, "Configurator: bad vol lambda"
         assert vol_ref <= WAD, "Configurator: bad vol ref"
         assert max_scale >= WAD and max_scale <= MAX_VOL_SCALE, "Configurator: bad vol scale"
+        self._check_scaled_slope(self.margin_tier_slopes[market], max_scale)
         assert mmr_rise_per_hour <= MAX_MMR_RISE, "Configurator: bad mmr rise"
         if self.volatility_params[market].max_scale != 0:
             self._update(market)
@@ -365,7 +373,7 @@ def set_volatility_margin(
         st: IConfigurator.VolatilityState = self.volatility_states[market]
         # dev: a lower max_scale lowers the scales at once (safe); the target is the new parameters'.
         st.mmr_scale = min(st.mmr_scale, max_scale)
-        st.imr_scale = max(self._target(st.ewma, v), st.mmr_scale)
+        st.imr_scale = self._imr_scale(market, self._target(st.ewma, v), st.mmr_scale)
         self.volatility_states[market] = st
     self.volatility_params[market] = v
     self._push(market)
@@ -466,10 +474,18 @@ def _update(market: uint256):
     at: uint256 = 0
     ok: bool = False
     if baseline != st.baseline:
+        # dev: a new feed: its baseline round is the next one folded, its move
+        #      from the last price folded counted (a crash round just before
+        #      the new feed is not dropped: the review's F5).
         price, at, ok = staticcall oracle.round_price(market, baseline)
+        # dev: the same feed set again: its baseline is the round last folded.
+        if baseline == st.round_id and price == st.price:
+            ok = False
         st.baseline = baseline
         st.round_id = baseline
-        st.price = price
+        if ok:
+            st.ewma = self._fold(st.ewma, st.price, price, v.vol_lambda)
+            st.price = price
     first: uint256 = st.round_id + 1
     if latest >= VOL_ROUNDS:
         first = max(first, latest + 1 - VOL_ROUNDS)
@@ -482,19 +498,40 @@ def _update(market: uint256):
         if at > st.updated_at:
             st.mmr_scale = self._toward(st.mmr_scale, self._target(st.ewma, v), v.mmr_rise_per_hour, at - st.updated_at)
             st.updated_at = at
-        if st.price != 0:
-            change: uint256 = price - st.price if price >= st.price else st.price - price
-            r: uint256 = min(change * WAD // st.price, MAX_RETURN)
-            # dev: r <= 100 WAD: r * r <= 10**40, the EWMA stays below 10**22.
-            st.ewma = (v.vol_lambda * st.ewma + (WAD - v.vol_lambda) * (r * r // WAD)) // WAD
+        st.ewma = self._fold(st.ewma, st.price, price, v.vol_lambda)
         st.price = price
     st.round_id = max(st.round_id, latest)
     target: uint256 = self._target(st.ewma, v)
     if block.timestamp > st.updated_at:
         st.mmr_scale = self._toward(st.mmr_scale, target, v.mmr_rise_per_hour, block.timestamp - st.updated_at)
         st.updated_at = block.timestamp
-    st.imr_scale = max(target, st.mmr_scale)
+    st.imr_scale = self._imr_scale(market, target, st.mmr_scale)
     self.volatility_states[market] = st
+
+
+@internal
+@pure
+def _fold(ewma: uint256, last: uint256, price: uint256, vol_lambda: uint256) -> uint256:
+    # dev: one round's squared return into the EWMA (none before the first price folded).
+    if last == 0:
+        return ewma
+    change: uint256 = price - last if price >= last else last - price
+    r: uint256 = min(change * WAD // last, MAX_RETURN)
+    # dev: r <= 100 WAD: r * r <= 10**40, the EWMA stays below 10**22.
+    return (vol_lambda * ewma + (WAD - vol_lambda) * (r * r // WAD)) // WAD
+
+
+@internal
+@view
+def _imr_scale(market: uint256, target: uint256, mmr_scale: uint256) -> uint256:
+    # dev: the imr takes the target at once, and falls only as fast as the mmr.
+    #      On a tiered market it follows the mmr's walk instead: the engine
+    #      keeps a trader at the tier's cap (an initial fraction of 1) at
+    #      mmr' / imr', so an imr moving at once would move that maintenance at
+    #      once, up or down, past the hourly cap (the review's F2).
+    if self.margin_tier_slopes[market] != 0:
+        return mmr_scale
+    return max(target, mmr_scale)
 
 
 @internal
@@ -534,7 +571,7 @@ def _effective(market: uint256) -> (uint256, uint256, uint256):
     st: IConfigurator.VolatilityState = self.volatility_states[market]
     imr: uint256 = min((p.imr * st.imr_scale + WAD - 1) // WAD, WAD)
     mmr: uint256 = min((p.mmr * st.mmr_scale + WAD - 1) // WAD, p.mmr * WAD // p.imr)
-    # dev: slope <= MAX_TIER_SLOPE and imr_scale <= MAX_VOL_SCALE: at most 50 WAD < 2**64.
+    # dev: imr_scale <= max_scale, and slope x max_scale fits 64 bits (`_check_scaled_slope`).
     return (imr, mmr, (slope * st.imr_scale + WAD - 1) // WAD)
 
 
@@ -557,7 +594,7 @@ def _push(market: uint256):
     lp: IConfigurator.LiquidationParams = self.liquidation_params
     extcall engine.configure(
         market,
-        # dev: the tier slope in the margins word's top 64 bits (at most 50 WAD < 2**64).
+        # dev: the tier slope in the margins word's top 64 bits (`_check_scaled_slope`).
         packing._pack_fractions(p.imr, p.mmr, p.fee_rate) | (slope << 192),
         p.skew_scale,
         p.max_skew,
@@ -568,6 +605,15 @@ def _push(market: uint256):
             reward_word=packing._pack_amounts(lp.min_reward, lp.max_reward),
         ),
     )
+
+
+@internal
+@pure
+def _check_scaled_slope(slope: uint256, max_scale: uint256):
+    # dev: the engine reads the scaled tier slope from the margins word's top
+    #      64 bits: at its largest scale it must fit them, or it would wrap
+    #      (slope 10 at scale 2 reached the engine as 1.55: the review's F1).
+    assert (slope * max_scale + WAD - 1) // WAD < 2 ** 64, "Configurator: tier slope x vol scale too high"
 
 
 @internal

@@ -354,6 +354,11 @@ def _market(m, at: str) -> MarketParams:
            f"must be between 1 and {MAX_VOL_SCALE} or 0 to turn it off, got {vol['vol_max_scale']}")
     _check(vol["vol_mmr_rise_per_hour"] <= MAX_MMR_RISE, f"{at}.vol_mmr_rise_per_hour",
            f"must be between 0 and {MAX_MMR_RISE} (base mmr per hour), got {vol['vol_mmr_rise_per_hour']}")
+    # dev: Configurator._check_scaled_slope: the engine holds the scaled tier slope in 64 bits.
+    if vol["vol_ref"] != 0 and vol["vol_max_scale"] != 0:
+        _check((wad(slope) * wad(vol["vol_max_scale"]) + WAD - 1) // WAD < 2**64, f"{at}.vol_max_scale",
+               f"{vol['vol_max_scale']} x margin_tier_slope {slope} is above the contract's maximum "
+               f"{Decimal(2**64) / WAD} ('Configurator: tier slope x vol scale too high')")
     return MarketParams(
         name, price, feed_decimals, heartbeat, band_min, band_max,
         max_deviation, confirm_rounds, confirm_seconds, imr, mmr, fee_rate, skew_scale, max_skew, feed, adl_mode,

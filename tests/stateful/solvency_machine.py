@@ -396,8 +396,23 @@ class SolvencyMachine(RuleBasedStateMachine):
         """The owner sets a market's size-tier slope (issue 19) at any moment:
         large accounts may become liquidatable at once, and every invariant holds."""
         market = data.draw(st.integers(0, self.p.engine.market_count() - 1), label="market")
+        scale = self.p.configurator.volatility_params(market).max_scale
         with self.chain.prank(OWNER):
-            self.p.configurator.set_margin_tiers(market, wad(slope))
+            self._set_scaled_slope(lambda: self.p.configurator.set_margin_tiers(market, wad(slope)), wad(slope), scale)
+
+    def _set_scaled_slope(self, setter, slope, max_scale):
+        """`setter`, refused with its reason (and nothing set) exactly when the
+        tier slope at the largest volatility scale would not fit the engine's
+        64 bits (Configurator._check_scaled_slope)."""
+        if (slope * max_scale + WAD - 1) // WAD < 2**64:
+            setter()
+            return
+        try:
+            setter()
+        except Reverted as e:
+            assert "tier slope x vol scale too high" in str(e), e
+            return
+        raise AssertionError(f"a tier slope {slope} at scale {max_scale} was accepted past 64 bits")
 
     @rule(data=st.data(), mark=st.sampled_from([(0, 0), (1_000_000, 600), (10_000, 3_600), (10**9, 1)]))
     def stable_mark(self, data, mark):
@@ -416,8 +431,10 @@ class SolvencyMachine(RuleBasedStateMachine):
         margins move within their bounds and every invariant holds."""
         market = data.draw(st.integers(0, self.p.engine.market_count() - 1), label="market")
         args = (0, 0, 0, 0) if setting is None else tuple(wad(v) for v in setting)
+        slope = self.p.configurator.margin_tier_slopes(market)
         with self.chain.prank(OWNER):
-            self.p.configurator.set_volatility_margin(market, *args)
+            self._set_scaled_slope(lambda: self.p.configurator.set_volatility_margin(market, *args), slope,
+                                   args[2] if args[1] else 0)
         imr, mmr, _ = self.p.configurator.effective_margins(market)
         assert 0 < mmr < imr <= WAD, f"volatility margin: bad fractions {imr} {mmr}"
 

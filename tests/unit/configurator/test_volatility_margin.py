@@ -326,10 +326,14 @@ def test_scaling__tiered_trader__fractions_scale_as_a_flat_traders(protocol):
     protocol.set_price(ETH, 2400)
     _update(protocol)
     imr, mmr, slope = protocol.configurator.effective_margins(ETH)
-    assert (imr, mmr, slope) == (wad("0.3"), wad("0.075"), wad(3))
+    # dev: on a tiered market the imr scale follows the maintenance walk (1.5 after an hour at the
+    #      cap), not the target (3) at once: a trader at the tier's cap would otherwise feel the
+    #      imr's jumps in its maintenance (test_update_margins_calm_rounds_raise_a_capped_tier_...).
+    assert (imr, mmr, slope) == (wad("0.15"), wad("0.075"), wad("1.5"))
     h = protocol.lens.health([whale])[0]
-    # Tiered: imr 3 x 0.11 at once; mmr keeps its ratio to it: 0.075 x 0.33 / 0.30 = 1.5 x 0.055.
-    assert h.initial_req == -(-h.notional * wad("0.33") // WAD)
+    # Tiered: both fractions 1.5 x the base tier's: imr 0.15 + 1.5 x 0.01 = 1.5 x 0.11, and mmr
+    # keeps its ratio to it: 0.075 x 0.165 / 0.15 = 1.5 x 0.055.
+    assert h.initial_req == -(-h.notional * wad("0.165") // WAD)
     assert h.maintenance_req == -(-h.notional * wad("0.0825") // WAD)
 
 
