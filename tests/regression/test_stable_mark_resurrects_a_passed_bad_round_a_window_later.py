@@ -43,17 +43,23 @@ RATE, WINDOW = 10_000, 3_600  # 0.001% a second; tests/stateful/solvency_machine
 BAD = 1_010  # below the liquidation price (~1,055); the mark starts here + 3.6% = ~1,046
 
 
-@pytest.mark.parametrize("decimals", [6, 18])
-def test_stable_mark__bad_round_a_window_ago__is_not_the_start(decimals):
+def _long_behind_a_slow_mark(decimals):
+    """A 10 ETH long with 10,000 margin at ~2,000 (liquidation price ~1,055)
+    behind the slow mark, a window on, at a fresh round of 2,000."""
     p = deploy(decimals)
     with p.env.prank(p.owner):
         p.oracle.set_stable_mark(ETH, RATE, WINDOW)
     p.fund_trader(TRADER, 10_000)
     with p.env.prank(TRADER):
         p.engine.trade(ETH, wad(10))
-    # dev: a 10 ETH long, 10,000 margin at ~2,000: liquidation price ~1,055.
     p.env.time_travel(seconds=WINDOW)
     p.set_price(ETH, 2_000)
+    return p
+
+
+@pytest.mark.parametrize("decimals", [6, 18])
+def test_stable_mark__bad_round_a_window_ago__is_not_the_start(decimals):
+    p = _long_behind_a_slow_mark(decimals)
 
     # B1: one bad round for 5 s, held (the mark hardly moves), then corrected.
     p.set_price(ETH, BAD)
@@ -85,14 +91,7 @@ def test_stable_mark__bad_round_seven_rounds_back__is_not_the_start(decimals):
     newest round is the start, in full, however briefly it stood. B1, six
     good rounds, then B2: the account is liquidated by two single bad rounds
     six minutes apart."""
-    p = deploy(decimals)
-    with p.env.prank(p.owner):
-        p.oracle.set_stable_mark(ETH, RATE, WINDOW)
-    p.fund_trader(TRADER, 10_000)
-    with p.env.prank(TRADER):
-        p.engine.trade(ETH, wad(10))
-    p.env.time_travel(seconds=WINDOW)
-    p.set_price(ETH, 2_000)
+    p = _long_behind_a_slow_mark(decimals)
     p.env.time_travel(seconds=60)
     p.set_price(ETH, BAD)
     require(not p.lens.account_health(TRADER).liquidatable, "B1 is held by the mark")

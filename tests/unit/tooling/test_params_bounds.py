@@ -54,6 +54,9 @@ BOUNDS = [
      {"markets[0].stable_window": 600}),
     ("markets[0].stable_window", 3600, 3601, "above the contract's maximum 3600", {"markets[0].stable_rate": "0.001"}),
     ("markets[0].stable_window", 1, 0, "must be above 0 with a stable_rate", {"markets[0].stable_rate": "0.001"}),
+    # Configurator._check_scaled_slope: the tier slope at the largest volatility scale fits 64 bits (18.44 WAD)
+    ("markets[0].vol_max_scale", Decimal("1.8"), Decimal("1.9"), "('Configurator: tier slope x vol scale too high')",
+     {"markets[0].margin_tier_slope": "10", "markets[0].vol_ref": "0.01", "markets[0].vol_lambda": "0.9"}),
     # Vault / PriceOracle: decimals <= 18
     ("collateral.decimals", 18, 19, "above the contract's maximum 18", {}),
     ("markets[0].feed_decimals", 18, 19, "above the contract's maximum 18", {}),
