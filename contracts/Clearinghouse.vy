@@ -369,7 +369,9 @@ def liquidate(account: address):
             rest would be dust, or the partial close falls short; no more than
             the pool can take within its margin (the rest later). The caller's
             reward is credited in the vault. Permissionless.
-    @dev Reverts on a healthy account, on a price that fails its checks, when
+    @dev Reverts on a healthy account (one is healthy too while a lagging
+         stable mark of its markets says so: the oracle's
+         `liquidation_prices`), on a price that fails its checks, when
          the pool's margin can take none of it, and when the account
          needs auto-deleveraging instead: negative equity at the mark that
          the insurance fund cannot cover, or that the pool cannot take at

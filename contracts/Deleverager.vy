@@ -86,7 +86,9 @@ def deleverage(account: address, market: uint256, counterparties: DynArray[addre
             queue), or spread over all of them by profit x leverage (a
             pro-rata market, Configurator.adl_pro_rata), so the loss the
             insurance fund cannot cover is taken from their unrealised profit.
-    @dev Allowed only when the account is liquidatable and `liquidate` would
+    @dev Allowed only when the account is liquidatable (where a stable mark of
+         its markets lags, at the marks too: `liquidate` holds it the same
+         way, "account healthy") and `liquidate` would
          refuse it for ADL (the engine's `adl_gate`): a real deficit, negative
          equity at the mark that the fund cannot cover (or that the pool
          cannot take at once). The fund first gives everything it has
