@@ -60,7 +60,7 @@ def test_simulate__bad_scenario_file__clear_error_no_trace(tmp_path):
     assert "Traceback" not in result.stdout + result.stderr
 
     unknown = _ape("simulate", "--scenario", "no-such-crash", "--network", NETWORK)
-    assert unknown.returncode == 2 and "no such scenario (known: calm, cascade-2025-10-10" in unknown.stderr
+    assert unknown.returncode == 2 and "no such scenario (known: bad-round, calm, cascade-2025-10-10" in unknown.stderr
 
 
 def test_sweep__two_seeds_on_the_local_dask_cluster__a_node_each_and_statistics(tmp_path):

@@ -43,10 +43,13 @@ ATTACKER_MUTANTS = {
     # The ADL gate counts the gap to maintenance as a deficit, so a solvent
     # (only liquidatable) account the fund cannot "cover" goes to ADL and is
     # closed at its bankruptcy price (finding 2's outcome, by another road).
+    # (With issue 19's owner rules in the machine, the fixed run's draws reach
+    # this mutant's bad debt on a flat account, I4, before a fill against a
+    # solvent account: the same run on the real contracts finds nothing.)
     "solvent account sent to ADL": ("Clearinghouse.vy", [
         ("    shortfall: int256 = max(-scan.equity, 0)\n",
          "    shortfall: int256 = max(convert(scan.maintenance_req, int256) - scan.equity, 0)\n"),
-    ], "SPEC 6 solvent account sent to ADL"),
+    ], ("SPEC 6 solvent account sent to ADL", "I4: below zero with nothing to liquidate")),
     # Priced reads take the guard as the last `refresh` logged it: a jump
     # round no one refreshed yet is traded on (the guard review's bypass).
     "guard read that ignores a new round": ("PriceOracle.vy", [
@@ -98,7 +101,9 @@ if ATTACKER_MUTANTS:
         class Mutant(AttackerMachine):
             CONTRACTS = mutated(name)
 
-        with pytest.raises(AssertionError, match="^" + re.escape(ATTACKER_MUTANTS[name][2])):
+        names = ATTACKER_MUTANTS[name][2]
+        names = (names,) if isinstance(names, str) else names
+        with pytest.raises(AssertionError, match="^(" + "|".join(map(re.escape, names)) + ")"):
             run_state_machine_as_test(Mutant, settings=FIXED_RUN)
 
 
