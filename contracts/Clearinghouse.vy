@@ -635,7 +635,7 @@ def _liquidate(
     if mask == 0:
         return HEALTHY
     scan: Scan = self._scan(account, mask, prices)
-    if not self._is_liquidatable(scan.notional, scan.equity, scan.maintenance_req) or self._held(
+    if not margin_math._is_liquidatable(scan.notional, scan.equity, scan.maintenance_req) or self._held(
         account, mask, stable, lagging
     ):
         return HEALTHY
@@ -973,13 +973,6 @@ def _fractions(market: uint256, margins: uint256, size: int256) -> (uint256, uin
 
 
 @internal
-@pure
-def _is_liquidatable(notional: uint256, equity: int256, maintenance_req: uint256) -> bool:
-    # dev: SPEC 3: has a position and equity < maintenance requirement.
-    return notional != 0 and equity < convert(maintenance_req, int256)
-
-
-@internal
 @view
 def _held(account: address, mask: uint256, stable: uint256[MAX_MARKETS], lagging: uint256) -> bool:
     # dev: the stable mark (the oracle's `liquidation_prices`): an account
@@ -990,7 +983,7 @@ def _held(account: address, mask: uint256, stable: uint256[MAX_MARKETS], lagging
     if lagging & mask == 0:
         return False
     st: IClearinghouse.AccountState = self._state(account, mask, stable)
-    return not self._is_liquidatable(st.notional, st.equity, st.maintenance_req)
+    return not margin_math._is_liquidatable(st.notional, st.equity, st.maintenance_req)
 
 
 @internal

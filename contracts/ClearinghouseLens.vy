@@ -113,12 +113,7 @@ def account_health(account: address) -> IClearinghouse.Health:
             prices and, where it holds a market whose stable mark lags, at the
             stable marks too.
     """
-    prices: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
-    valid: uint256 = 0
-    stable: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
-    lagging: uint256 = 0
-    prices, valid, stable, lagging = staticcall ORACLE.liquidation_prices((1 << staticcall ENGINE.market_count()) - 1)
-    return self._health(account, prices, valid, stable, lagging)
+    return self._account_health(account)
 
 
 @external
@@ -448,8 +443,7 @@ def _at(
         notional=st.notional,
         initial_req=st.initial_req,
         maintenance_req=st.maintenance_req,
-        # dev: the engine's `_is_liquidatable` (SPEC 3).
-        liquidatable=st.notional != 0 and st.equity < convert(st.maintenance_req, int256),
+        liquidatable=margin_math._is_liquidatable(st.notional, st.equity, st.maintenance_req),
         prices_valid=valid & mask == mask,
     )
 
@@ -494,20 +488,27 @@ def _health(
         mask: uint256 = 0
         pos, st, mask = staticcall ENGINE.state_at(account, 0, stable)
         if lagging & mask != 0:
-            h.liquidatable = st.notional != 0 and st.equity < convert(st.maintenance_req, int256)
+            h.liquidatable = margin_math._is_liquidatable(st.notional, st.equity, st.maintenance_req)
     return h
+
+
+@internal
+@view
+def _account_health(account: address) -> IClearinghouse.Health:
+    # dev: `health` for one account: every market's price and stable mark in one oracle call.
+    prices: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
+    valid: uint256 = 0
+    stable: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
+    lagging: uint256 = 0
+    prices, valid, stable, lagging = staticcall ORACLE.liquidation_prices((1 << staticcall ENGINE.market_count()) - 1)
+    return self._health(account, prices, valid, stable, lagging)
 
 
 @internal
 @view
 def _strict_health(account: address) -> IClearinghouse.Health:
     # dev: `account_health`, refused while a price it uses fails its checks.
-    prices: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
-    valid: uint256 = 0
-    stable: uint256[MAX_MARKETS] = empty(uint256[MAX_MARKETS])
-    lagging: uint256 = 0
-    prices, valid, stable, lagging = staticcall ORACLE.liquidation_prices((1 << staticcall ENGINE.market_count()) - 1)
-    h: IClearinghouse.Health = self._health(account, prices, valid, stable, lagging)
+    h: IClearinghouse.Health = self._account_health(account)
     if h.prices_valid:
         return h
     for i: uint256 in range(MAX_MARKETS):

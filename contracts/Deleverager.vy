@@ -133,7 +133,7 @@ def deleverage(account: address, market: uint256, counterparties: DynArray[addre
     assert gate.mask & (1 << market) != 0, "Deleverager: no position"
     self._require_valid(gate.mask, valid)
     st: IClearinghouse.AccountState = gate.state
-    assert self._liquidatable(st), "Deleverager: account healthy"
+    assert margin_math._is_liquidatable(st.notional, st.equity, st.maintenance_req), "Deleverager: account healthy"
     if lagging & gate.mask != 0:
         # dev: the stable mark holds it, as it holds `liquidate`: it must be
         #      liquidatable at the lagging markets' stable marks too.
@@ -141,7 +141,9 @@ def deleverage(account: address, market: uint256, counterparties: DynArray[addre
         at_stable: IClearinghouse.AccountState = empty(IClearinghouse.AccountState)
         unused_mask: uint256 = 0
         unused, at_stable, unused_mask = staticcall engine.state_at(account, market, stable)
-        assert self._liquidatable(at_stable), "Deleverager: account healthy"
+        assert margin_math._is_liquidatable(
+            at_stable.notional, at_stable.equity, at_stable.maintenance_req
+        ), "Deleverager: account healthy"
     assert gate.needs_adl, "Deleverager: ADL not required"
 
     # Stage 3 before 4: the fund covers what it can of the negative equity.
@@ -500,13 +502,6 @@ def _counterparty(
 
 
 # ---------------------------------------------------------------- internal
-
-@internal
-@pure
-def _liquidatable(st: IClearinghouse.AccountState) -> bool:
-    # dev: the engine's `_is_liquidatable` (SPEC 3).
-    return st.notional != 0 and st.equity < convert(st.maintenance_req, int256)
-
 
 @internal
 @view

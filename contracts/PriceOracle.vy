@@ -679,13 +679,11 @@ def _stable(market: uint256, latest: Read) -> uint256:
     #      never earlier).
     if self.feed_words[market] & STABLE_ON_BIT == 0:
         return latest.price
-    guard: uint256 = self.guard_words[market]
-    rate: uint256 = (guard >> 184) & (2 ** 32 - 1)
-    window: uint256 = (guard >> 216) & (2 ** 32 - 1)
+    feed: Feed = self._feed(market)
+    rate: uint256 = feed.stable_rate
+    window: uint256 = feed.stable_window
     if rate == 0 or block.timestamp - latest.updated_at >= window:
         return latest.price
-    baseline: uint256 = (guard >> 104) & (2 ** 80 - 1)
-    feed: Feed = self._checks(market)
     answers: uint256[STABLE_ROUNDS] = empty(uint256[STABLE_ROUNDS])
     times: uint256[STABLE_ROUNDS] = empty(uint256[STABLE_ROUNDS])
     answers[0] = latest.price
@@ -694,7 +692,7 @@ def _stable(market: uint256, latest: Read) -> uint256:
     count: uint256 = 1
     start: uint256 = STABLE_ROUNDS
     for k: uint256 in range(1, STABLE_ROUNDS):
-        if current.round_id <= baseline:
+        if current.round_id <= feed.baseline_round:
             break
         previous: Read = self._read_round(feed, current.round_id - 1)
         if previous.status != OK or previous.updated_at > current.updated_at:
@@ -797,8 +795,7 @@ def _check(status: uint8):
 @pure
 def _deviation(previous: uint256, current: uint256) -> uint256:
     # dev: previous > 0 always: only validated (positive) prices are compared.
-    change: uint256 = current - previous if current >= previous else previous - current
-    return change * WAD // previous
+    return self._distance(previous, current) * WAD // previous
 
 
 # ---------------------------------------------------------------- rounds (volatility-scaled margin)
@@ -813,6 +810,7 @@ def latest_round(market: uint256) -> (uint256, uint256):
     @return (latest_round, baseline_round).
     """
     r: Read = self._read(market)
+    # dev: the guard word's baseline field alone (`_feed` would read two more slots for the crank).
     return (r.round_id if r.status != CALL_FAILED else 0, (self.guard_words[market] >> 104) & (2 ** 80 - 1))
 
 

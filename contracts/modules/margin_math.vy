@@ -50,6 +50,15 @@ def _notional(size: int256, price: uint256) -> uint256:
 
 @internal
 @pure
+def _is_liquidatable(notional: uint256, equity: int256, maintenance_req: uint256) -> bool:
+    # dev: SPEC 3: has a position and equity < maintenance requirement; the
+    #      engine's liquidation, its stable-mark hold, the Deleverager and the
+    #      lens's views all decide with this one predicate.
+    return notional != 0 and equity < convert(maintenance_req, int256)
+
+
+@internal
+@pure
 def _upnl(size: int256, cost: int256, price: uint256) -> int256:
     # dev: size * price - cost, rounded down (an account is never credited a
     #      fraction of a wei it could not realise).

@@ -28,6 +28,15 @@ def _on(p, market=ETH, vol_lambda=LAMBDA, vol_ref=REF, max_scale=MAX_SCALE, rise
         p.configurator.set_volatility_margin(market, vol_lambda, vol_ref, max_scale, rise)
 
 
+def _long_10_eth(p, margin_usd):
+    """The trader, long 10 ETH at ~2,000 on `margin_usd` of collateral."""
+    trader = actor("trader")
+    p.fund_trader(trader, margin_usd)
+    with boa.env.prank(trader):
+        p.engine.trade(ETH, wad(10))
+    return trader
+
+
 def _update(p, market=ETH):
     with boa.env.prank(actor("keeper")):
         p.configurator.update_margins(market)
@@ -266,10 +275,7 @@ def test_effective_margins__imr_capped_at_one__mmr_keeps_its_base_ratio_below(pr
 
 
 def test_liquidation_price__scaled__uses_the_effective_mmr(protocol):
-    trader = actor("trader")
-    protocol.fund_trader(trader, 5_000)
-    with boa.env.prank(trader):
-        protocol.engine.trade(ETH, wad(10))
+    trader = _long_10_eth(protocol, 5_000)
     _on(protocol)
     protocol.set_price(ETH, 2200)
     _update(protocol)
@@ -287,10 +293,7 @@ def test_liquidation_price__scaled__uses_the_effective_mmr(protocol):
 
 
 def test_scaling__existing_account__liquidatable_only_as_fast_as_the_cap(protocol):
-    trader = actor("trader")
-    protocol.fund_trader(trader, 2_200)
-    with boa.env.prank(trader):
-        protocol.engine.trade(ETH, wad(10))
+    trader = _long_10_eth(protocol, 2_200)
     _on(protocol)
     boa.env.time_travel(seconds=60)
     protocol.set_price(ETH, 2200)
@@ -348,10 +351,7 @@ class _CountingChain(BoaChain):
 
 
 def test_keeper_round__scaled_market__cranks_first_then_liquidates_what_the_walk_made_liquidatable(protocol):
-    trader = actor("trader")
-    protocol.fund_trader(trader, 2_200)
-    with boa.env.prank(trader):
-        protocol.engine.trade(ETH, wad(10))
+    trader = _long_10_eth(protocol, 2_200)
     _on(protocol)
     protocol.set_price(ETH, 2200)
     protocol.set_price(ETH, 2000)  # a volatile round trip: the trader's equity as before
